@@ -1,0 +1,35 @@
+# newsvigil — the two commands of the quick start are `make run` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: run test install services services-down bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+## Monitor the default feeds on the embedded default (SQLite file + in-process bus).
+run: install
+	$(BIN)/newsvigil db upgrade
+	$(BIN)/newsvigil run
+
+## Start Kafka and PostgreSQL (installing them when missing), then run the whole suite.
+test: install services
+	$(BIN)/python -m pytest
+
+services:
+	services/services.sh up
+
+services-down:
+	services/services.sh down
+
+bench: install
+	$(BIN)/python bench/detect.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

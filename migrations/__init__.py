@@ -1,0 +1,1 @@
+"""Alembic migrations for newsvigil's database (SQLite and PostgreSQL)."""

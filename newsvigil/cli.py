@@ -1,0 +1,305 @@
+"""The `newsvigil` command line. Commands only wire settings, I/O and the pure functions together."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from newsvigil import __version__
+from newsvigil.errors import UserError
+from newsvigil.records import TroopMention, parse_time
+from newsvigil.settings import get_settings
+
+app = typer.Typer(
+    help="newsvigil: monitor news feeds for topics (NATO, Greenland, your own) and troop figures, and alert on new reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Report UserError (and bad settings) as one line plus a hint, exit code 2; Ctrl-C exits quietly."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}", markup=True)
+            raise typer.Exit(2) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = "NEWSVIGIL_" + str(first["loc"][0]).upper() if first.get("loc") else "a NEWSVIGIL_ setting"
+            err.print(f"[bold red]error:[/] {field}: {first['msg']}", markup=True)
+            err.print("[dim]hint:[/] see 'Settings' in README.md", markup=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("stopped")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"newsvigil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details (fetches, warnings) to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Configuration comes from NEWSVIGIL_* environment variables; see README.md."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _print_cycle(number: int, reports: list, seconds: float, events: list[int]) -> None:
+    failed = [r for r in reports if r.error]
+    for report in failed:
+        err.print(f"[yellow]feed {report.url}:[/] {report.error}", markup=True)
+    new = sum(r.new for r in reports)
+    out.print(
+        f"[dim]cycle {number}:[/] {len(reports)} feeds, {new} new articles, {events[0]} events, "
+        f"{len(failed)} feed errors ({seconds:.1f} s)",
+        markup=True,
+    )
+    events[0] = 0
+
+
+@app.command()
+@user_errors
+def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, then exit.")) -> None:
+    """Monitor: poll every feed, detect topics and troop figures, store, and print one line per new event.
+
+    Embedded by default (SQLite + in-process bus). With NEWSVIGIL_BROKER=kafka://host:port, runs the
+    Kafka ingester and a faust worker in this one process.
+    """
+    settings = get_settings()
+    if settings.kafka_mode:
+        from processors.worker import run_combined
+
+        run_combined(settings, once=once)
+        return
+    from processors.alerts import alert_line
+    from processors.embedded import Monitor
+
+    counter = [0]
+
+    def on_event(event) -> None:
+        counter[0] += 1
+        out.print(alert_line(event), markup=False)
+
+    monitor = Monitor(settings, on_event=on_event)
+    out.print(f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
+              f"(rules {monitor.rules.version}, database {settings.database_url})")
+    try:
+        asyncio.run(monitor.run(once, lambda n, r, s: _print_cycle(n, r, s, counter)))
+    finally:
+        monitor.close()
+
+
+@app.command()
+@user_errors
+def detect(
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="JSON-lines file of articles (default: stdin)."),
+) -> None:
+    """Detect topics and troop figures in articles given as JSON lines; no database, no network.
+
+    Each input line: {"id", "title", "summary", optional "lang", "link", "published", "source"}.
+    Each output line: {"id", "lang", "topics", "troops": [{"value", "low", "high", "approx", "unit",
+    "quote", "start", "end", "actor", "action"}]}. Offsets index into title + "\\n" + summary.
+    """
+    from processors.detect import detect_text
+    from processors.rules import load_rules
+    from newsvigil.records import join_text
+
+    settings = get_settings()
+    rules = load_rules(settings.topics)
+    languages = tuple(settings.language_list)
+    if input is not None:
+        try:
+            stream = input.open(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot read {input}: {exc.strerror}", "give an existing JSON-lines file") from None
+    else:
+        stream = sys.stdin
+    bad = 0
+    write = sys.stdout.write
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("a line must be a JSON object")
+                text = join_text(str(item.get("title") or ""), str(item.get("summary") or ""))
+                lang, topics, troops = detect_text(text, rules, item.get("lang"), languages)
+                result = {"id": item.get("id"), "lang": lang, "topics": topics, "troops": [m.to_json() for m in troops]}
+            except ValueError as exc:
+                bad += 1
+                err.print(f"{input or 'stdin'} line {number}: {exc}")
+                result = {"id": None, "error": f"line {number}: {exc}"}
+            write(json.dumps(result, ensure_ascii=False) + "\n")
+    if bad:
+        raise typer.Exit(1)
+
+
+class AlertPolicy(str, Enum):
+    none = "none"
+    new = "new"
+
+
+@app.command()
+@user_errors
+def replay(
+    paths: list[Path] = typer.Argument(..., help="RSS/Atom files (.gz too) or folders of them, searched recursively."),
+    alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: print events that were never seen before."),
+) -> None:
+    """Replay archived feed files through the pipeline (detect, store) in publication order."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ingest.replay import read_archives
+    from processors.alerts import alert_line
+    from processors.pipeline import ArticleProcessor
+    from processors.rules import load_rules
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+    from storage.repositories import known_article_ids
+
+    settings = get_settings()
+    rules = load_rules(settings.topics)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    archive = read_archives([str(p) for p in paths])
+    printed = 0
+
+    def on_event(event) -> None:
+        nonlocal printed
+        if alerts is AlertPolicy.new:
+            printed += 1
+            out.print(alert_line(event), markup=False)
+
+    processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list))
+    known = 0
+    events = 0
+    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("replay", total=len(archive.articles))
+        batch = 500
+        for i in range(0, len(archive.articles), batch):
+            chunk = archive.articles[i : i + batch]
+            with sessions() as session:
+                known += len(known_article_ids(session, [a.id for a in chunk]))
+            events += len(processor.handle(chunk))
+            progress.advance(task, len(chunk))
+    engine.dispose()
+    for rejected in archive.rejected:
+        err.print(f"[yellow]rejected {rejected.path}:[/] {rejected.reason}", markup=True)
+    total = len(archive.articles)
+    out.print(f"replayed {archive.files} files: {total} items, {total - known} new, {known} already known, "
+              f"{events} new events, {len(archive.rejected)} rejected")
+    if archive.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Counts of feeds, articles, events, troop mentions, stories and alerts in the database."""
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+    from storage.repositories import stats as count_rows
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with session_factory(engine)() as session:
+        counts = count_rows(session)
+    engine.dispose()
+    if as_json:
+        out.print(json.dumps(counts), markup=False)
+    else:
+        for key, value in counts.items():
+            out.print(f"{key:>15}: {value:,}")
+
+
+@app.command()
+@user_errors
+def events(
+    topic: Optional[str] = typer.Option(None, "--topic", help="Only events on this topic (e.g. nato)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only events published at or after this ISO 8601 time."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many events."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+) -> None:
+    """Stored events, newest first, with their troop figures."""
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+    from storage.repositories import list_events
+
+    try:
+        since_time = parse_time(since) if since else None
+    except ValueError:
+        raise UserError(f"--since {since!r} is not an ISO 8601 time", "e.g. --since 2026-11-01 or 2026-11-01T08:00:00Z") from None
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with session_factory(engine)() as session:
+        rows = list_events(session, topic, since_time, limit)
+    engine.dispose()
+    for row in rows:
+        if as_json:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False, soft_wrap=True)
+        else:
+            figures = ", ".join(TroopMention.from_json(m).label() for m in row["troops"])
+            out.print(f"{row['published'] or '-':25} [{','.join(row['topics'])}] {row['title']}"
+                      + (f"  ({figures})" if figures else "") + (f"  {row['link']}" if row['link'] else ""), markup=False)
+
+
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    out.print(f"database {settings.database_url} is at {revision}")
+
+
+@db_app.command("downgrade")
+@user_errors
+def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. base.")) -> None:
+    """Revert migrations down to REVISION."""
+    from storage.migrate import downgrade
+
+    settings = get_settings()
+    downgrade(settings.database_url, revision)
+    out.print(f"database {settings.database_url} is at {revision}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,171 @@
+"""The plain records that flow through the pipeline: Article -> Detection (TroopMention) -> Event."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def article_id(feed_url: str, guid: str) -> str:
+    """Stable id of an item: the same feed and guid (or canonical link) always give the same id."""
+    return hashlib.sha256(f"{feed_url}\n{guid}".encode()).hexdigest()[:32]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 string (or datetime) as an aware UTC datetime; None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+@dataclass(slots=True)
+class Article:
+    """One feed item, normalised: plain-text title and summary, UTC times."""
+
+    id: str
+    feed_url: str
+    source: str
+    title: str
+    summary: str
+    link: str | None = None
+    published: datetime | None = None
+    fetched_at: datetime = field(default_factory=utcnow)
+    language: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The text detection reads; mention offsets index into it."""
+        return join_text(self.title, self.summary)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = _iso(self.published)
+        data["fetched_at"] = _iso(self.fetched_at)
+        data["schema"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Article":
+        return cls(
+            id=str(data["id"]),
+            feed_url=str(data.get("feed_url") or ""),
+            source=str(data.get("source") or ""),
+            title=str(data.get("title") or ""),
+            summary=str(data.get("summary") or ""),
+            link=data.get("link") or None,
+            published=parse_time(data.get("published")),
+            fetched_at=parse_time(data.get("fetched_at")) or utcnow(),
+            language=data.get("language") or data.get("lang") or None,
+        )
+
+
+def join_text(title: str, summary: str) -> str:
+    """Title and summary as one text, title first, separated by a line break."""
+    if title and summary:
+        return f"{title}\n{summary}"
+    return title or summary
+
+
+@dataclass(slots=True)
+class TroopMention:
+    """A count of military personnel in a text: 'près de 1 200 militaires' -> value 1200, approx."""
+
+    value: float
+    low: float
+    high: float
+    approx: bool
+    unit: str
+    quote: str
+    start: int
+    end: int
+    actor: str | None = None
+    action: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("value", "low", "high"):
+            data[key] = _number(data[key])
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TroopMention":
+        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
+
+    def label(self) -> str:
+        """Short human form: '~1,200 militaires' or '3,000-5,000 troops'."""
+        if self.low != self.high:
+            figure = f"{_number(self.low):,}-{_number(self.high):,}"
+        else:
+            figure = f"{_number(self.value):,}"
+        return f"{'~' if self.approx else ''}{figure} {self.unit}"
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+@dataclass(slots=True)
+class Detection:
+    """What the rules found in one article."""
+
+    article_id: str
+    lang: str | None
+    topics: list[str]
+    troops: list[TroopMention]
+    rules_version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.article_id,
+            "lang": self.lang,
+            "topics": list(self.topics),
+            "troops": [m.to_json() for m in self.troops],
+            "rules_version": self.rules_version,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Detection":
+        return cls(
+            article_id=str(data["id"]),
+            lang=data.get("lang"),
+            topics=list(data.get("topics") or []),
+            troops=[TroopMention.from_json(m) for m in data.get("troops") or []],
+            rules_version=str(data.get("rules_version") or ""),
+        )
+
+
+@dataclass(slots=True)
+class Event:
+    """An article that matched at least one topic, with what was detected: the unit of alerting."""
+
+    article: Article
+    detection: Detection
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA_VERSION, "article": self.article.to_json(), "detection": self.detection.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Event":
+        return cls(article=Article.from_json(data["article"]), detection=Detection.from_json(data["detection"]))

@@ -1,0 +1,70 @@
+"""All configuration, read once from NEWSVIGIL_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _seed(name: str) -> str:
+    """Path of a shipped seed file: beside the source tree, else relative to the working directory."""
+    path = REPO_ROOT / "seeds" / name
+    return str(path) if path.exists() else f"seeds/{name}"
+
+
+class Settings(BaseSettings):
+    """newsvigil settings; every field is NEWSVIGIL_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSVIGIL_", env_file=".env", extra="ignore")
+
+    database_url: str = Field("sqlite:///./newsvigil.db", description="SQLAlchemy URL of the database")
+    broker: str = Field("memory://", description="memory:// (in-process) or kafka://host:port[,host:port]")
+    feeds: str = Field(default_factory=lambda: _seed("feeds.opml"), description="OPML file or text file of feed URLs")
+    topics: str = Field(default_factory=lambda: _seed("topics.yaml"), description="detection rules (YAML)")
+    poll_interval: float = Field(300.0, gt=0, description="seconds between polling cycles")
+    allow_private_networks: bool = Field(False, description="allow feeds on loopback/private addresses")
+    fetch_timeout: float = Field(20.0, gt=0, description="seconds a single feed fetch may take in total")
+    fetch_concurrency: int = Field(8, ge=1, description="feeds fetched at once")
+    max_body_bytes: int = Field(15 * 1024 * 1024, gt=0, description="largest feed body accepted, after decompression")
+    user_agent: str = Field(
+        "newsvigil/0.1 (+https://github.com/newsvigil/newsvigil; news monitoring bot)",
+        description="User-Agent sent with every request",
+    )
+    languages: str = Field(
+        "fr,en,de,da,nl,es,it,pl,sv,no,fi,is,pt,ru,uk,cs,ro,hu",
+        description="languages the identifier may answer when a feed does not say",
+    )
+    kafka_partitions: int = Field(4, ge=1, description="partitions of the topics newsvigil creates")
+    kafka_group: str = Field("newsvigil-worker", description="consumer group of the faust workers")
+    worker_web_port: int = Field(6066, ge=0, description="port of the worker's /healthz and /metrics")
+
+    @field_validator("broker")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if not (value == "memory://" or value.startswith("kafka://")):
+            raise ValueError("must be memory:// or kafka://host:port")
+        return value
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """Bootstrap servers of a kafka:// broker URL."""
+        return [s for s in self.broker.removeprefix("kafka://").split(",") if s]
+
+    @property
+    def kafka_mode(self) -> bool:
+        return self.broker.startswith("kafka://")
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code.strip() for code in self.languages.split(",") if code.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache after changing the environment)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Detection, clustering and alert decisions: pure functions over records, wired by thin runners."""

@@ -1,0 +1,29 @@
+"""Detection of one article: language, topics and troop mentions, as one pure function."""
+
+from __future__ import annotations
+
+from newsvigil.records import Article, Detection
+from processors.language import identify_language
+from processors.lexicon import fold, mask_urls
+from processors.rules import RuleSet
+from processors.topics import find_topics
+from processors.troops import find_troops
+
+DEFAULT_LANGUAGES = ("fr", "en", "de", "da", "nl", "es", "it", "pl", "sv", "no", "fi", "is", "pt", "ru", "uk", "cs", "ro", "hu")
+
+
+def detect_text(text: str, rules: RuleSet, lang: str | None = None,
+                languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> tuple[str | None, list[str], list]:
+    """(language, topics, troop mentions) of a text; mention offsets index into `text`."""
+    lang = identify_language(text, lang, languages)
+    folded = fold(text)
+    masked = mask_urls(folded)
+    topics = find_topics(text, masked, lang, rules)
+    troops = find_troops(text, masked, lang, rules.troops)
+    return lang, topics, troops
+
+
+def detect(article: Article, rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Detection:
+    """Run every rule over an article's title and summary."""
+    lang, topics, troops = detect_text(article.text, rules, article.language, languages)
+    return Detection(article_id=article.id, lang=lang, topics=topics, troops=troops, rules_version=rules.version)

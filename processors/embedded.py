@@ -1,0 +1,62 @@
+"""The embedded mode: poll -> in-process bus -> detect -> store -> alert, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from ingest.feeds import FeedSource, load_feed_list
+from ingest.fetch import make_client
+from ingest.poll import PollReport, poll_cycle
+from ingest.publish import ArticlePublisher, MemoryPublisher
+from newsvigil.bus import ARTICLES, MemoryBus
+from newsvigil.records import Event
+from newsvigil.settings import Settings
+from processors.pipeline import ArticleProcessor
+from processors.rules import load_rules
+from storage.database import make_engine, session_factory
+from storage.migrate import upgrade
+from storage.repositories import ensure_feeds
+
+
+class Monitor:
+    """Everything one process needs to poll feeds and process what they deliver."""
+
+    def __init__(self, settings: Settings, on_event: Callable[[Event], None] | None = None,
+                 publisher: ArticlePublisher | None = None) -> None:
+        self.settings = settings
+        self.feeds: list[FeedSource] = load_feed_list(settings.feeds)
+        self.rules = load_rules(settings.topics)
+        upgrade(settings.database_url)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list))
+        if publisher is None:
+            bus = MemoryBus()
+            bus.subscribe(ARTICLES, self.processor.handle)
+            publisher = MemoryPublisher(bus)
+        self.publisher = publisher
+        with self.sessions.begin() as session:
+            ensure_feeds(session, [(f.url, f.title, f.language) for f in self.feeds])
+
+    async def cycle(self) -> list[PollReport]:
+        """Poll every feed once."""
+        async with make_client(self.settings.user_agent, self.settings.fetch_timeout) as client:
+            return await poll_cycle(client, self.feeds, self.sessions, self.publisher, self.settings)
+
+    async def run(self, once: bool, on_cycle: Callable[[int, list[PollReport], float], None]) -> None:
+        """Poll forever (or once), reporting each cycle; cancellation stops between transactions."""
+        number = 0
+        while True:
+            number += 1
+            started = time.monotonic()
+            reports = await self.cycle()
+            on_cycle(number, reports, time.monotonic() - started)
+            if once:
+                return
+            await asyncio.sleep(max(0.0, self.settings.poll_interval - (time.monotonic() - started)))
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.engine.dispose()

@@ -1,0 +1,199 @@
+"""Detection rules: topics.yaml loaded, checked and compiled once into fast matchers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsvigil.errors import UserError
+from processors.lexicon import Case, Lexicon
+from processors.numbers import DIGITS
+
+HINT = "fix the file (see the comments at the top of seeds/topics.yaml) or set NEWSVIGIL_TOPICS"
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    pattern: re.Pattern[str]
+    langs: frozenset[str]  # empty = every language
+
+
+@dataclass(frozen=True, slots=True)
+class Proximity:
+    """A hit when a term of every group occurs within `words` words of the others."""
+
+    index: int
+    words: int
+    groups: int
+
+
+@dataclass(slots=True)
+class Topic:
+    name: str
+    label: str
+    exclusions: list[Exclusion]
+    proximities: list[Proximity]
+
+
+@dataclass(slots=True)
+class TroopRules:
+    units: Lexicon  # label "unit" or "weak"
+    military_context: Lexicon
+    blockers: Lexicon
+    actors: Lexicon
+    actions: Lexicon
+    approx: re.Pattern[str]
+    strength: re.Pattern[str]
+
+
+@dataclass(slots=True)
+class RuleSet:
+    """Everything detection needs, compiled; `version` is recorded with every detection."""
+
+    version: str
+    topics: dict[str, Topic]
+    terms: Lexicon  # label = topic name
+    near_terms: Lexicon  # label = "topic/proximity index/group index"
+    troops: TroopRules
+    digest: str = field(default="")
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read and compile a rules file; a problem is a UserError naming the file and the entry."""
+    path = Path(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"topics file {path} does not exist", HINT) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read topics file {path}: {exc}", HINT) from None
+    try:
+        data = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise UserError(f"topics file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}", HINT) from None
+    try:
+        rules = compile_rules(data)
+    except ValueError as exc:
+        raise UserError(f"topics file {path}: {exc}", HINT) from None
+    rules.digest = hashlib.sha256(raw_text.encode()).hexdigest()[:12]
+    return rules
+
+
+def compile_rules(data: Any) -> RuleSet:
+    """Compile parsed YAML into a RuleSet; raises ValueError naming the bad entry."""
+    if not isinstance(data, dict):
+        raise ValueError("the top level must be a mapping with 'version', 'topics' and 'troops'")
+    version = str(data.get("version") or "").strip()
+    if not version:
+        raise ValueError("'version' is missing: rule files carry a version (e.g. version: \"2026.11.1\")")
+    topics_data = data.get("topics")
+    if not isinstance(topics_data, dict) or not topics_data:
+        raise ValueError("'topics' must be a mapping of topic names to rules")
+
+    topics: dict[str, Topic] = {}
+    entries: list[tuple[str, str, Case]] = []
+    near_entries: list[tuple[str, str, Case]] = []
+    for name, spec in topics_data.items():
+        where = f"topics.{name}"
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where} must be a mapping")
+        for key, case in (("terms", "ignore"), ("capitalized", "capitalized"), ("exact", "exact")):
+            entries += [(t, str(name), case) for t in _strings(spec.get(key), f"{where}.{key}")]
+        proximities = []
+        for i, near in enumerate(spec.get("near") or []):
+            groups = near.get("groups") if isinstance(near, dict) else None
+            if not isinstance(groups, list) or len(groups) < 2:
+                raise ValueError(f"{where}.near[{i}] needs 'groups': at least two lists of terms")
+            words = near.get("words", 10)
+            if not isinstance(words, int) or words < 1:
+                raise ValueError(f"{where}.near[{i}].words must be a positive whole number")
+            for g, group in enumerate(groups):
+                near_entries += [(t, f"{name}/{i}/{g}", "ignore") for t in _strings(group, f"{where}.near[{i}].groups[{g}]")]
+            proximities.append(Proximity(i, words, len(groups)))
+        exclusions = [_exclusion(x, f"{where}.exclude[{i}]") for i, x in enumerate(spec.get("exclude") or [])]
+        if not any(e[1] == name for e in entries) and not proximities:
+            raise ValueError(f"{where} has no terms: give it 'terms', 'capitalized', 'exact' or 'near'")
+        topics[str(name)] = Topic(str(name), str(spec.get("label") or name), exclusions, proximities)
+
+    troops = data.get("troops")
+    if not isinstance(troops, dict):
+        raise ValueError("'troops' must be a mapping with 'units' and the other troop word lists")
+    return RuleSet(
+        version=version,
+        topics=topics,
+        terms=Lexicon(entries),
+        near_terms=Lexicon(near_entries),
+        troops=_troop_rules(troops),
+    )
+
+
+def _troop_rules(spec: dict[str, Any]) -> TroopRules:
+    units = [(t, "unit", "ignore") for t in _strings(spec.get("units"), "troops.units")]
+    if not units:
+        raise ValueError("troops.units must list at least one unit word")
+    units += [(t, "weak", "ignore") for t in _strings(spec.get("weak_units"), "troops.weak_units")]
+    approx = _strings(spec.get("approx"), "troops.approx")
+    strength = _strings(spec.get("strength_words"), "troops.strength_words") or ["strong"]
+    formations = _strings(spec.get("formations"), "troops.formations") or ["force"]
+    return TroopRules(
+        units=Lexicon(units),
+        military_context=Lexicon((t, "military", "ignore") for t in _strings(spec.get("military_context"), "troops.military_context")),
+        blockers=Lexicon((t, "blocker", "ignore") for t in _strings(spec.get("blockers"), "troops.blockers")),
+        actors=Lexicon(_labelled(spec.get("actors"), "troops.actors")),
+        actions=Lexicon(_labelled(spec.get("actions"), "troops.actions")),
+        approx=re.compile(
+            r"(?<!\w)(?:" + "|".join(_phrase(a) for a in sorted(approx, key=len, reverse=True)) + r")\s*\Z",
+            re.IGNORECASE,
+        ) if approx else re.compile(r"(?!x)x"),
+        strength=re.compile(
+            r"(?P<number>" + DIGITS + r")\s?[-‑–]\s?(?:" + "|".join(map(re.escape, strength)) + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
+            + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True)) + r")(?!\w)",
+            re.IGNORECASE,
+        ),
+    )
+
+
+def _labelled(spec: Any, where: str) -> list[tuple[str, str, Case]]:
+    if spec is None:
+        return []
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where} must map a name to a list of words")
+    out: list[tuple[str, str, Case]] = []
+    for label, words in spec.items():
+        for word in _strings(words, f"{where}.{label}"):
+            # Short upper-case forms ("US", "UK") are words only in capitals: "us" is a pronoun.
+            case: Case = "exact" if word.strip("*").replace(".", "").replace("-", "").isupper() else "ignore"
+            out.append((word, str(label), case))
+    return out
+
+
+def _phrase(words: str) -> str:
+    return r"\s+".join(re.escape(w) for w in words.split())
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise ValueError(f"{where} must be a list of words")
+    return [str(v) for v in value]
+
+
+def _exclusion(spec: Any, where: str) -> Exclusion:
+    langs: frozenset[str] = frozenset()
+    if isinstance(spec, dict):
+        langs = frozenset(_strings(spec.get("lang"), f"{where}.lang"))
+        spec = spec.get("pattern")
+    if not isinstance(spec, str):
+        raise ValueError(f"{where} must be a regular expression or {{pattern, lang}}")
+    try:
+        return Exclusion(re.compile(spec, re.IGNORECASE), langs)
+    except re.error as exc:
+        raise ValueError(f"{where} is not a valid regular expression: {exc}") from None

@@ -1,0 +1,53 @@
+"""Topic detection: term hits minus exclusions, plus EMM-style proximity combinations."""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from processors.lexicon import Hit
+from processors.rules import RuleSet, Topic
+
+_WORD = re.compile(r"\w+")
+
+
+def find_topics(text: str, masked: str, lang: str | None, rules: RuleSet) -> list[str]:
+    """Names of the topics `text` is about (`masked` = fold(text) with URLs blanked), in rule order."""
+    by_topic: dict[str, list[Hit]] = {}
+    for hit in rules.terms.find(text, masked):
+        by_topic.setdefault(hit.label, []).append(hit)
+    found = {name for name, hits in by_topic.items() if _surviving(text, lang, rules.topics[name], hits)}
+    if any(t.proximities for name, t in rules.topics.items() if name not in found):
+        found |= _proximity_topics(text, masked, rules, found)
+    return [name for name in rules.topics if name in found]
+
+
+def _surviving(text: str, lang: str | None, topic: Topic, hits: list[Hit]) -> bool:
+    exclusions = [x for x in topic.exclusions if not x.langs or lang in x.langs]
+    if not exclusions:
+        return True
+    spans = [(m.start(), m.end()) for x in exclusions for m in x.pattern.finditer(text)]
+    return any(not any(s <= h.start and h.end <= e for s, e in spans) for h in hits)
+
+
+def _proximity_topics(text: str, masked: str, rules: RuleSet, already: set[str]) -> set[str]:
+    hits = rules.near_terms.find(text, masked)
+    if not hits:
+        return set()
+    word_starts = [m.start() for m in _WORD.finditer(masked)]
+    positions: dict[tuple[str, int], dict[int, list[int]]] = {}
+    for hit in hits:
+        topic, index, group = hit.label.split("/")
+        if topic in already:
+            continue
+        word = bisect.bisect_right(word_starts, hit.start) - 1
+        positions.setdefault((topic, int(index)), {}).setdefault(int(group), []).append(word)
+    found: set[str] = set()
+    for (topic, index), groups in positions.items():
+        rule = rules.topics[topic].proximities[index]
+        if len(groups) < rule.groups:
+            continue
+        first = groups[0]
+        if any(all(any(abs(w - anchor) <= rule.words for w in groups[g]) for g in range(1, rule.groups)) for anchor in first):
+            found.add(topic)
+    return found

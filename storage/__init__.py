@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2.x models, the engine, and repositories with idempotent writes."""

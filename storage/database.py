@@ -1,0 +1,45 @@
+"""Engine and sessions for SQLite (embedded default) and PostgreSQL (Kafka mode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsvigil.errors import UserError
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise UserError(f"NEWSVIGIL_DATABASE_URL={url!r} is not a usable database URL: {exc}",
+                        "use sqlite:///path/to/file.db or postgresql+psycopg://user:pass@host/db") from None
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise UserError(f"the folder of the SQLite database {database} does not exist",
+                                "create it or change NEWSVIGIL_DATABASE_URL")
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,225 @@
+"""Reads and idempotent writes. Every write is keyed, so replays and redeliveries change nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from newsvigil.records import Article, Detection, Event, TroopMention, utcnow
+from storage.models import (
+    ArticleRow,
+    ArticleTopic,
+    Base,
+    DetectionRow,
+    EventRow,
+    Feed,
+    SeenItem,
+    TroopMentionRow,
+)
+
+_CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
+
+
+def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str],
+           update: Sequence[str] = ()) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for i in range(0, len(rows), _CHUNK):
+        stmt = dialect.insert(model).values(list(rows[i : i + _CHUNK]))
+        if update:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(stmt)
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def article_row(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "feed_url": article.feed_url,
+        "source": article.source[:512],
+        "title": article.title,
+        "summary": article.summary,
+        "link": article.link,
+        "published_at": article.published,
+        "fetched_at": article.fetched_at,
+        "language": article.language,
+    }
+
+
+def save_detections(session: Session, results: Sequence[tuple[Article, Detection]]) -> list[Event]:
+    """Store articles with what was detected in them; return the events that are new.
+
+    Re-running with the same input changes nothing; re-running with new rules replaces the old
+    detection of each article.
+    """
+    if not results:
+        return []
+    now = utcnow()
+    latest: dict[str, tuple[Article, Detection]] = {a.id: (a, d) for a, d in results}
+    ids = list(latest)
+    upsert(session, ArticleRow, [article_row(a) for a, _ in latest.values()], ["id"],
+           ["title", "summary", "link", "published_at", "language"])
+    existing_events: set[str] = set()
+    for chunk in _chunks(ids):
+        existing_events |= set(session.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
+        session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
+        session.execute(delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)))
+    upsert(session, DetectionRow, [
+        {"article_id": a.id, "lang": d.lang, "rules_version": d.rules_version, "detected_at": now}
+        for a, d in latest.values()
+    ], ["article_id"], ["lang", "rules_version", "detected_at"])
+    topic_rows = [{"article_id": a.id, "topic": t} for a, d in latest.values() for t in dict.fromkeys(d.topics)]
+    upsert(session, ArticleTopic, topic_rows, ["article_id", "topic"])
+    mention_rows = [{"article_id": a.id, **_mention_row(m)} for a, d in latest.values() for m in d.troops]
+    upsert(session, TroopMentionRow, mention_rows, ["article_id", "start", "end"])
+    on_topic = [(a, d) for a, d in latest.values() if d.topics]
+    upsert(session, EventRow, [
+        {"id": a.id, "topics": ",".join(d.topics), "rules_version": d.rules_version, "created_at": now}
+        for a, d in on_topic
+    ], ["id"], ["topics", "rules_version"])
+    off_topic = [a.id for a, d in latest.values() if not d.topics and a.id in existing_events]
+    for chunk in _chunks(off_topic):
+        session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
+    return [Event(a, d) for a, d in on_topic if a.id not in existing_events]
+
+
+def _mention_row(m: TroopMention) -> dict[str, Any]:
+    return {
+        "value": m.value, "low": m.low, "high": m.high, "approx": m.approx, "unit": m.unit[:128],
+        "quote": m.quote, "start": m.start, "end": m.end, "actor": m.actor, "action": m.action,
+    }
+
+
+def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are already stored."""
+    found: set[str] = set()
+    for chunk in _chunks(list(ids)):
+        found |= set(session.scalars(select(ArticleRow.id).where(ArticleRow.id.in_(chunk))))
+    return found
+
+
+def seen_item_ids(session: Session, feed_url: str, ids: Sequence[str]) -> set[str]:
+    """Which of a feed's item ids were already published."""
+    found: set[str] = set()
+    for chunk in _chunks(list(ids)):
+        found |= set(session.scalars(
+            select(SeenItem.article_id).where(SeenItem.feed_url == feed_url, SeenItem.article_id.in_(chunk))
+        ))
+    return found
+
+
+def mark_seen(session: Session, feed_url: str, ids: Iterable[str]) -> None:
+    now = utcnow()
+    upsert(session, SeenItem, [{"feed_url": feed_url, "article_id": i, "seen_at": now} for i in ids],
+           ["feed_url", "article_id"])
+
+
+def ensure_feeds(session: Session, feeds: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """Register (url, title, language) feeds; existing ones keep their state."""
+    upsert(session, Feed, [{"url": u, "title": t, "language": l, "consecutive_errors": 0} for u, t, l in feeds],
+           ["url"], ["title", "language"])
+
+
+def feed_state(session: Session, url: str) -> Feed | None:
+    return session.scalars(select(Feed).where(Feed.url == url)).first()
+
+
+@dataclass(slots=True)
+class FetchOutcome:
+    """What one poll of a feed did to its saved state."""
+
+    status: int | None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None) -> None:
+    """Save a poll's result: validators only advance on success, errors are counted."""
+    when = when or utcnow()
+    feed = feed_state(session, url)
+    if feed is None:
+        feed = Feed(url=url, consecutive_errors=0)
+        session.add(feed)
+    feed.last_polled_at = when
+    feed.last_status = outcome.status
+    if outcome.error:
+        feed.last_error = outcome.error
+        feed.consecutive_errors = (feed.consecutive_errors or 0) + 1
+    else:
+        feed.last_error = None
+        feed.consecutive_errors = 0
+        feed.last_success_at = when
+        if outcome.status == 200:
+            feed.etag = outcome.etag
+            feed.last_modified = outcome.last_modified
+
+
+def stats(session: Session) -> dict[str, int]:
+    """Row counts for `newsvigil stats` (stories and alerts come with subscriptions)."""
+    def count(model: type[Base]) -> int:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+    return {
+        "feeds": count(Feed),
+        "articles": count(ArticleRow),
+        "events": count(EventRow),
+        "troop_mentions": count(TroopMentionRow),
+        "stories": 0,
+        "alerts": 0,
+    }
+
+
+def list_events(session: Session, topic: str | None = None, since: datetime | None = None,
+                limit: int = 50) -> list[dict[str, Any]]:
+    """Stored events, newest first, each with its article and figures."""
+    query = select(EventRow, ArticleRow).join(ArticleRow, ArticleRow.id == EventRow.id)
+    if topic:
+        query = query.join(ArticleTopic, ArticleTopic.article_id == EventRow.id).where(ArticleTopic.topic == topic)
+    when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    if since:
+        query = query.where(when >= since)
+    rows = session.execute(query.order_by(when.desc(), EventRow.id).limit(limit)).all()
+    mentions: dict[str, list[TroopMentionRow]] = {}
+    ids = [event.id for event, _ in rows]
+    for chunk in _chunks(ids):
+        for m in session.scalars(select(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)).order_by(TroopMentionRow.start)):
+            mentions.setdefault(m.article_id, []).append(m)
+    return [
+        {
+            "id": event.id,
+            "topics": event.topics.split(","),
+            "title": article.title,
+            "link": article.link,
+            "source": article.source,
+            "language": article.language,
+            "published": _utc_iso(article.published_at),
+            "rules_version": event.rules_version,
+            "troops": [
+                TroopMention(value=m.value, low=m.low, high=m.high, approx=m.approx, unit=m.unit, quote=m.quote,
+                             start=m.start, end=m.end, actor=m.actor, action=m.action).to_json()
+                for m in mentions.get(event.id, [])
+            ],
+        }
+        for event, article in rows
+    ]
+
+
+def _utc_iso(value: datetime | None) -> str | None:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()

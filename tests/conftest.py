@@ -1,0 +1,85 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL database per test, the shipped rules."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from newsvigil.settings import REPO_ROOT, get_settings
+
+# Same defaults as services/services.sh.
+POSTGRES_URL = os.environ.get(
+    "NEWSVIGIL_TEST_POSTGRES", "postgresql+psycopg://newsvigil:newsvigil@127.0.0.1:55432/newsvigil"
+)
+KAFKA_URL = os.environ.get("NEWSVIGIL_TEST_KAFKA", "kafka://127.0.0.1:9092")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def rules():
+    from processors.rules import load_rules
+
+    return load_rules(REPO_ROOT / "seeds" / "topics.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from default settings, whatever the developer's environment says."""
+    for key in list(os.environ):
+        if key.startswith("NEWSVIGIL_") and not key.startswith("NEWSVIGIL_TEST_"):
+            monkeypatch.delenv(key)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'newsvigil.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the server services/services.sh started."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    if not _reachable(url.host or "127.0.0.1", url.port or 5432):
+        pytest.fail(f"PostgreSQL is not running at {url.host}:{url.port}; start it with `make services`")
+    name = f"nv_test_{uuid.uuid4().hex[:12]}"
+    admin = dict(host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each storage test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def kafka_servers() -> list[str]:
+    servers = KAFKA_URL.removeprefix("kafka://").split(",")
+    host, port = servers[0].rsplit(":", 1)
+    if not _reachable(host, int(port)):
+        pytest.fail(f"Kafka is not running at {servers[0]}; start it with `make services`")
+    return servers

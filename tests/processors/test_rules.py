@@ -1,0 +1,43 @@
+"""Rules come from YAML: a user adds a topic or a unit word without code; bad files say where."""
+
+import pytest
+
+from newsvigil.errors import UserError
+from newsvigil.settings import REPO_ROOT
+from processors.detect import detect_text
+from processors.rules import load_rules
+
+
+def test_user_adds_topic_and_unit(tmp_path):
+    text = (REPO_ROOT / "seeds" / "topics.yaml").read_text(encoding="utf-8")
+    text = text.replace("topics:\n", "topics:\n  svalbard:\n    label: Svalbard\n    terms: [svalbard*, longyearbyen]\n", 1)
+    text = text.replace("  units:\n", "  units:\n    - gardistes\n", 1)
+    path = tmp_path / "topics.yaml"
+    path.write_text(text, encoding="utf-8")
+    rules = load_rules(path)
+    lang, found, troops = detect_text("La Norvège envoie 40 gardistes au Svalbard.", rules, "fr")
+    assert found == ["svalbard"]
+    assert [m.value for m in troops] == [40]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("topics: [", "not valid YAML at line"),
+        ("topics: {}\n", "'version' is missing"),
+        ("version: 1\ntopics:\n  x:\n    label: X\ntroops: {units: [a]}\n", "topics.x has no terms"),
+        ("version: 1\ntopics:\n  x:\n    terms: [a]\n    exclude: ['(']\ntroops: {units: [a]}\n", "topics.x.exclude[0] is not a valid regular expression"),
+        ("version: 1\ntopics:\n  x:\n    terms: a\ntroops: {units: [a]}\n", "topics.x.terms must be a list"),
+    ],
+)
+def test_bad_rules_name_the_problem(tmp_path, content, message):
+    path = tmp_path / "topics.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError) as info:
+        load_rules(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_missing_rules_file(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_rules(tmp_path / "nope.yaml")
