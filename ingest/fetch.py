@@ -83,14 +83,14 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
     for _ in range(MAX_REDIRECTS + 1):
         await check_destination(current, allow_private)
         async with client.stream("GET", current, headers=headers) as response:
+            if response.status_code == 304:  # httpx counts 304 among redirects
+                return FetchResult(url, 304, etag=etag, last_modified=last_modified)
             if response.is_redirect:
                 location = response.headers.get("location")
                 if not location:
                     return FetchResult(url, response.status_code, error=f"HTTP {response.status_code} without Location")
                 current = urljoin(current, location)
                 continue
-            if response.status_code == 304:
-                return FetchResult(url, 304, etag=etag, last_modified=last_modified)
             if response.status_code != 200:
                 return FetchResult(url, response.status_code, error=f"HTTP {response.status_code} {response.reason_phrase}".strip())
             declared = response.headers.get("content-length")

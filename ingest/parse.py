@@ -54,10 +54,10 @@ def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, lang
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     entries = parsed.get("entries") or []
     if not entries:
+        if not parsed.get("version") and b"<rss" not in content[:4096] and b"<feed" not in content[:4096]:
+            return ParsedFeed(error="not an RSS or Atom feed")
         if parsed.get("bozo"):
             return ParsedFeed(error=f"malformed feed: {_bozo_reason(parsed)}")
-        if not parsed.get("version"):
-            return ParsedFeed(error="not an RSS or Atom feed")
     feed_meta = parsed.get("feed", {})
     if prefer_self_link:
         feed_url = next((l["href"] for l in feed_meta.get("links", []) if l.get("rel") == "self" and l.get("href")), feed_url)

@@ -1,0 +1,40 @@
+import pytest
+
+from ingest.feeds import load_feed_list
+from newsvigil.errors import UserError
+from newsvigil.settings import REPO_ROOT
+
+
+def test_shipped_opml_lists_real_feeds():
+    feeds = load_feed_list(REPO_ROOT / "seeds" / "feeds.opml")
+    assert len(feeds) >= 15
+    assert {f.language for f in feeds} >= {"fr", "en", "de", "da", "nl", "es", "it", "pl"}
+    assert all(f.url.startswith("https://") for f in feeds)
+
+
+def test_text_file(tmp_path):
+    path = tmp_path / "feeds.txt"
+    path.write_text("# my feeds\nhttps://a.example/rss\n\nhttps://b.example/atom#x\nhttps://a.example/rss\n")
+    assert [f.url for f in load_feed_list(path)] == ["https://a.example/rss", "https://b.example/atom#x"]
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("bad.opml", "<opml><body><outline xmlUrl='https://a'></body>", "is not valid OPML"),
+        ("empty.opml", "<opml><body></body></opml>", "has no <outline xmlUrl"),
+        ("ftp.txt", "ftp://example.org/feed\n", "line 1: 'ftp://example.org/feed' is not an http(s) URL"),
+        ("bomb.opml", "<!DOCTYPE x [<!ENTITY a 'aaaa'>]><opml/>", "DTDs and entities are not allowed"),
+    ],
+)
+def test_bad_feed_lists(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(UserError) as info:
+        load_feed_list(path)
+    assert message in str(info.value) and name in str(info.value)
+
+
+def test_missing_feed_list(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_feed_list(tmp_path / "none.opml")

@@ -1,0 +1,62 @@
+"""The fetcher against a real HTTP server on 127.0.0.1."""
+
+import gzip
+
+import pytest
+from werkzeug import Response
+
+from ingest.fetch import fetch_feed, make_client
+
+FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
+
+
+async def fetch(url, **kw):
+    async with make_client("newsvigil-test", 5) as client:
+        return await fetch_feed(client, url, allow_private=kw.pop("allow_private", True), **kw)
+
+
+async def test_ok_with_validators_and_user_agent(httpserver):
+    httpserver.expect_request("/feed", headers={"User-Agent": "newsvigil-test"}).respond_with_data(
+        FEED, headers={"ETag": '"v1"', "Last-Modified": "Wed, 18 Nov 2026 10:00:00 GMT"}, content_type="application/rss+xml"
+    )
+    result = await fetch(httpserver.url_for("/feed"))
+    assert (result.status, result.content, result.etag, result.last_modified) == (
+        200, FEED, '"v1"', "Wed, 18 Nov 2026 10:00:00 GMT")
+
+
+async def test_conditional_request_gets_304(httpserver):
+    httpserver.expect_request("/feed", headers={"If-None-Match": '"v1"', "If-Modified-Since": "Wed, 18 Nov 2026 10:00:00 GMT"}).respond_with_data("", status=304)
+    result = await fetch(httpserver.url_for("/feed"), etag='"v1"', last_modified="Wed, 18 Nov 2026 10:00:00 GMT")
+    assert result.status == 304 and result.ok and result.content == b""
+
+
+async def test_body_cap_applies_after_decompression(httpserver):
+    bomb = gzip.compress(b"<" * 2_000_000)
+    httpserver.expect_request("/bomb").respond_with_response(Response(bomb, headers={"Content-Encoding": "gzip"}))
+    result = await fetch(httpserver.url_for("/bomb"), max_bytes=100_000)
+    assert result.error == "body exceeds the 100,000-byte limit"
+
+
+async def test_http_error_and_unreachable(httpserver):
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    assert (await fetch(httpserver.url_for("/gone"))).error == "HTTP 404 NOT FOUND"
+    result = await fetch("http://127.0.0.1:9/feed")
+    assert result.error.startswith("connection failed")
+
+
+async def test_redirects_followed_and_bounded(httpserver):
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data(FEED)
+    assert (await fetch(httpserver.url_for("/old"))).content == FEED
+    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    assert (await fetch(httpserver.url_for("/loop"))).error == "more than 5 redirects"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/feed", "http://localhost/feed", "http://169.254.169.254/latest", "http://10.0.0.1/"])
+async def test_private_networks_refused_by_default(url):
+    result = await fetch(url, allow_private=False)
+    assert "non-public address" in result.error and "NEWSVIGIL_ALLOW_PRIVATE_NETWORKS" in result.error
+
+
+async def test_only_http_schemes():
+    assert "scheme 'file' is not allowed" in (await fetch("file:///etc/passwd")).error

@@ -1,0 +1,48 @@
+import json
+from pathlib import Path
+
+from ingest.parse import parse_feed, plain_text
+from newsvigil.records import article_id
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_golden_rss():
+    parsed = parse_feed((FIXTURES / "rss-fr.xml").read_bytes(), "https://example.org/feed")
+    assert parsed.error is None and parsed.title == "Exemple — Défense Europe"
+    expected = json.loads((FIXTURES / "rss-fr.expected.json").read_text(encoding="utf-8"))
+    got = [
+        {"title": a.title, "summary": a.summary, "link": a.link, "published": a.published.isoformat(), "language": a.language}
+        for a in parsed.articles
+    ]
+    assert got == expected
+    assert parsed.articles[0].id == article_id("https://example.org/feed", "https://example.org/sample-fr-1")  # feedparser resolves relative guids
+    assert all(a.source == "Exemple — Défense Europe" for a in parsed.articles)
+
+
+def test_html_stripped_entities_decoded_and_missing_fields_kept():
+    parsed = parse_feed((FIXTURES / "entities.xml").read_bytes(), "https://example.org/e")
+    first, second = parsed.articles
+    assert first.title == 'Nato & Grønland: "no deal"'
+    assert first.summary == "Première ligne Deuxième & dernière ligne"
+    assert "alert" not in first.summary
+    assert (second.link, second.published) == (None, None)
+    assert second.id != first.id
+
+
+def test_ids_are_stable_across_parses():
+    data = (FIXTURES / "rss-fr.xml").read_bytes()
+    assert [a.id for a in parse_feed(data, "u").articles] == [a.id for a in parse_feed(data, "u").articles]
+
+
+def test_bad_documents_have_reasons():
+    assert parse_feed(b"", "u").error == "empty document"
+    assert parse_feed(b"<html><body><p>Hello</p></body></html>", "u").error is not None
+    truncated = parse_feed(b'<rss version="2.0"><channel><item><title>one</title></item><item><title>cu', "u")
+    assert [a.title for a in truncated.articles] == ["one"]  # complete items before the cut survive
+    assert "malformed" in (parse_feed(b"<?xml version='1.0'?><rss><chan", "u").error or "")
+
+
+def test_plain_text():
+    assert plain_text("<b>A</b>&nbsp;&amp; <i>B</i>\n") == "A & B"
+    assert plain_text(None) == ""

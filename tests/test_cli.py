@@ -1,0 +1,135 @@
+"""The CLI contract, end to end: real HTTP server on 127.0.0.1, real SQLite file, real subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsvigil.settings import REPO_ROOT
+
+SAMPLES = REPO_ROOT / "seeds" / "samples"
+
+
+def newsvigil(*args, env=None, input=None):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "newsvigil.cli", *args], capture_output=True, text=True,
+                          env=full_env, input=input, timeout=120, cwd=REPO_ROOT)
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'nv.db'}", "NEWSVIGIL_ALLOW_PRIVATE_NETWORKS": "1"}
+
+
+def serve_samples(httpserver):
+    for path in SAMPLES.iterdir():
+        httpserver.expect_request(f"/{path.name}").respond_with_data(path.read_bytes(), content_type="application/xml",
+                                                                     headers={"ETag": f'"{path.stem}"'})
+    httpserver.expect_request("/broken.xml").respond_with_data(b"<html><body>Not a feed</body></html>", content_type="text/html")
+    httpserver.expect_request("/down.xml").respond_with_data("oops", status=503)
+
+
+def test_run_once_polls_stores_and_alerts(httpserver, env, tmp_path):
+    serve_samples(httpserver)
+    feeds = tmp_path / "feeds.txt"
+    names = [p.name for p in SAMPLES.iterdir()] + ["broken.xml", "down.xml"]
+    feeds.write_text("\n".join(httpserver.url_for(f"/{n}") for n in names) + "\n")
+    env["NEWSVIGIL_FEEDS"] = str(feeds)
+
+    first = newsvigil("run", "--once", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "[nato] 2 figures: ~1,200 militaires, ~200 postes — Washington va retirer" in first.stdout
+    assert "[greenland] 1 figure: ~150 soldiers — Greenland's premier rejects new US offer" in first.stdout
+    assert "5 feeds, 7 new articles, 5 events, 2 feed errors" in first.stdout
+    assert "broken.xml: not an RSS or Atom feed" in first.stderr
+    assert "down.xml: HTTP 503" in first.stderr
+    assert "Traceback" not in first.stderr
+
+    second = newsvigil("run", "--once", env=env)
+    assert "0 new articles, 0 events" in second.stdout
+
+    counts = json.loads(newsvigil("stats", "--json", env=env).stdout)
+    assert counts == {"feeds": 5, "articles": 7, "events": 5, "troop_mentions": 7, "stories": 0, "alerts": 0}
+
+
+def test_private_network_refused_without_opt_in(httpserver, env, tmp_path):
+    serve_samples(httpserver)
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text(httpserver.url_for("/bundeswehr-de.xml") + "\n")
+    env.update(NEWSVIGIL_FEEDS=str(feeds), NEWSVIGIL_ALLOW_PRIVATE_NETWORKS="0")
+    result = newsvigil("run", "--once", env=env)
+    assert result.returncode == 0 and "non-public address" in result.stderr
+    assert "0 new articles" in result.stdout
+
+
+def test_replay_then_events(env, tmp_path):
+    bad = tmp_path / "corrupt.xml"
+    bad.write_bytes(b"<?xml version='1.0'?><rss><chan")
+    first = newsvigil("replay", str(SAMPLES), str(bad), str(tmp_path / "missing.xml"), env=env)
+    assert first.returncode == 1
+    assert "replayed 4 files: 7 items, 7 new, 0 already known, 5 new events, 2 rejected" in first.stdout
+    assert "corrupt.xml: malformed feed" in first.stderr and "missing.xml: no such file or folder" in first.stderr
+    again = newsvigil("replay", str(SAMPLES), env=env)
+    assert again.returncode == 0 and "7 items, 0 new, 7 already known, 0 new events" in again.stdout
+
+    lines = [json.loads(l) for l in newsvigil("events", "--topic", "nato", "--json", env=env).stdout.splitlines()]
+    assert [e["title"][:20] for e in lines] == ["Pentagon weighs pull", "USA ziehen rund 1.50", "Washington va retire"]
+    assert lines[0]["troops"][1] == {"value": 3000, "low": 3000, "high": 5000, "approx": False, "unit": "troops",
+                                     "quote": "between 3,000 and 5,000 troops", "start": 90, "end": 120,
+                                     "actor": "US", "action": "withdrawal"}
+    since = newsvigil("events", "--since", "2026-11-18", "--json", env=env).stdout.splitlines()
+    assert len(since) == 3
+    bad_since = newsvigil("events", "--since", "yesterday", env=env)
+    assert bad_since.returncode == 2 and "is not an ISO 8601 time" in bad_since.stderr
+
+
+def test_detect_contract():
+    items = [
+        {"id": "1", "title": "Les États-Unis retirent près de 1 200 militaires de l'Otan", "summary": "Les 1 200 militaires partiront."},
+        {"id": "2", "title": "Trump wants Greenland", "summary": "", "lang": "en"},
+        {"id": "3", "title": "Bourse", "summary": "Le CAC 40 gagne 1 %."},
+    ]
+    result = newsvigil("detect", input="\n".join(json.dumps(i) for i in items) + "\nnot json\n")
+    lines = [json.loads(l) for l in result.stdout.splitlines()]
+    assert [l["id"] for l in lines] == ["1", "2", "3", None]
+    assert lines[0]["topics"] == ["nato"] and lines[0]["lang"] == "fr"
+    assert [(t["value"], t["approx"], t["quote"]) for t in lines[0]["troops"]] == [(1200, True, "près de 1 200 militaires")]
+    assert lines[1] == {"id": "2", "lang": "en", "topics": ["greenland"], "troops": []}
+    assert lines[2]["topics"] == [] and lines[2]["troops"] == []
+    assert result.returncode == 1 and "stdin line 4" in result.stderr
+
+
+def test_detect_file_and_missing_file(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "x", "title": "Nato", "summary": "omkring 150 soldater"}) + "\n")
+    result = newsvigil("detect", "--input", str(path))
+    assert result.returncode == 0 and json.loads(result.stdout)["troops"][0]["value"] == 150
+    missing = newsvigil("detect", "--input", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("NEWSVIGIL_TOPICS", "/nonexistent/topics.yaml", "topics file /nonexistent/topics.yaml does not exist"),
+        ("NEWSVIGIL_FEEDS", "/nonexistent/feeds.opml", "feed list /nonexistent/feeds.opml does not exist"),
+        ("NEWSVIGIL_BROKER", "rabbit://x", "NEWSVIGIL_BROKER"),
+        ("NEWSVIGIL_DATABASE_URL", "nosuchdb://x", "is not a usable database URL"),
+    ],
+)
+def test_bad_configuration_is_one_line_and_a_hint(env, setting, value, message):
+    env[setting] = value
+    result = newsvigil("run", "--once", env=env)
+    assert result.returncode == 2
+    assert message in result.stderr and "hint:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_and_help(env):
+    assert newsvigil("db", "upgrade", env=env).returncode == 0
+    help_text = newsvigil("--help").stdout
+    for command in ("run", "detect", "replay", "stats", "events", "db"):
+        assert command in help_text
