@@ -47,7 +47,7 @@ class TroopRules:
     blockers: Lexicon
     actors: Lexicon
     actions: Lexicon
-    approx: re.Pattern[str]
+    approx: frozenset[tuple[str, ...]]  # folded word sequences: ("près", "de"), ("about",)
     strength: re.Pattern[str]
 
 
@@ -148,10 +148,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         blockers=Lexicon((t, "blocker", "ignore") for t in _strings(spec.get("blockers"), "troops.blockers")),
         actors=Lexicon(_labelled(spec.get("actors"), "troops.actors")),
         actions=Lexicon(_labelled(spec.get("actions"), "troops.actions")),
-        approx=re.compile(
-            r"(?<!\w)(?:" + "|".join(_phrase(a) for a in sorted(approx, key=len, reverse=True)) + r")\s*\Z",
-            re.IGNORECASE,
-        ) if approx else re.compile(r"(?!x)x"),
+        approx=frozenset(tuple(a.lower().split()) for a in approx if a.strip()),
         strength=re.compile(
             r"(?P<number>" + DIGITS + r")\s?[-‑–]\s?(?:" + "|".join(map(re.escape, strength)) + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
             + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True)) + r")(?!\w)",

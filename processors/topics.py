@@ -9,6 +9,7 @@ from processors.lexicon import Hit
 from processors.rules import RuleSet, Topic
 
 _WORD = re.compile(r"\w+")
+_CONTEXT = 120  # characters either side of a term hit that exclusion patterns may read
 
 
 def find_topics(text: str, masked: str, lang: str | None, rules: RuleSet) -> list[str]:
@@ -26,8 +27,13 @@ def _surviving(text: str, lang: str | None, topic: Topic, hits: list[Hit]) -> bo
     exclusions = [x for x in topic.exclusions if not x.langs or lang in x.langs]
     if not exclusions:
         return True
-    spans = [(m.start(), m.end()) for x in exclusions for m in x.pattern.finditer(text)]
-    return any(not any(s <= h.start and h.end <= e for s, e in spans) for h in hits)
+    for hit in hits:
+        # Exclusions only look at the hit's surroundings: the cost stays per hit, not per text.
+        lo, hi = max(0, hit.start - _CONTEXT), min(len(text), hit.end + _CONTEXT)
+        if not any(m.start() <= hit.start and hit.end <= m.end()
+                   for x in exclusions for m in x.pattern.finditer(text, lo, hi)):
+            return True
+    return False
 
 
 def _proximity_topics(text: str, masked: str, rules: RuleSet, already: set[str]) -> set[str]:

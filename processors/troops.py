@@ -115,7 +115,7 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
         return None
 
     low = high = value
-    rng = _RANGE.search(text, max(0, quote_start - 60), quote_start)
+    rng = _RANGE.search(text, max(0, quote_start - 60), quote_start) if _digit_before(text, quote_start) else None
     if rng and (rng.group("conn").lower() in _DIRECT_RANGE or rng.group("between")):
         low_value = parse_digits(rng.group("low"))
         if low_value is not None:
@@ -126,9 +126,9 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
             if low_value < value:
                 low, high, value = low_value, value, low_value
                 quote_start = rng.start()
-    approx_word = rules.approx.search(text, max(0, quote_start - 40), quote_start)
-    if approx_word:
-        approx, quote_start = True, approx_word.start()
+    approx_start = _approx_before(text, quote_start, rules.approx)
+    if approx_start is not None:
+        approx, quote_start = True, approx_start
 
     unit_end = hit.end
     sentence_start, sentence_end = _sentence(text, quote_start, unit_end)
@@ -218,6 +218,30 @@ def _is_year_or_money(text: str, start: int, token: str) -> bool:
     return False
 
 
+def _digit_before(text: str, start: int) -> bool:
+    """A range needs a number shortly before: a cheap test before the range pattern runs."""
+    return any(c.isdigit() for c in text[max(0, start - 25) : start])
+
+
+def _approx_before(text: str, start: int, phrases: frozenset[tuple[str, ...]]) -> int | None:
+    """Start of an approximation phrase ending right before `start` ("près de", "about"), if any."""
+    window = text[max(0, start - 40) : start]
+    if window and not window[-1].isspace():
+        return None
+    words = window.lower().split()
+    for n in (3, 2, 1):
+        if len(words) >= n and tuple(words[-n:]) in phrases:
+            offset = len(window)
+            for word in reversed(window.split()[-n:]):
+                offset = window.rfind(word, 0, offset)
+            if offset > 0 and window[offset - 1].isalnum():
+                return None
+            if offset == 0 and start - 40 > 0 and text[start - 41].isalnum():
+                return None
+            return max(0, start - 40) + offset
+    return None
+
+
 def _scale_of(high: float, low: float) -> float:
     for scale in (1_000_000, 1_000):
         if high >= scale and low * scale <= high:
@@ -260,9 +284,9 @@ def _strength_mention(text: str, folded: str, rules: TroopRules, m: re.Match[str
         return None
     start, end = m.start(), m.end()
     approx = False
-    a = rules.approx.search(text, max(0, start - 40), start)
-    if a:
-        approx, start = True, a.start()
+    approx_start = _approx_before(text, start, rules.approx)
+    if approx_start is not None:
+        approx, start = True, approx_start
     s, e = _sentence(text, start, end)
     return TroopMention(
         value=value, low=value, high=value, approx=approx, unit=m.group("formation"),
