@@ -6,10 +6,9 @@ caller never marks unacknowledged items as seen.
 
 from __future__ import annotations
 
-import json
 from typing import Protocol, Sequence
 
-from newsvigil.bus import ARTICLES, MemoryBus
+from newsvigil.bus import ARTICLES, MemoryBus, encode_article
 from newsvigil.records import Article
 
 
@@ -37,10 +36,6 @@ class MemoryPublisher:
         pass
 
 
-def encode_article(article: Article) -> bytes:
-    return json.dumps(article.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
-
-
 class KafkaPublisher:
     """Kafka mode: idempotent producer, acks=all, each send's future checked."""
 
@@ -60,17 +55,16 @@ class KafkaPublisher:
                 retries=2_147_483_647,
                 max_in_flight_requests_per_connection=5,
                 delivery_timeout_ms=int(timeout * 1000),
-                request_timeout_ms=min(int(timeout * 1000), 30_000),
+                request_timeout_ms=max(1000, int(timeout * 1000) - 5000),
+                max_block_ms=int(timeout * 1000),
                 linger_ms=5,
                 compression_type="gzip",
-                key_serializer=str.encode,
-                value_serializer=encode_article,
             )
         except KafkaError as exc:
             raise PublishFailed(f"cannot reach Kafka at {','.join(servers)}: {exc}") from None
 
     def publish(self, articles: Sequence[Article]) -> None:
-        futures = [self.producer.send(self.topic, key=a.id, value=a) for a in articles]
+        futures = [self.producer.send(self.topic, key=a.id.encode(), value=encode_article(a)) for a in articles]
         self.producer.flush(timeout=self.timeout)
         for future in futures:
             try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any, Callable, Sequence
+
+from newsvigil.records import SCHEMA_VERSION, Article
 
 ARTICLES = "newsvigil.articles"
 EVENTS = "newsvigil.events"
@@ -25,3 +28,29 @@ class MemoryBus:
     def publish(self, topic: str, records: Sequence[Any]) -> None:
         for handler in self._handlers[topic]:
             handler(records)
+
+
+def encode_article(article: Article) -> bytes:
+    """The wire form of an article: compact JSON carrying its schema version."""
+    return json.dumps(article.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_article(data: bytes | None) -> Article:
+    """Parse a wire article; ValueError says what is wrong with it."""
+    if not data:
+        raise ValueError("empty message")
+    try:
+        payload = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    if payload.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema version {payload.get('schema')!r} (expected {SCHEMA_VERSION})")
+    missing = [k for k in ("id", "feed_url") if not payload.get(k)]
+    if missing:
+        raise ValueError(f"missing field(s): {', '.join(missing)}")
+    try:
+        return Article.from_json(payload)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad field: {exc}") from None

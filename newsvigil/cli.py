@@ -98,9 +98,9 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
     """
     settings = get_settings()
     if settings.kafka_mode:
-        from processors.worker import run_combined
+        from processors.combined import run_combined
 
-        run_combined(settings, once=once)
+        run_combined(settings, once=once, on_cycle=lambda n, r, s: _print_cycle(n, r, s, [0]))
         return
     from processors.alerts import alert_line
     from processors.embedded import Monitor
@@ -118,6 +118,56 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
         asyncio.run(monitor.run(once, lambda n, r, s: _print_cycle(n, r, s, counter)))
     finally:
         monitor.close()
+
+
+def _require_kafka(settings) -> None:
+    if not settings.kafka_mode:
+        raise UserError("this command runs in Kafka mode only, and NEWSVIGIL_BROKER is memory://",
+                        "set NEWSVIGIL_BROKER=kafka://host:port, or use `newsvigil run` for the embedded mode")
+
+
+@app.command()
+@user_errors
+def ingest(once: bool = typer.Option(False, "--once", help="Poll every feed once, then exit.")) -> None:
+    """Kafka mode: poll every feed and publish new articles to <prefix>.articles (kafka-python).
+
+    A feed's state advances only after Kafka acknowledged its articles: a broker outage delays
+    articles, never drops them.
+    """
+    from ingest.publish import KafkaPublisher, PublishFailed
+    from processors.embedded import Monitor
+    from processors.kafka_topics import ensure_topics
+
+    settings = get_settings()
+    _require_kafka(settings)
+    ensure_topics(settings)
+    try:
+        publisher = KafkaPublisher(settings.kafka_servers, settings.bus_topic("articles"), settings.kafka_send_timeout)
+    except PublishFailed as exc:
+        raise UserError(str(exc), "start Kafka (make services) or fix NEWSVIGIL_BROKER") from None
+    monitor = Monitor(settings, publisher=publisher)
+    out.print(f"newsvigil ingest: {len(monitor.feeds)} feeds -> {settings.bus_topic('articles')} on {settings.broker}")
+    try:
+        asyncio.run(monitor.run(once, lambda n, r, s: _print_cycle(n, r, s, [0])))
+    finally:
+        monitor.close()
+
+
+@app.command()
+@user_errors
+def worker(
+    loglevel: str = typer.Option("warning", "--loglevel", help="faust log level (debug, info, warning, error)."),
+) -> None:
+    """Kafka mode: a faust-streaming worker: articles -> detect -> store -> events, failures -> deadletter.
+
+    Run several to share the partitions of one consumer group (NEWSVIGIL_KAFKA_GROUP). Serves
+    /healthz and /metrics (Prometheus) on 127.0.0.1:NEWSVIGIL_WORKER_WEB_PORT.
+    """
+    from processors.worker import run_worker
+
+    settings = get_settings()
+    _require_kafka(settings)
+    run_worker(settings, loglevel)
 
 
 @app.command()

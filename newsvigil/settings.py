@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         description="languages the identifier may answer when a feed does not say",
     )
     kafka_partitions: int = Field(4, ge=1, description="partitions of the topics newsvigil creates")
-    kafka_group: str = Field("newsvigil-worker", description="consumer group of the faust workers")
+    kafka_group: str = Field("newsvigil-worker", description="consumer group (faust app id) of the workers")
+    kafka_topic_prefix: str = Field("newsvigil", description="prefix of the bus topics: <prefix>.articles, .events, .deadletter")
+    kafka_send_timeout: float = Field(30.0, gt=1, description="seconds Kafka may take to acknowledge a batch of articles")
     worker_web_port: int = Field(6066, ge=0, description="port of the worker's /healthz and /metrics")
 
     @field_validator("broker")
@@ -58,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def kafka_mode(self) -> bool:
         return self.broker.startswith("kafka://")
+
+    def bus_topic(self, name: str) -> str:
+        """Kafka topic of a bus channel: 'articles' -> 'newsvigil.articles'."""
+        return f"{self.kafka_topic_prefix}.{name}"
 
     @property
     def language_list(self) -> list[str]:

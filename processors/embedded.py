@@ -1,4 +1,4 @@
-"""The embedded mode: poll -> in-process bus -> detect -> store -> alert, in one process."""
+"""Polling feeds into a bus; in the embedded mode, the bus is in-process and feeds the pipeline directly."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from storage.repositories import ensure_feeds
 
 
 class Monitor:
-    """Everything one process needs to poll feeds and process what they deliver."""
+    """Polls the configured feeds and publishes what they deliver (embedded: straight into the pipeline)."""
 
     def __init__(self, settings: Settings, on_event: Callable[[Event], None] | None = None,
                  publisher: ArticlePublisher | None = None) -> None:
@@ -31,10 +31,10 @@ class Monitor:
         upgrade(settings.database_url)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
-        self.processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list))
-        if publisher is None:
+        if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
+            processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list))
             bus = MemoryBus()
-            bus.subscribe(ARTICLES, self.processor.handle)
+            bus.subscribe(ARTICLES, processor.handle)
             publisher = MemoryPublisher(bus)
         self.publisher = publisher
         with self.sessions.begin() as session:

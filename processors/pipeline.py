@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsvigil.records import Article, Event
+from newsvigil.records import Article, Detection, Event
 from processors.detect import DEFAULT_LANGUAGES, detect
 from processors.rules import RuleSet
 from storage.repositories import save_detections
+
+
+log = logging.getLogger("newsvigil.pipeline")
+
+
+@dataclass(slots=True)
+class BatchResult:
+    events: list[Event] = field(default_factory=list)
+    failed: list[tuple[Article, str]] = field(default_factory=list)  # detection raised: article and reason
 
 
 class ArticleProcessor:
@@ -24,11 +35,28 @@ class ArticleProcessor:
         self.languages = languages
 
     def handle(self, articles: Sequence[Article]) -> list[Event]:
-        """Process a batch; the database commit happens before this returns (the bus's ack point)."""
-        results = [(a, detect(a, self.rules, self.languages)) for a in articles]
+        """Process a batch (the embedded bus's handler); returns the new events."""
+        result = self.process(articles)
+        for article, reason in result.failed:
+            log.error("article %s (%s) not processed: %s", article.id, article.link or article.feed_url, reason)
+        return result.events
+
+    def process(self, articles: Sequence[Article]) -> BatchResult:
+        """Detect and store a batch; the database commit happens before this returns (the ack point).
+
+        An article whose detection raises is reported in `failed`, never silently dropped; database
+        errors propagate so that the caller retries the whole batch.
+        """
+        result = BatchResult()
+        results: list[tuple[Article, Detection]] = []
+        for article in articles:
+            try:
+                results.append((article, detect(article, self.rules, self.languages)))
+            except Exception as exc:  # a detection bug must not block the other articles
+                result.failed.append((article, f"detection failed: {exc.__class__.__name__}: {exc}"))
         with self.sessions.begin() as session:
-            events = save_detections(session, results)
+            result.events = save_detections(session, results)
         if self.on_event:
-            for event in events:
+            for event in result.events:
                 self.on_event(event)
-        return events
+        return result

@@ -114,3 +114,16 @@ class EventRow(Base):
 
 
 Index("ix_events_created_at", EventRow.created_at)
+
+
+class DeadLetter(Base):
+    """A bus message that could not be processed, kept with its reason (also sent to the deadletter topic)."""
+
+    __tablename__ = "dead_letters"
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ from newsvigil.records import Article, Detection, Event, TroopMention, utcnow
 from storage.models import (
     ArticleRow,
     ArticleTopic,
+    DeadLetter,
     Base,
     DetectionRow,
     EventRow,
@@ -223,3 +224,13 @@ def _utc_iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def save_dead_letters(session: Session, letters: Sequence[dict[str, Any]]) -> None:
+    """Keep undecodable or unprocessable messages (topic, partition, offset, key, value, reason)."""
+    now = utcnow()
+    upsert(session, DeadLetter, [{**letter, "created_at": now} for letter in letters], ["topic", "partition", "offset"])
+
+
+def dead_letter_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0)

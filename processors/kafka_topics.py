@@ -1,0 +1,41 @@
+"""Create the bus topics before any worker starts: faust does not create source topics, and a
+partition count that differs from what the workers expect makes them skip messages."""
+
+from __future__ import annotations
+
+from newsvigil.errors import UserError
+from newsvigil.settings import Settings
+
+CHANNELS = ("articles", "events", "deadletter")
+
+
+def ensure_topics(settings: Settings) -> dict[str, int]:
+    """Create missing bus topics with `kafka_partitions` partitions; refuse a mismatch. Returns name -> partitions."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    names = [settings.bus_topic(c) for c in CHANNELS]
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin",
+                                 request_timeout_ms=30_000)
+    except KafkaError as exc:
+        raise UserError(f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER") from None
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            try:
+                admin.create_topics([NewTopic(n, settings.kafka_partitions, 1) for n in missing])
+            except TopicAlreadyExistsError:
+                pass  # another process created them first
+        partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
+    finally:
+        admin.close()
+    for name, count in partitions.items():
+        if count != settings.kafka_partitions:
+            raise UserError(
+                f"Kafka topic {name} has {count} partitions but NEWSVIGIL_KAFKA_PARTITIONS is {settings.kafka_partitions}",
+                "set NEWSVIGIL_KAFKA_PARTITIONS to match, or recreate the topic",
+            )
+    return partitions

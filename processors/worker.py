@@ -1,0 +1,162 @@
+"""Kafka mode: the faust-streaming worker. <prefix>.articles -> detect -> store -> <prefix>.events.
+
+Offsets are acknowledged only after the database commit (manual acks), so a crash or a kill
+redelivers, and idempotent upserts make redelivery harmless. Undecodable messages and articles
+whose detection fails go to <prefix>.deadletter with their reason, and to the dead_letters table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsvigil.bus import decode_article
+from newsvigil.records import utcnow
+from newsvigil.settings import Settings
+from processors.kafka_topics import ensure_topics
+from processors.pipeline import ArticleProcessor
+from processors.rules import load_rules
+from storage.database import make_engine, session_factory
+from storage.migrate import upgrade
+from storage.repositories import save_dead_letters
+
+log = logging.getLogger("newsvigil.worker")
+BATCH = 500
+BATCH_WAIT = 0.2
+
+
+class WorkerMetrics:
+    """Prometheus metrics of one worker process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.articles_in = Counter("newsvigil_articles_in", "Articles consumed", registry=self.registry)
+        self.events_out = Counter("newsvigil_events_out", "Events published", registry=self.registry)
+        self.dead_letters = Counter("newsvigil_dead_letters", "Messages sent to the dead-letter topic", registry=self.registry)
+        self.lag = Gauge("newsvigil_consumer_lag", "Messages behind the end of the articles topic", ["partition"], registry=self.registry)
+        self.latency = Histogram("newsvigil_processing_seconds", "Batch processing time", registry=self.registry,
+                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+
+def build_app(settings: Settings) -> faust.App:
+    """The faust app with its agent, health and metrics pages; topics are created first."""
+    ensure_topics(settings)
+    rules = load_rules(settings.topics)
+    upgrade(settings.database_url)
+    sessions = session_factory(make_engine(settings.database_url))
+    processor = ArticleProcessor(rules, sessions, languages=tuple(settings.language_list))
+    metrics = WorkerMetrics()
+
+    app = faust.App(
+        settings.kafka_group,
+        broker=[f"kafka://{server}" for server in settings.kafka_servers],
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.kafka_partitions,
+        topic_allow_declare=False,  # ensure_topics made them, with the partitions we expect
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        web_enabled=settings.worker_web_port > 0,
+        web_port=settings.worker_web_port or 6066,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        store="memory://",
+    )
+    articles_topic = app.topic(settings.bus_topic("articles"), partitions=settings.kafka_partitions)
+    events_topic = app.topic(settings.bus_topic("events"), partitions=settings.kafka_partitions)
+    dead_topic = app.topic(settings.bus_topic("deadletter"), partitions=settings.kafka_partitions)
+
+    @app.agent(articles_topic)
+    async def process_articles(stream: faust.StreamT) -> None:
+        manual = stream.noack()
+        async for batch in manual.noack_take(BATCH, within=BATCH_WAIT):
+            await handle_batch(batch)
+            for event in batch:  # acked only now: everything in the batch is committed
+                await manual.ack(event)
+
+    async def handle_batch(batch: list[Any]) -> None:
+        started = time.perf_counter()
+        articles, letters = [], []
+        for event in batch:
+            message = event.message
+            try:
+                articles.append(decode_article(event.value))
+            except ValueError as exc:
+                letters.append(_letter(message, f"undecodable article: {exc}"))
+        metrics.articles_in.inc(len(batch))
+        result = await _with_retries(lambda: _store(processor, sessions, articles, letters, batch))
+        letters += result[1]
+        for letter in letters:
+            await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
+        for item in result[0].events:
+            await events_topic.send(key=item.id.encode(), value=json.dumps(item.to_json(), ensure_ascii=False).encode())
+        metrics.dead_letters.inc(len(letters))
+        metrics.events_out.inc(len(result[0].events))
+        metrics.latency.observe(time.perf_counter() - started)
+        for event in batch[-1:]:
+            tp = event.message.tp
+            try:
+                metrics.lag.labels(str(tp.partition)).set(max(0, app.consumer.highwater(tp) - event.message.offset - 1))
+            except Exception:  # the consumer may be rebalancing; lag is informational
+                pass
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "rules_version": rules.version, "time": utcnow().isoformat()})
+
+    @app.page("/metrics")
+    async def prometheus(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics.registry), content_type="text/plain; version=0.0.4")
+
+    app.newsvigil_processor = processor  # type: ignore[attr-defined]
+    return app
+
+
+def _letter(message: Any, reason: str) -> dict[str, Any]:
+    value = message.value or b""
+    return {
+        "topic": message.topic, "partition": message.partition, "offset": message.offset,
+        "key": message.key.decode("utf-8", "replace") if message.key else None,
+        "value": value.decode("utf-8", "replace"), "reason": reason,
+    }
+
+
+def _store(processor: ArticleProcessor, sessions: Any, articles: list, letters: list, batch: list) -> tuple[Any, list]:
+    """Commit dead letters and the batch's detections; returns (batch result, letters for failed detections)."""
+    result = processor.process(articles)
+    by_id = {}
+    for event in batch:
+        by_id.setdefault(event.key.decode("utf-8", "replace") if event.key else None, event.message)
+    failed = [_letter(by_id.get(a.id) or batch[0].message, reason) for a, reason in result.failed]
+    if letters or failed:
+        with sessions.begin() as session:
+            save_dead_letters(session, letters + failed)
+    return result, failed
+
+
+async def _with_retries(step: Any) -> Any:
+    """Run a storage step until it succeeds: the database being down delays the batch, never acks it."""
+    delay = 0.5
+    while True:
+        try:
+            return step()
+        except SQLAlchemyError as exc:
+            log.error("database error, batch will be retried in %.1f s: %s", delay, str(exc).splitlines()[0])
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    """Run a worker until SIGTERM/SIGINT (faust handles both and shuts down cleanly)."""
+    app = build_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
