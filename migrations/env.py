@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from storage.database import make_engine
 from storage.models import Base
@@ -27,6 +28,9 @@ def run_migrations_online() -> None:
         # Batch mode lets later ALTERs work on SQLite, which cannot alter most columns in place.
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Workers and ingesters start together and all migrate: one at a time.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7243911)"))
             context.run_migrations()
     engine.dispose()
 

@@ -1,0 +1,64 @@
+"""A broker outage while ingest runs delays articles and never drops them (private broker, real restart)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from werkzeug import Response
+
+from newsvigil.settings import REPO_ROOT
+from tests.kafka_support import counts, free_port, kafka_env, start_worker, stop, wait_until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+
+def rss(n: int) -> bytes:
+    items = "".join(
+        f"<item><title>Nato: about {1000 + i} troops</title><guid>item-{i}</guid><link>https://x.example/{i}</link></item>"
+        for i in range(n)
+    )
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>Outage</title>{items}</channel></rss>".encode()
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    """A broker of this test's own, so that stopping it disturbs no other test."""
+    env = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"),
+               NEWSVIGIL_KAFKA_PORT=str(free_port()), NEWSVIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
+               NEWSVIGIL_KAFKA_LIBS=str(REPO_ROOT / ".cache" / "kafka" / "libs"))
+    script = str(REPO_ROOT / "services" / "services.sh")
+
+    def control(action: str) -> None:
+        subprocess.run(["bash", script, action, "kafka"], env=env, check=True, capture_output=True, timeout=180)
+
+    control("up")
+    yield f"127.0.0.1:{env['NEWSVIGIL_KAFKA_PORT']}", control
+    control("down")
+
+
+def test_broker_outage_during_ingest_loses_nothing(private_broker, postgres_url, httpserver, tmp_path):
+    server, control = private_broker
+    feed = {"body": rss(3)}
+    httpserver.expect_request("/feed.xml").respond_with_handler(lambda request: Response(feed["body"], content_type="application/rss+xml"))
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text(httpserver.url_for("/feed.xml") + "\n")
+    env = kafka_env([server], postgres_url, NEWSVIGIL_FEEDS=str(feeds), NEWSVIGIL_ALLOW_PRIVATE_NETWORKS="1",
+                    NEWSVIGIL_POLL_INTERVAL="1", NEWSVIGIL_KAFKA_SEND_TIMEOUT="5")
+    log = open(tmp_path / "ingest.log", "ab")
+    ingest = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "ingest"], env=env, cwd=REPO_ROOT,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: counts(postgres_url)["articles"] == 3, 120, "the first 3 articles")
+        control("down")
+        feed["body"] = rss(6)  # three new items appear while the broker is down
+        wait_until(lambda: b"publishing failed, will retry" in (tmp_path / "ingest.log").read_bytes(), 90,
+                   "ingest to report the failed publish")
+        assert ingest.poll() is None, "ingest must keep running through the outage"
+        control("up")
+        wait_until(lambda: counts(postgres_url)["articles"] >= 6, 180, "all 6 articles after the restart")
+        assert counts(postgres_url)["articles"] == 6
+    finally:
+        stop(ingest)
+        stop(worker)
