@@ -29,6 +29,7 @@ _BREAKS = set(".!?;:()[]{},\"«»“”„/|—–-‑…•")
 _SOFT = {"'", "’"}  # elided articles: "postes d'officiers"
 _ABBREVIATIONS = {"tys.", "tsd.", "mio.", "mln.", "ok.", "ca.", "mrd.", "bln.", "nr.", "no."}
 _MAX_MODIFIERS = 3
+_CONTEXT_CHARS = 300  # how far a weak unit ("hommes", "posts") looks for a military word
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 _CURRENCY = ("$", "€", "£", "¥", "kr", "zł")
 _YEAR_CONTEXT = re.compile(
@@ -132,10 +133,11 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
 
     unit_end = hit.end
     sentence_start, sentence_end = _sentence(text, quote_start, unit_end)
-    if hit.label == "weak" and not rules.military_context.find(
-        text[sentence_start:sentence_end], folded[sentence_start:sentence_end]
-    ):
-        return None
+    if hit.label == "weak":
+        # News items are short: the military word may sit in the title or the next sentence.
+        lo, hi = max(0, quote_start - _CONTEXT_CHARS), min(len(text), unit_end + _CONTEXT_CHARS)
+        if not rules.military_context.find(text[lo:hi], folded[lo:hi]):
+            return None
     return TroopMention(
         value=value,
         low=low,
