@@ -62,7 +62,7 @@ class Lexicon:
 
     def __init__(self, entries: Iterable[tuple[str, str, Case]]) -> None:
         self._automaton = ahocorasick.Automaton()
-        self._patterns: list[tuple[re.Pattern[str], Term]] = []
+        self._patterns: list[tuple[re.Pattern[str], Term, str]] = []
         grouped: dict[str, list[Term]] = {}
         for raw, label, case in entries:
             raw = " ".join(raw.split())
@@ -78,7 +78,9 @@ class Lexicon:
                 original=inner,
             )
             if "*" in inner:
-                self._patterns.append((_wildcard_pattern(term), term))
+                # The longest literal part must occur for the pattern to match: a cheap test first.
+                anchor = max(term.key.split("*"), key=len).strip()
+                self._patterns.append((_wildcard_pattern(term), term, anchor))
             else:
                 grouped.setdefault(term.key, []).append(term)
         for key, terms in grouped.items():
@@ -110,7 +112,9 @@ class Lexicon:
                     if not _case_ok(term, text, start, end):
                         continue
                     hits.append(Hit(s, e, term.label, term))
-        for pattern, term in self._patterns:
+        for pattern, term, anchor in self._patterns:
+            if anchor not in folded:
+                continue
             for m in pattern.finditer(folded):
                 if _case_ok(term, text, m.start(), m.end()):
                     hits.append(Hit(m.start(), m.end(), term.label, term))

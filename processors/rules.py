@@ -49,6 +49,8 @@ class TroopRules:
     actions: Lexicon
     approx: frozenset[tuple[str, ...]]  # folded word sequences: ("près", "de"), ("about",)
     strength: re.Pattern[str]
+    count_cue: re.Pattern[str]  # anchored at the end of the text before a unit: "the number of"
+    count_to: re.Pattern[str]  # anchored after a unit: "... in the Baltics to 30,000"
 
 
 @dataclass(slots=True)
@@ -142,6 +144,8 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
     approx = _strings(spec.get("approx"), "troops.approx")
     strength = _strings(spec.get("strength_words"), "troops.strength_words") or ["strong"]
     formations = _strings(spec.get("formations"), "troops.formations") or ["force"]
+    cues = _strings(spec.get("count_cues"), "troops.count_cues")
+    to_words = _strings(spec.get("count_to"), "troops.count_to")
     return TroopRules(
         units=Lexicon(units),
         military_context=Lexicon((t, "military", "ignore") for t in _strings(spec.get("military_context"), "troops.military_context")),
@@ -154,6 +158,10 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
             + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True)) + r")(?!\w)",
             re.IGNORECASE,
         ),
+        count_cue=re.compile(r"(?<!\w)(?:" + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
+                             + r")\s*(?:\w+\s+){0,2}\Z", re.IGNORECASE) if cues else re.compile(r"(?!x)x"),
+        count_to=re.compile(r"(?:[ \t]+[^\s.,;:!?()]+){0,5}?[ \t]+(?:" + "|".join(_phrase(t) for t in sorted(to_words, key=len, reverse=True))
+                            + r")\s+(?P<number>" + DIGITS + r")(?=\s*(?:[.,;:!?)]|\Z))", re.IGNORECASE) if to_words else re.compile(r"(?!x)x"),
     )
 
 

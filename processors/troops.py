@@ -56,18 +56,66 @@ def find_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> 
         if hit.start < covered_until:
             continue  # "military personnel" already took "personnel"
         covered_until = hit.end
-        mention = _mention_before_unit(text, folded, lang, rules, hit)
-        if mention and (mention.value, mention.low, mention.high) not in seen:
-            seen.add((mention.value, mention.low, mention.high))
-            mentions.append(mention)
+        found = _mentions_before_unit(text, folded, lang, rules, hit) or _count_after_unit(text, folded, rules, hit)
+        for mention in found:
+            if (mention.value, mention.low, mention.high) not in seen:
+                seen.add((mention.value, mention.low, mention.high))
+                mentions.append(mention)
     if "-" in text or "‑" in text or "–" in text:
         for m in rules.strength.finditer(text):
             mention = _strength_mention(text, folded, rules, m)
             if mention and (mention.value, mention.low, mention.high) not in seen:
                 seen.add((mention.value, mention.low, mention.high))
                 mentions.append(mention)
-        mentions.sort(key=lambda x: x.start)
+    mentions.sort(key=lambda x: x.start)
     return mentions
+
+
+def _mentions_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> list[TroopMention]:
+    """'près de 1 200 militaires'; a change 'de 80 000 à 65 000 soldats' gives both figures."""
+    mention = _mention_before_unit(text, folded, lang, rules, hit)
+    if mention is None:
+        return []
+    first = _transition_start(text, mention)
+    return [first, mention] if first else [mention]
+
+
+def _transition_start(text: str, mention: TroopMention) -> TroopMention | None:
+    """The first figure of 'from 80,000 to 65,000 soldiers' (a change, not a range)."""
+    number_start = mention.start
+    while number_start < mention.end and not text[number_start].isdigit():
+        number_start += 1
+    rng = _RANGE.search(text, max(0, number_start - 60), number_start) if _digit_before(text, number_start) else None
+    if not rng or rng.group("conn").lower() not in _DIRECT_RANGE:
+        return None
+    first = parse_digits(rng.group("low"))
+    if first is None or first <= mention.value:
+        return None
+    if rng.group("scale"):
+        first *= SCALES[rng.group("scale").lower()]
+    quote_start = rng.start("low")
+    return TroopMention(value=first, low=first, high=first, approx=False, unit=mention.unit,
+                        quote=text[quote_start:mention.end], start=quote_start, end=mention.end,
+                        actor=mention.actor, action=mention.action)
+
+
+def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> list[TroopMention]:
+    """'øger antallet af soldater i Baltikum til 30.000': a count cue, the unit, then the figure."""
+    cue = rules.count_cue.search(text, max(0, hit.start - 40), hit.start)
+    if not cue:
+        return []
+    after = rules.count_to.match(text, hit.end)
+    if not after:
+        return []
+    value = parse_digits(after.group("number"))
+    if value is None or not value.is_integer() or value < 2:
+        return []
+    start, end = cue.start(), after.end()
+    s, e = _sentence(text, start, end)
+    return [TroopMention(value=value, low=value, high=value, approx=False, unit=text[hit.start:hit.end],
+                         quote=text[start:end], start=start, end=end,
+                         actor=_closest(rules.actors, text, folded, s, e, start, end),
+                         action=_closest(rules.actions, text, folded, s, e, start, end))]
 
 
 def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> TroopMention | None:

@@ -79,3 +79,13 @@ def test_actor_and_action(rules):
     assert (m.actor, m.action) == ("US", "withdrawal")
     [m] = troops_in("Denmark will deploy 150 Danish soldiers to Greenland.", rules.troops)
     assert (m.actor, m.action) == ("Denmark", "deployment")
+
+
+def test_change_from_one_figure_to_another_gives_both(rules):
+    assert figures("Les effectifs passeront de 80 000 à 65 000 soldats.", rules) == [
+        (80000, 80000, 80000, False), (65000, 65000, 65000, False)]
+
+
+def test_count_cue_then_figure_after_the_unit(rules):
+    assert figures("Nato øger antallet af soldater i Baltikum til 30.000.", rules) == [(30000, 30000, 30000, False)]
+    assert figures("They raised the number of troops to 2025 levels.", rules) == []
