@@ -100,10 +100,11 @@ class TroopMention:
     action: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("value", "low", "high"):
-            data[key] = _number(data[key])
-        return data
+        return {
+            "value": _number(self.value), "low": _number(self.low), "high": _number(self.high),
+            "approx": self.approx, "unit": self.unit, "quote": self.quote, "start": self.start, "end": self.end,
+            "actor": self.actor, "action": self.action,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TroopMention":

@@ -161,7 +161,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         count_cue=re.compile(r"(?<!\w)(?:" + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
                              + r")\s*(?:\w+\s+){0,2}\Z", re.IGNORECASE) if cues else re.compile(r"(?!x)x"),
         count_to=re.compile(r"(?:[ \t]+[^\s.,;:!?()]+){0,5}?[ \t]+(?:" + "|".join(_phrase(t) for t in sorted(to_words, key=len, reverse=True))
-                            + r")\s+(?P<number>" + DIGITS + r")(?=\s*(?:[.,;:!?)]|\Z))", re.IGNORECASE) if to_words else re.compile(r"(?!x)x"),
+                            + r")\s+(?P<number>" + DIGITS + r")(?=[ \t]*(?:[.,;:!?)\n]|\Z))", re.IGNORECASE) if to_words else re.compile(r"(?!x)x"),
     )
 
 

@@ -88,4 +88,5 @@ def test_change_from_one_figure_to_another_gives_both(rules):
 
 def test_count_cue_then_figure_after_the_unit(rules):
     assert figures("Nato øger antallet af soldater i Baltikum til 30.000.", rules) == [(30000, 30000, 30000, False)]
+    assert figures("Nato øger antallet af soldater til 30.000\nDanmark bidrager.", rules) == [(30000, 30000, 30000, False)]
     assert figures("They raised the number of troops to 2025 levels.", rules) == []
