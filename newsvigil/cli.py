@@ -96,20 +96,21 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
     Embedded by default (SQLite + in-process bus). With NEWSVIGIL_BROKER=kafka://host:port, runs the
     Kafka ingester and a faust worker in this one process.
     """
-    settings = get_settings()
-    if settings.kafka_mode:
-        from processors.combined import run_combined
-
-        run_combined(settings, once=once, on_cycle=lambda n, r, s: _print_cycle(n, r, s, [0]))
-        return
     from processors.alerts import alert_line
-    from processors.embedded import Monitor
 
+    settings = get_settings()
     counter = [0]
 
     def on_event(event) -> None:
         counter[0] += 1
         out.print(alert_line(event), markup=False)
+
+    if settings.kafka_mode:
+        from processors.combined import run_combined
+
+        run_combined(settings, once, lambda n, r, s: _print_cycle(n, r, s, counter), on_event)
+        return
+    from processors.embedded import Monitor
 
     monitor = Monitor(settings, on_event=on_event)
     out.print(f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
@@ -163,11 +164,12 @@ def worker(
     Run several to share the partitions of one consumer group (NEWSVIGIL_KAFKA_GROUP). Serves
     /healthz and /metrics (Prometheus) on 127.0.0.1:NEWSVIGIL_WORKER_WEB_PORT.
     """
+    from processors.alerts import alert_line
     from processors.worker import run_worker
 
     settings = get_settings()
     _require_kafka(settings)
-    run_worker(settings, loglevel)
+    run_worker(settings, loglevel, lambda event: out.print(alert_line(event), markup=False))
 
 
 @app.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from typing import Callable
 
 import faust
@@ -11,14 +13,15 @@ import faust
 from ingest.publish import KafkaPublisher
 from newsvigil.settings import Settings
 from processors.embedded import Monitor
+from processors.kafka_topics import articles_lag
 from processors.worker import build_app
 
 log = logging.getLogger("newsvigil.combined")
 
 
-def run_combined(settings: Settings, once: bool, on_cycle: Callable) -> None:
+def run_combined(settings: Settings, once: bool, on_cycle: Callable, on_event: Callable | None = None) -> None:
     """Run ingest and a worker together; with `once`, stop after one cycle is fully processed."""
-    app = build_app(settings)
+    app = build_app(settings, on_event)
     monitor = Monitor(settings, publisher=KafkaPublisher(settings.kafka_servers, settings.bus_topic("articles"),
                                                                settings.kafka_send_timeout))
 
@@ -30,31 +33,27 @@ def run_combined(settings: Settings, once: bool, on_cycle: Callable) -> None:
             loop = asyncio.get_running_loop()
             started = loop.time()
             reports = await monitor.cycle()
+            if once:
+                await _drained(settings)
             on_cycle(number, reports, loop.time() - started)
             if once:
-                await _drained(app, settings)
-                await app.stop()
+                os.kill(os.getpid(), signal.SIGTERM)  # the worker's own clean shutdown path
                 return
             await asyncio.sleep(settings.poll_interval)
 
-    worker = faust.Worker(app, loglevel="warning", quiet=True)
+    worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
         monitor.close()
 
 
-async def _drained(app: faust.App, settings: Settings, timeout: float = 120.0) -> None:
-    """Wait until the worker has committed everything published to the articles topic."""
-    topic = settings.bus_topic("articles")
+async def _drained(settings: Settings, timeout: float = 120.0) -> None:
+    """Wait until the worker group has committed everything published to the articles topic."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        assigned = [tp for tp in app.consumer.assignment() if tp.topic == topic]
-        if assigned:
-            committed = {tp: app.consumer._committed_offset.get(tp) or 0 for tp in assigned}  # noqa: SLF001
-            highwaters = {tp: app.consumer.highwater(tp) or 0 for tp in assigned}
-            if all(committed[tp] >= highwaters[tp] for tp in assigned):
-                return
+        if await asyncio.to_thread(articles_lag, settings) == 0:
+            return
         await asyncio.sleep(0.5)
     log.warning("gave up waiting for the worker to drain after %.0f s", timeout)

@@ -39,3 +39,19 @@ def ensure_topics(settings: Settings) -> dict[str, int]:
                 "set NEWSVIGIL_KAFKA_PARTITIONS to match, or recreate the topic",
             )
     return partitions
+
+
+def articles_lag(settings: Settings) -> int:
+    """Messages of <prefix>.articles the worker group has not committed yet (all partitions)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = settings.bus_topic("articles")
+    # A consumer that never subscribes or polls reads the group's offsets without joining it.
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, group_id=settings.kafka_group,
+                             enable_auto_commit=False, client_id="newsvigil-lag")
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        ends = consumer.end_offsets(partitions)
+        return sum(max(0, ends[tp] - (consumer.committed(tp) or 0)) for tp in partitions)
+    finally:
+        consumer.close()

@@ -11,14 +11,14 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 import faust
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.bus import decode_article
-from newsvigil.records import utcnow
+from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.kafka_topics import ensure_topics
 from processors.pipeline import ArticleProcessor
@@ -45,13 +45,13 @@ class WorkerMetrics:
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
 
-def build_app(settings: Settings) -> faust.App:
+def build_app(settings: Settings, on_event: Callable[[Event], None] | None = None) -> faust.App:
     """The faust app with its agent, health and metrics pages; topics are created first."""
     ensure_topics(settings)
     rules = load_rules(settings.topics)
     upgrade(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
-    processor = ArticleProcessor(rules, sessions, languages=tuple(settings.language_list))
+    processor = ArticleProcessor(rules, sessions, on_event, languages=tuple(settings.language_list))
     metrics = WorkerMetrics()
 
     app = faust.App(
@@ -155,8 +155,8 @@ async def _with_retries(step: Any) -> Any:
             delay = min(delay * 2, 30.0)
 
 
-def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+def run_worker(settings: Settings, loglevel: str = "warning", on_event: Callable[[Event], None] | None = None) -> None:
     """Run a worker until SIGTERM/SIGINT (faust handles both and shuts down cleanly)."""
-    app = build_app(settings)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    app = build_app(settings, on_event)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
