@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import sys
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
 
 from newsvigil import __version__
+from newsvigil.console import err, out, user_errors
 from newsvigil.errors import UserError
 from newsvigil.records import TroopMention, parse_time
 from newsvigil.settings import get_settings
@@ -29,36 +28,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+def _register_subcommands() -> None:
+    from newsvigil.cli_subscriptions import alerts, subscribe_app
 
-def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Report UserError (and bad settings) as one line plus a hint, exit code 2; Ctrl-C exits quietly."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from pydantic import ValidationError
-
-        try:
-            return command(*args, **kwargs)
-        except UserError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", markup=True)
-            if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", markup=True)
-            raise typer.Exit(2) from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = "NEWSVIGIL_" + str(first["loc"][0]).upper() if first.get("loc") else "a NEWSVIGIL_ setting"
-            err.print(f"[bold red]error:[/] {field}: {first['msg']}", markup=True)
-            err.print("[dim]hint:[/] see 'Settings' in README.md", markup=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("stopped")
-            raise typer.Exit(130) from None
-
-    return wrapper
-
+    app.add_typer(subscribe_app, name="subscribe")
+    app.command("alerts")(alerts)
 
 def _version(value: bool) -> None:
     if value:
@@ -228,7 +203,7 @@ class AlertPolicy(str, Enum):
 @user_errors
 def replay(
     paths: list[Path] = typer.Argument(..., help="RSS/Atom files (.gz too) or folders of them, searched recursively."),
-    alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: print events that were never seen before."),
+    alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: alert subscribers (and print) for events never seen before."),
 ) -> None:
     """Replay archived feed files through the pipeline (detect, store) in publication order."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -255,7 +230,14 @@ def replay(
             printed += 1
             out.print(alert_line(event), markup=False)
 
-    processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list))
+    from datetime import timedelta
+
+    from processors.delivery import Dispatcher
+
+    dispatcher = Dispatcher(sessions, settings)
+    processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
+                                 timedelta(hours=settings.story_window_hours),
+                                 create_alerts=alerts is AlertPolicy.new, after_commit=dispatcher.deliver_due)
     known = 0
     events = 0
     with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -268,6 +250,7 @@ def replay(
                 known += len(known_article_ids(session, [a.id for a in chunk]))
             events += len(processor.handle(chunk))
             progress.advance(task, len(chunk))
+    dispatcher.close()
     engine.dispose()
     for rejected in archive.rejected:
         err.print(f"[yellow]rejected {rejected.path}:[/] {rejected.reason}", markup=True)
@@ -352,6 +335,8 @@ def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g.
     downgrade(settings.database_url, revision)
     out.print(f"database {settings.database_url} is at {revision}")
 
+
+_register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         "fr,en,de,da,nl,es,it,pl,sv,no,fi,is,pt,ru,uk,cs,ro,hu",
         description="languages the identifier may answer when a feed does not say",
     )
+    story_window_hours: float = Field(72.0, gt=0, description="how long a story stays open to related reports")
+    smtp_host: str = Field("localhost", description="SMTP server for email alerts")
+    smtp_port: int = Field(25, ge=1, description="SMTP port")
+    smtp_from: str = Field("newsvigil@localhost", description="From address of email alerts")
+    smtp_user: str = Field("", description="SMTP user (empty: no login)")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    alert_max_attempts: int = Field(8, ge=1, description="delivery attempts before an alert is marked failed")
+    alert_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay; doubles each attempt, with jitter")
     kafka_partitions: int = Field(4, ge=1, description="partitions of the topics newsvigil creates")
     kafka_group: str = Field("newsvigil-worker", description="consumer group (faust app id) of the workers")
     kafka_topic_prefix: str = Field("newsvigil", description="prefix of the bus topics: <prefix>.articles, .events, .deadletter")

@@ -1,8 +1,15 @@
-"""Alert decisions and their text. Subscriptions arrive with step 4; for now one line per event."""
+"""Alert decisions and their text: the one-line console alert, subscription filters, alert content."""
 
 from __future__ import annotations
 
-from newsvigil.records import Event
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import nh3
+
+from newsvigil.records import Event, TroopMention
+from processors.stories import Additions
 
 
 def alert_line(event: Event) -> str:
@@ -17,3 +24,125 @@ def alert_line(event: Event) -> str:
     if event.article.link:
         parts.append(event.article.link)
     return " ".join(parts)
+
+
+# --- Subscriptions: which story events a subscriber wants, and what the alert says -------------
+
+KINDS = ("new_story", "new_report", "new_figure")
+_PRIORITY = ("new_story", "new_figure", "new_report")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRule:
+    """A subscriber's filters (empty sets mean 'any')."""
+
+    id: int
+    topics: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
+    min_figure: float | None = None
+    kinds: frozenset[str] = frozenset(KINDS)
+    urgent_figure: float | None = None
+
+
+@dataclass(slots=True)
+class StoryEvent:
+    """A report that opened or joined a story, with what it adds."""
+
+    story_id: int
+    story_title: str
+    story_topics: list[str]
+    story_sources: list[str]
+    story_languages: list[str]
+    event: Event
+    additions: Additions
+
+    @property
+    def key(self) -> str:
+        return f"{self.story_id}:{self.event.article.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDecision:
+    kind: str
+    urgent: bool
+
+
+def decide_alert(rule: SubscriptionRule, story_event: StoryEvent) -> AlertDecision | None:
+    """Whether this subscriber is alerted about this story event, and how (None = not alerted)."""
+    detection = story_event.event.detection
+    if rule.topics and not rule.topics & set(detection.topics):
+        return None
+    if rule.languages and detection.lang not in rule.languages:
+        return None
+    if rule.keywords:
+        text = story_event.event.article.text.casefold()
+        if not any(k.casefold() in text for k in rule.keywords):
+            return None
+    wanted = [k for k in _PRIORITY if k in story_event.additions.kinds and k in rule.kinds]
+    if not wanted:
+        return None
+    kind = wanted[0]
+    figures = story_event.additions.new_figures if kind == "new_figure" else detection.troops
+    if rule.min_figure is not None and not any(m.high >= rule.min_figure for m in figures):
+        return None
+    urgent = rule.urgent_figure is not None and any(m.high >= rule.urgent_figure for m in story_event.additions.new_figures)
+    return AlertDecision(kind, urgent)
+
+
+def alert_payload(story_event: StoryEvent, kind: str) -> dict[str, Any]:
+    """The alert's content: story, what is new (figures with quotes, outlets), links, topics, languages."""
+    article = story_event.event.article
+    detection = story_event.event.detection
+    adds = story_event.additions
+    return {
+        "kind": kind,
+        "story": {"id": story_event.story_id, "title": story_event.story_title, "topics": story_event.story_topics,
+                  "sources": story_event.story_sources, "languages": story_event.story_languages},
+        "article": {"id": article.id, "title": article.title, "link": article.link, "source": article.source,
+                    "language": detection.lang, "published": article.published.isoformat() if article.published else None},
+        "topics": detection.topics,
+        "new": {"figures": [m.to_json() for m in adds.new_figures],
+                "source": article.source if adds.new_source else None,
+                "language": detection.lang if adds.new_language else None},
+        "figures": [m.to_json() for m in detection.troops],
+    }
+
+
+def _figure(m: dict[str, Any]) -> str:
+    return TroopMention.from_json(m).label()
+
+
+def render_text(payloads: list[dict[str, Any]]) -> tuple[str, str]:
+    """(subject, plain-text body) of one alert or a digest of several."""
+    lines = []
+    for p in payloads:
+        what = {"new_story": "New story", "new_report": "New report", "new_figure": "New figure"}[p["kind"]]
+        lines.append(f"{what} [{', '.join(p['topics'])}] {p['story']['title']}")
+        lines.append(f"  {p['article']['source']} ({p['article']['language'] or '?'}): {p['article']['title']}")
+        for m in p["new"]["figures"]:
+            lines.append(f"  + {_figure(m)} — “{m['quote']}”")
+        if p["new"]["source"] and p["kind"] != "new_story":
+            lines.append(f"  + new outlet: {p['new']['source']}")
+        if p["article"]["link"]:
+            lines.append(f"  {p['article']['link']}")
+        lines.append("")
+    first = payloads[0]
+    subject = (f"[newsvigil] {len(payloads)} updates" if len(payloads) > 1
+               else f"[newsvigil] {first['kind'].replace('_', ' ')}: {first['story']['title']}")
+    return subject[:200], "\n".join(lines).rstrip() + "\n"
+
+
+def render_html(payloads: list[dict[str, Any]]) -> str:
+    """HTML body; every piece of feed text is escaped, links are sanitised with nh3."""
+    parts = ["<html><body>"]
+    for p in payloads:
+        parts.append(f"<h3>{html.escape(p['kind'].replace('_', ' '))}: {html.escape(p['story']['title'])}</h3>")
+        parts.append(f"<p><b>{html.escape(p['article']['source'])}</b>: {html.escape(p['article']['title'])}</p><ul>")
+        for m in p["new"]["figures"]:
+            parts.append(f"<li>{html.escape(_figure(m))} — <q>{html.escape(m['quote'])}</q></li>")
+        parts.append("</ul>")
+        if p["article"]["link"]:
+            parts.append(nh3.clean(f'<p><a href="{html.escape(p["article"]["link"], quote=True)}">Read the report</a></p>'))
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -13,6 +13,9 @@ from ingest.publish import ArticlePublisher, MemoryPublisher
 from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.records import Event
 from newsvigil.settings import Settings
+from datetime import timedelta
+
+from processors.delivery import Dispatcher
 from processors.pipeline import ArticleProcessor
 from processors.rules import load_rules
 from storage.database import make_engine, session_factory
@@ -31,8 +34,11 @@ class Monitor:
         upgrade(settings.database_url)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
+        self.dispatcher = Dispatcher(self.sessions, settings)
         if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
-            processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list))
+            processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list),
+                                         timedelta(hours=settings.story_window_hours),
+                                         after_commit=self.dispatcher.deliver_due)
             bus = MemoryBus()
             bus.subscribe(ARTICLES, processor.handle)
             publisher = MemoryPublisher(bus)
@@ -55,8 +61,12 @@ class Monitor:
             on_cycle(number, reports, time.monotonic() - started)
             if once:
                 return
-            await asyncio.sleep(max(0.0, self.settings.poll_interval - (time.monotonic() - started)))
+            # Between cycles, deliver alerts whose retry time has come.
+            while (remaining := self.settings.poll_interval - (time.monotonic() - started)) > 0:
+                await asyncio.sleep(min(remaining, 5.0))
+                await asyncio.to_thread(self.dispatcher.deliver_due)
 
     def close(self) -> None:
         self.publisher.close()
+        self.dispatcher.close()
         self.engine.dispose()

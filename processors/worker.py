@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import timedelta
 from typing import Any, Callable
 
 import faust
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsvigil.bus import decode_article
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
+from processors.delivery import Dispatcher
 from processors.kafka_topics import ensure_topics
 from processors.pipeline import ArticleProcessor
 from processors.rules import load_rules
@@ -51,7 +53,9 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
     rules = load_rules(settings.topics)
     upgrade(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
-    processor = ArticleProcessor(rules, sessions, on_event, languages=tuple(settings.language_list))
+    processor = ArticleProcessor(rules, sessions, on_event, languages=tuple(settings.language_list),
+                                 story_window=timedelta(hours=settings.story_window_hours))
+    dispatcher = Dispatcher(sessions, settings)
     metrics = WorkerMetrics()
 
     app = faust.App(
@@ -99,6 +103,8 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
             await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
         for item in result[0].events:
             await events_topic.send(key=item.id.encode(), value=json.dumps(item.to_json(), ensure_ascii=False).encode())
+        if result[0].alerts:
+            await asyncio.to_thread(dispatcher.deliver_due)
         metrics.dead_letters.inc(len(letters))
         metrics.events_out.inc(len(result[0].events))
         metrics.latency.observe(time.perf_counter() - started)
@@ -108,6 +114,10 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
                 metrics.lag.labels(str(tp.partition)).set(max(0, app.consumer.highwater(tp) - event.message.offset - 1))
             except Exception:  # the consumer may be rebalancing; lag is informational
                 pass
+
+    @app.timer(interval=5.0)
+    async def deliver_retries() -> None:
+        await asyncio.to_thread(dispatcher.deliver_due)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

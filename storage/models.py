@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -127,3 +128,71 @@ class DeadLetter(Base):
     value: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoryRow(Base):
+    """Reports about the same thing: near duplicates and related reports within a time window."""
+
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    topics: Mapped[str] = mapped_column(String(1024))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    article_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class StoryArticle(Base):
+    """An article's place in its story, its text signature, and what it added."""
+
+    __tablename__ = "story_articles"
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str | None] = mapped_column(String(16))
+    figures: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...]
+    entities: Mapped[str] = mapped_column(Text)  # JSON list
+    additions: Mapped[str] = mapped_column(Text)  # JSON: what this report added to the story
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255))
+    topics: Mapped[str] = mapped_column(String(1024), default="")  # comma-separated; empty = any
+    languages: Mapped[str] = mapped_column(String(255), default="")
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    min_figure: Mapped[float | None] = mapped_column(Float)
+    kinds: Mapped[str] = mapped_column(String(255))  # new_story,new_report,new_figure
+    mode: Mapped[str] = mapped_column(String(16), default="instant")  # instant | digest
+    digest_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    urgent_figure: Mapped[float | None] = mapped_column(Float)  # new figure >= this bypasses the digest
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | apprise | atom
+    target: Mapped[str] = mapped_column(Text, default="")
+    secret: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertRow(Base):
+    """The outbox: one alert per (subscription, story event), delivered with retries."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("subscription_id", "event_key", name="uq_alerts_subscription_event"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    event_key: Mapped[str] = mapped_column(String(128))  # "<story id>:<article id>"
+    story_id: Mapped[int] = mapped_column(Integer)
+    article_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

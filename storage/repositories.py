@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from newsvigil.records import Article, Detection, Event, TroopMention, utcnow
 from storage.models import (
+    AlertRow,
     ArticleRow,
     ArticleTopic,
     DeadLetter,
@@ -20,6 +21,7 @@ from storage.models import (
     EventRow,
     Feed,
     SeenItem,
+    StoryRow,
     TroopMentionRow,
 )
 
@@ -174,7 +176,7 @@ def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: dateti
 
 
 def stats(session: Session) -> dict[str, int]:
-    """Row counts for `newsvigil stats` (stories and alerts come with subscriptions)."""
+    """Row counts for `newsvigil stats`."""
     def count(model: type[Base]) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -183,8 +185,8 @@ def stats(session: Session) -> dict[str, int]:
         "articles": count(ArticleRow),
         "events": count(EventRow),
         "troop_mentions": count(TroopMentionRow),
-        "stories": 0,
-        "alerts": 0,
+        "stories": count(StoryRow),
+        "alerts": count(AlertRow),
     }
 
 

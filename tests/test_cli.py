@@ -53,7 +53,7 @@ def test_run_once_polls_stores_and_alerts(httpserver, env, tmp_path):
     assert "0 new articles, 0 events" in second.stdout
 
     counts = json.loads(newsvigil("stats", "--json", env=env).stdout)
-    assert counts == {"feeds": 5, "articles": 7, "events": 5, "troop_mentions": 7, "stories": 0, "alerts": 0}
+    assert counts == {"feeds": 5, "articles": 7, "events": 5, "troop_mentions": 7, "stories": 5, "alerts": 0}
 
 
 def test_private_network_refused_without_opt_in(httpserver, env, tmp_path):
@@ -133,3 +133,31 @@ def test_db_upgrade_and_help(env):
     help_text = newsvigil("--help").stdout
     for command in ("run", "detect", "replay", "stats", "events", "db"):
         assert command in help_text
+
+
+def test_subscribe_and_alerts_commands(env, httpserver):
+    got = []
+    httpserver.expect_request("/hook").respond_with_handler(lambda r: (got.append(r.headers["webhook-id"]), __import__("werkzeug").Response("ok"))[1])
+    added = newsvigil("subscribe", "add", "--name", "desk", "--channel", "webhook", "--target", httpserver.url_for("/hook"),
+                      "--topics", "nato", env=env)
+    assert added.returncode == 0 and "subscription 1 added" in added.stdout and "whsec_" in added.stdout
+    assert newsvigil("subscribe", "add", "--name", "x", "--channel", "pigeon", env=env).returncode == 2
+    atom = newsvigil("subscribe", "add", "--name", "feed", "--channel", "atom", env=env)
+    assert atom.returncode == 0
+    assert "test alert delivered" in newsvigil("subscribe", "test", "1", env=env).stdout
+    replayed = newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env)
+    assert replayed.returncode == 0
+    assert len(got) == 1 + 3  # the test alert, then the three NATO stories
+    rows = [json.loads(l) for l in newsvigil("alerts", "--json", env=env).stdout.splitlines()]
+    assert len(rows) == 3 + 5 and {r["status"] for r in rows} == {"sent"}
+    import feedparser
+    feed = feedparser.parse(newsvigil("alerts", "--feed", "2", env=env).stdout.encode())
+    assert len(feed.entries) == 5
+    assert newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env).returncode == 0
+    assert len(got) == 4  # history replayed again: nothing new
+    assert json.loads(newsvigil("stats", "--json", env=env).stdout)["alerts"] == 8
+    listed = newsvigil("subscribe", "list", env=env).stdout
+    assert "desk" in listed and "feed" in listed
+    assert newsvigil("subscribe", "remove", "2", env=env).returncode == 0
+    missing = newsvigil("subscribe", "test", "9", env=env)
+    assert missing.returncode == 2 and "no subscription 9" in missing.stderr

@@ -1,0 +1,191 @@
+"""`newsvigil subscribe ...` and `newsvigil alerts`: subscribers, their alerts, failed deliveries."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from newsvigil.console import err, out, user_errors
+from newsvigil.errors import UserError
+from newsvigil.settings import get_settings
+
+subscribe_app = typer.Typer(help="Manage alert subscriptions (webhook, email, Apprise, Atom).", no_args_is_help=True)
+
+
+def _sessions():
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    return session_factory(make_engine(settings.database_url))
+
+
+def _csv(value: str | None, allowed: tuple[str, ...] | None = None, option: str = "") -> str:
+    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+    if allowed:
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            raise UserError(f"{option} {','.join(bad)} is not one of {', '.join(allowed)}", f"e.g. {option} {allowed[0]}")
+    return ",".join(items)
+
+
+@subscribe_app.command("add")
+@user_errors
+def add(
+    name: str = typer.Option(..., "--name", help="A name for the subscription."),
+    channel: str = typer.Option(..., "--channel", help="webhook, email, apprise or atom."),
+    target: str = typer.Option("", "--target", help="Webhook URL, email address or Apprise URL (none for atom)."),
+    topics: str = typer.Option("", "--topics", help="Comma-separated topics (default: any)."),
+    languages: str = typer.Option("", "--languages", help="Comma-separated language codes (default: any)."),
+    keywords: str = typer.Option("", "--keywords", help="Comma-separated words; one must occur (default: none needed)."),
+    min_figure: Optional[float] = typer.Option(None, "--min-figure", help="Only reports with a troop figure at least this big."),
+    kinds: str = typer.Option("new_story,new_report,new_figure", "--kinds", help="Alert kinds: new_story, new_report, new_figure."),
+    mode: str = typer.Option("instant", "--mode", help="instant, or digest (grouped every --digest-minutes)."),
+    digest_minutes: int = typer.Option(60, "--digest-minutes", min=1, help="Digest period in minutes."),
+    urgent_figure: Optional[float] = typer.Option(None, "--urgent-figure", help="In digest mode, a new figure at least this big is sent at once."),
+) -> None:
+    """Add a subscription; prints its id and, for webhooks, the signing secret."""
+    from processors.alerts import KINDS
+    from storage.alerts import CHANNELS, add_subscription
+
+    if channel not in CHANNELS:
+        raise UserError(f"--channel {channel!r} is not one of {', '.join(CHANNELS)}", "e.g. --channel webhook --target https://...")
+    if mode not in ("instant", "digest"):
+        raise UserError(f"--mode {mode!r} is not instant or digest", "e.g. --mode digest --digest-minutes 60")
+    if channel in ("webhook", "apprise") and "://" not in target:
+        raise UserError(f"--target {target!r} is not a URL", "give the endpoint, e.g. --target https://example.org/hook")
+    if channel == "email" and "@" not in target:
+        raise UserError(f"--target {target!r} is not an email address", "e.g. --target analyst@example.org")
+    with _sessions().begin() as session:
+        sub = add_subscription(
+            session, name=name, channel=channel, target=target, topics=_csv(topics), languages=_csv(languages),
+            keywords=_csv(keywords), min_figure=min_figure, kinds=_csv(kinds, KINDS, "--kinds"), mode=mode,
+            digest_minutes=digest_minutes, urgent_figure=urgent_figure,
+        )
+        out.print(f"subscription {sub.id} added ({channel})")
+        if channel == "webhook":
+            out.print(f"signing secret (Standard Webhooks): {sub.secret}")
+        if channel == "atom":
+            out.print(f"feed: `newsvigil alerts --feed {sub.id}`; secret URL token: {sub.secret}")
+
+
+@subscribe_app.command("list")
+@user_errors
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+    """List subscriptions."""
+    from sqlalchemy import select
+
+    from storage.models import Subscription
+
+    with _sessions()() as session:
+        for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
+            row = {"id": sub.id, "name": sub.name, "channel": sub.channel, "target": sub.target, "topics": sub.topics,
+                   "languages": sub.languages, "keywords": sub.keywords, "min_figure": sub.min_figure, "kinds": sub.kinds,
+                   "mode": sub.mode, "active": sub.active, "disabled_reason": sub.disabled_reason}
+            if as_json:
+                out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            else:
+                state = "active" if sub.active else f"DISABLED: {sub.disabled_reason}"
+                out.print(f"{sub.id:4} {sub.name} [{sub.channel} {sub.target}] topics={sub.topics or 'any'} "
+                          f"kinds={sub.kinds} mode={sub.mode} {state}", markup=False)
+
+
+def _subscription(session, subscription_id: int):
+    from storage.models import Subscription
+
+    sub = session.get(Subscription, subscription_id)
+    if sub is None:
+        raise UserError(f"no subscription {subscription_id}", "see `newsvigil subscribe list`")
+    return sub
+
+
+@subscribe_app.command("remove")
+@user_errors
+def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
+    """Remove a subscription and its alerts."""
+    with _sessions().begin() as session:
+        session.delete(_subscription(session, subscription_id))
+    out.print(f"subscription {subscription_id} removed")
+
+
+@subscribe_app.command("enable")
+@user_errors
+def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
+    """Re-enable a subscription that was disabled (e.g. after HTTP 410)."""
+    with _sessions().begin() as session:
+        sub = _subscription(session, subscription_id)
+        sub.active, sub.disabled_reason = True, None
+    out.print(f"subscription {subscription_id} enabled")
+
+
+@subscribe_app.command("test")
+@user_errors
+def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
+    """Send a test alert to a subscription now and report the outcome."""
+    from processors.delivery import Dispatcher
+
+    sessions = _sessions()
+    with sessions() as session:
+        sub = _subscription(session, subscription_id)
+        data = {c.name: getattr(sub, c.name) for c in sub.__table__.columns}
+    payload = {"kind": "new_story", "story": {"id": 0, "title": "newsvigil test alert", "topics": [], "sources": [], "languages": []},
+               "article": {"id": "test", "title": "This is a test of your subscription", "link": None, "source": "newsvigil",
+                           "language": "en", "published": None},
+               "topics": [], "new": {"figures": [], "source": None, "language": None}, "figures": []}
+    dispatcher = Dispatcher(sessions, get_settings())
+    outcome = dispatcher.send(data, [(0, 0, payload)])  # the same path real alerts take
+    dispatcher.close()
+    if not outcome.ok:
+        raise UserError(f"test alert to subscription {subscription_id} failed: {outcome.error}", "check the target and try again")
+    out.print(f"test alert delivered to subscription {subscription_id}")
+
+
+@user_errors
+def alerts(
+    failed: bool = typer.Option(False, "--failed", help="Only alerts whose delivery failed."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+    retry: bool = typer.Option(False, "--retry", help="Queue every failed alert for delivery again."),
+    feed: Optional[int] = typer.Option(None, "--feed", help="Print the Atom feed of this subscription's alerts."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
+) -> None:
+    """Alerts and their delivery state (newest first); retry failed ones; print a subscription's Atom feed."""
+    from sqlalchemy import select, update
+
+    from newsvigil.records import utcnow
+    from processors.atom import alerts_feed
+    from storage.alerts import as_utc
+    from storage.models import AlertRow
+
+    sessions = _sessions()
+    if retry:
+        with sessions.begin() as session:
+            count = session.execute(update(AlertRow).where(AlertRow.status == "failed")
+                                    .values(status="pending", attempts=0, next_attempt_at=utcnow())).rowcount
+        out.print(f"{count} failed alerts queued again")
+        return
+    with sessions() as session:
+        if feed is not None:
+            sub = _subscription(session, feed)
+            rows = session.scalars(select(AlertRow).where(AlertRow.subscription_id == feed, AlertRow.status == "sent")
+                                   .order_by(AlertRow.id.desc()).limit(limit))
+            items = [(a.id, as_utc(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
+            typer.echo(alerts_feed(sub.id, sub.name, items).decode(), nl=False)
+            return
+        query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
+        if failed:
+            query = query.where(AlertRow.status == "failed")
+        for a in session.scalars(query):
+            payload = json.loads(a.payload)
+            row = {"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "status": a.status, "attempts": a.attempts,
+                   "last_error": a.last_error, "story": payload["story"]["title"], "article": payload["article"]["title"],
+                   "created_at": as_utc(a.created_at).isoformat()}
+            if as_json:
+                out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            else:
+                out.print(f"{a.id:5} sub {a.subscription_id} {a.kind:10} {a.status:7} tries={a.attempts} "
+                          f"{row['article']}" + (f"  ({a.last_error})" if a.last_error else ""), markup=False)
+    if failed and not as_json:
+        err.print("retry with `newsvigil alerts --retry`")

@@ -1,0 +1,41 @@
+"""The console the CLI prints to, and how user errors are reported (one line plus a hint)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+
+from newsvigil.errors import UserError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Report UserError (and bad settings) as one line plus a hint, exit code 2; Ctrl-C exits quietly."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}", markup=True)
+            raise typer.Exit(2) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = "NEWSVIGIL_" + str(first["loc"][0]).upper() if first.get("loc") else "a NEWSVIGIL_ setting"
+            err.print(f"[bold red]error:[/] {field}: {first['msg']}", markup=True)
+            err.print("[dim]hint:[/] see 'Settings' in README.md", markup=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("stopped")
+            raise typer.Exit(130) from None
+
+    return wrapper

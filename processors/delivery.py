@@ -1,0 +1,193 @@
+"""Alert delivery from the outbox: webhook (Standard Webhooks), email (SMTP), Apprise, Atom.
+
+Retries back off exponentially with jitter and honour Retry-After; HTTP 410 disables the
+subscription. Each alert keeps a stable id (webhook-id), so a receiver can drop the rare
+duplicate that a crash between sending and recording can cause.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import random
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from typing import Any, Sequence
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsvigil.records import utcnow
+from newsvigil.settings import Settings
+from processors.alerts import render_html, render_text
+from storage.alerts import claim, due_alerts, held_digest
+from storage.models import AlertRow, Subscription
+
+log = logging.getLogger("newsvigil.delivery")
+LEASE = timedelta(seconds=120)
+MAX_BACKOFF = 3600.0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one delivery attempt gave."""
+
+    ok: bool
+    error: str | None = None
+    retry_after: float | None = None  # seconds the receiver asked us to wait
+    gone: bool = False  # the endpoint said 410: stop sending
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks signature: 'v1,' + base64(HMAC-SHA256(secret, id.timestamp.body))."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def retry_delay(attempts: int, base: float, retry_after: float | None, rng: random.Random) -> float:
+    """Seconds until the next attempt: exponential with jitter, never sooner than Retry-After."""
+    delay = min(MAX_BACKOFF, base * (2 ** max(0, attempts - 1))) * rng.uniform(0.5, 1.5)
+    return max(delay, retry_after or 0.0)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds (it may be a number of seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class Dispatcher:
+    """Sends due alerts. Synchronous: runners call `deliver_due` after each batch and on a timer."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, rng: random.Random | None = None) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self.http = httpx.Client(timeout=httpx.Timeout(10.0), follow_redirects=False,
+                                 headers={"User-Agent": settings.user_agent})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def deliver_due(self, now: datetime | None = None) -> dict[str, int]:
+        """Deliver every alert that is due; returns counts of sent, retried and failed alerts."""
+        now = now or utcnow()
+        counts = {"sent": 0, "retried": 0, "failed": 0}
+        with self.sessions() as session:
+            due = due_alerts(session, now)
+        done_digests: set[int] = set()
+        for alert in due:
+            with self.sessions.begin() as session:
+                sub = session.get(Subscription, alert.subscription_id)
+                if sub is None or not sub.active:
+                    continue
+                if sub.mode == "digest" and not alert.urgent:
+                    if sub.id in done_digests:
+                        continue
+                    batch = held_digest(session, sub.id)
+                    batch = [a for a in batch if not a.urgent] or [alert]
+                    done_digests.add(sub.id)
+                else:
+                    batch = [alert]
+                if not all(claim(session, a, LEASE) for a in batch):
+                    continue  # another deliverer has it
+                sub_data = {c.name: getattr(sub, c.name) for c in Subscription.__table__.columns}
+                alerts = [(a.id, a.attempts, json.loads(a.payload)) for a in batch]
+            outcome = self.send(sub_data, alerts)
+            self._record(sub_data, [a[0] for a in alerts], outcome, now, counts)
+        return counts
+
+    def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
+        """Deliver (alert id, attempts, payload) items to one subscription as one message."""
+        payloads = [p for _, _, p in alerts]
+        try:
+            if sub["channel"] == "webhook":
+                return self._webhook(sub, alerts)
+            if sub["channel"] == "email":
+                return self._email(sub, payloads)
+            if sub["channel"] == "apprise":
+                return self._apprise(sub, payloads)
+            return Outcome(True)  # atom: the feed shows sent alerts
+        except Exception as exc:  # one subscriber's failure must not stop delivery to the others
+            return Outcome(False, f"{exc.__class__.__name__}: {exc}")
+
+    def _webhook(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
+        ids = "-".join(str(a[0]) for a in alerts)
+        msg_id = f"msg_{sub['id']}_{ids}"[:200]
+        payloads = [p for _, _, p in alerts]
+        body = json.dumps({"type": "newsvigil.alert" if len(payloads) == 1 else "newsvigil.digest",
+                           "alerts": payloads}, ensure_ascii=False).encode()
+        timestamp = int(time.time())
+        try:
+            response = self.http.post(sub["target"], content=body, headers={
+                "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(sub["secret"], msg_id, timestamp, body),
+            })
+        except httpx.HTTPError as exc:
+            return Outcome(False, f"webhook {sub['target']}: {exc.__class__.__name__}: {exc}")
+        if 200 <= response.status_code < 300:
+            return Outcome(True)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
+        return Outcome(False, f"webhook {sub['target']}: HTTP {response.status_code}", retry_after,
+                       gone=response.status_code == 410)
+
+    def _email(self, sub: dict[str, Any], payloads: list[dict[str, Any]]) -> Outcome:
+        subject, text = render_text(payloads)
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = subject, self.settings.smtp_from, sub["target"]
+        message.set_content(text)
+        message.add_alternative(render_html(payloads), subtype="html")
+        with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=20) as smtp:
+            if self.settings.smtp_starttls:
+                smtp.starttls()
+            if self.settings.smtp_user:
+                smtp.login(self.settings.smtp_user, self.settings.smtp_password)
+            smtp.send_message(message)
+        return Outcome(True)
+
+    def _apprise(self, sub: dict[str, Any], payloads: list[dict[str, Any]]) -> Outcome:
+        import apprise
+
+        notifier = apprise.Apprise()
+        if not notifier.add(sub["target"]):
+            return Outcome(False, f"not a valid Apprise URL: {sub['target']}", gone=True)
+        subject, text = render_text(payloads)
+        return Outcome(True) if notifier.notify(title=subject, body=text) else Outcome(False, "Apprise: notification failed")
+
+    def _record(self, sub: dict[str, Any], ids: list[int], outcome: Outcome, now: datetime, counts: dict[str, int]) -> None:
+        with self.sessions.begin() as session:
+            for alert_id in ids:
+                alert = session.get(AlertRow, alert_id)
+                alert.attempts += 1
+                if outcome.ok:
+                    alert.status, alert.sent_at, alert.last_error = "sent", utcnow(), None
+                    counts["sent"] += 1
+                elif outcome.gone or alert.attempts >= self.settings.alert_max_attempts:
+                    alert.status, alert.last_error = "failed", outcome.error
+                    counts["failed"] += 1
+                else:
+                    delay = retry_delay(alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng)
+                    alert.next_attempt_at, alert.last_error = utcnow() + timedelta(seconds=delay), outcome.error
+                    counts["retried"] += 1
+            if outcome.gone:
+                subscription = session.get(Subscription, sub["id"])
+                subscription.active = False
+                subscription.disabled_reason = f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub['id']}`"
+        if not outcome.ok:
+            log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)
+

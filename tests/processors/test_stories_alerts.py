@@ -1,0 +1,247 @@
+"""Stories and alerts end to end with real receivers on 127.0.0.1: webhook, SMTP, Atom."""
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+import feedparser
+import pytest
+from aiosmtpd.controller import Controller
+from werkzeug import Response
+
+from newsvigil.records import Article, utcnow
+from newsvigil.settings import Settings
+from processors.atom import alerts_feed
+from processors.delivery import Dispatcher, parse_retry_after, retry_delay, sign
+from processors.pipeline import ArticleProcessor
+from storage.alerts import add_subscription
+from storage.database import make_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import AlertRow, StoryArticle, StoryRow, Subscription
+from sqlalchemy import func, select
+from tests.kafka_support import free_port
+
+
+def test_standard_webhooks_signature_vector():
+    # The reference example of the Standard Webhooks specification.
+    assert sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                b'{"test": 2432232314}') == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_backoff_and_retry_after():
+    rng = random.Random(1)
+    delays = [retry_delay(n, 2.0, None, rng) for n in range(1, 6)]
+    assert all(1.0 <= d for d in delays) and delays[-1] > delays[0] * 4
+    assert retry_delay(1, 2.0, 120.0, rng) == 120.0
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("30", now) == 30.0
+    assert parse_retry_after("Thu, 26 Nov 2026 12:01:00 GMT", now) == 60.0
+    assert parse_retry_after("soon", now) is None
+
+
+class Receiver:
+    """A webhook endpoint that verifies every signature and can be made to fail."""
+
+    def __init__(self, secret: str):
+        self.key = base64.b64decode(secret.removeprefix("whsec_"))
+        self.deliveries: list[dict] = []
+        self.fail_with: int | None = None
+
+    def __call__(self, request):
+        if self.fail_with:
+            return Response("busy", status=self.fail_with, headers={"Retry-After": "1"})
+        msg_id, ts, sig = (request.headers[h] for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+        expected = base64.b64encode(hmac.new(self.key, f"{msg_id}.{ts}.".encode() + request.get_data(), hashlib.sha256).digest()).decode()
+        if sig != f"v1,{expected}":
+            return Response("bad signature", status=401)
+        self.deliveries.append({"id": msg_id, **json.loads(request.get_data())})
+        return Response("ok")
+
+
+def article(n: int, title: str, summary: str, source: str = "Example", hours: float = 0, lang: str = "en") -> Article:
+    return Article(id=f"art{n}", feed_url=f"https://{source.lower()}.example/rss", source=source, title=title,
+                   summary=summary, link=f"https://{source.lower()}.example/{n}",
+                   published=datetime(2026, 11, 20, 8, tzinfo=timezone.utc) + timedelta(hours=hours), language=lang)
+
+
+WITHDRAWAL = ("US to withdraw about 3,000 troops from Nato's eastern flank",
+              "The Pentagon told allies in Brussels that the troops would leave Romania and Poland by next summer, "
+              "officials said on Tuesday.")
+
+
+@pytest.fixture
+def world(database_url, rules):
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    settings = Settings(database_url=database_url, allow_private_networks=True, alert_backoff_seconds=1.0)
+    dispatcher = Dispatcher(sessions, settings, random.Random(3))
+    processor = ArticleProcessor(rules, sessions, after_commit=dispatcher.deliver_due)
+    yield sessions, processor, dispatcher, settings
+    dispatcher.close()
+    engine.dispose()
+
+
+def subscribe(sessions, **fields):
+    defaults = dict(name="t", channel="webhook", target="", topics="", languages="", keywords="", min_figure=None,
+                    kinds="new_story,new_report,new_figure", mode="instant", digest_minutes=60, urgent_figure=None)
+    defaults.update(fields)
+    with sessions.begin() as session:
+        sub = add_subscription(session, **defaults)
+        return sub.id, sub.secret
+
+
+def count(sessions, model, *where):
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_syndicated_copies_form_one_story_and_a_new_figure_alerts(world, httpserver):
+    sessions, processor, dispatcher, _ = world
+    sub_id, secret = subscribe(sessions, target=httpserver.url_for("/hook"))
+    receiver = Receiver(secret)
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+
+    processor.handle([article(1, *WITHDRAWAL, source="Wire")])
+    copy = (WITHDRAWAL[0].replace("about", "some"), WITHDRAWAL[1].replace("Tuesday", "Wednesday"))
+    processor.handle([article(2, *copy, source="Daily", hours=2)])
+    update = ("Nato allies brace as US confirms troop withdrawal from Romania",
+              "The Pentagon said 3,000 troops will leave, and a further 1,200 troops will move from Poland to Germany, "
+              "officials told allies in Brussels.")
+    processor.handle([article(3, *update, source="Post", hours=5)])
+    processor.handle([article(4, "Greenland votes on independence timetable", "Voters in Nuuk back a referendum.", hours=6)])
+
+    assert count(sessions, StoryRow) == 2
+    with sessions() as session:
+        members = dict(session.execute(select(StoryArticle.article_id, StoryArticle.story_id)).all())
+    assert members["art1"] == members["art2"] == members["art3"] != members["art4"]
+    kinds = [d["alerts"][0]["kind"] for d in receiver.deliveries]
+    assert kinds == ["new_story", "new_report", "new_figure", "new_story"]
+    figure_alert = receiver.deliveries[2]["alerts"][0]
+    assert [m["value"] for m in figure_alert["new"]["figures"]] == [1200]
+    assert figure_alert["new"]["figures"][0]["quote"] == "1,200 troops"
+    assert figure_alert["new"]["source"] == "Post"
+    assert len({d["id"] for d in receiver.deliveries}) == 4
+
+
+def test_receiver_down_then_up_gets_each_alert_exactly_once(world, httpserver):
+    sessions, processor, dispatcher, _ = world
+    _, secret = subscribe(sessions, target=httpserver.url_for("/hook"))
+    receiver = Receiver(secret)
+    receiver.fail_with = 503
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    processor.handle([article(1, *WITHDRAWAL), article(5, "Greenland: Denmark sends 150 soldiers to Nuuk", "", hours=1)])
+    assert receiver.deliveries == []
+    with sessions() as session:
+        retried = session.scalars(select(AlertRow)).all()
+        assert {a.status for a in retried} == {"pending"} and all(a.attempts == 1 and "HTTP 503" in a.last_error for a in retried)
+    receiver.fail_with = None
+    later = utcnow() + timedelta(minutes=5)
+    assert dispatcher.deliver_due(later)["sent"] == 2
+    assert dispatcher.deliver_due(later + timedelta(hours=1)) == {"sent": 0, "retried": 0, "failed": 0}
+    assert len(receiver.deliveries) == 2 and len({d["id"] for d in receiver.deliveries}) == 2
+
+
+def test_gone_endpoint_disables_the_subscription(world, httpserver):
+    sessions, processor, _, _ = world
+    sub_id, _ = subscribe(sessions, target=httpserver.url_for("/gone"))
+    httpserver.expect_request("/gone").respond_with_data("gone", status=410)
+    processor.handle([article(1, *WITHDRAWAL)])
+    with sessions() as session:
+        sub = session.get(Subscription, sub_id)
+        assert not sub.active and "410" in sub.disabled_reason
+        assert session.scalars(select(AlertRow.status)).all() == ["failed"]
+
+
+def test_filters_and_digest(world, httpserver):
+    sessions, processor, dispatcher, _ = world
+    _, big_secret = subscribe(sessions, target=httpserver.url_for("/big"), min_figure=2000, topics="nato")
+    _, digest_secret = subscribe(sessions, target=httpserver.url_for("/digest"), mode="digest", digest_minutes=30,
+                                 urgent_figure=10000, topics="nato,greenland")
+    big, digest = Receiver(big_secret), Receiver(digest_secret)
+    httpserver.expect_request("/big").respond_with_handler(big)
+    httpserver.expect_request("/digest").respond_with_handler(digest)
+    processor.handle([article(1, *WITHDRAWAL),
+                      article(2, "Nato: 300 Danish soldiers join exercise in Latvia", "The drill lasts a week.", hours=1),
+                      article(3, "Pentagon: up to 12,000 troops could leave Germany", "Nato allies were briefed.", hours=2)])
+    assert [d["alerts"][0]["article"]["id"] for d in big.deliveries] == ["art1", "art3"]
+    assert [len(d["alerts"]) for d in digest.deliveries] == [1]  # the urgent 12,000 went at once
+    assert digest.deliveries[0]["alerts"][0]["article"]["id"] == "art3"
+    dispatcher.deliver_due(utcnow() + timedelta(minutes=31))
+    assert [len(d["alerts"]) for d in digest.deliveries] == [1, 2]
+    assert digest.deliveries[1]["type"] == "newsvigil.digest"
+
+
+def test_replay_twice_sends_no_duplicates(world, httpserver):
+    sessions, processor, dispatcher, _ = world
+    _, secret = subscribe(sessions, target=httpserver.url_for("/hook"))
+    receiver = Receiver(secret)
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    batch = [article(1, *WITHDRAWAL), article(2, "Greenland: Denmark sends 150 soldiers to Nuuk", "", hours=1)]
+    processor.handle(batch)
+    processor.handle(batch)
+    dispatcher.deliver_due(utcnow() + timedelta(hours=1))
+    assert len(receiver.deliveries) == 2 and count(sessions, AlertRow) == 2
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_email_alert_over_smtp_is_plain_and_sanitised_html(world, database_url, rules):
+    sessions, _, _, settings = world
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mail_settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+        dispatcher = Dispatcher(sessions, mail_settings)
+        processor = ArticleProcessor(rules, sessions, after_commit=dispatcher.deliver_due)
+        subscribe(sessions, channel="email", target="analyst@example.org")
+        processor.handle([article(1, "<script>alert(1)</script> Nato: about 3,000 troops to leave", "Officials said.")])
+        dispatcher.close()
+    finally:
+        controller.stop()
+    [envelope] = mailbox.messages
+    assert envelope.rcpt_tos == ["analyst@example.org"]
+    import email
+    from email import policy
+    message = email.message_from_bytes(envelope.content, policy=policy.default)
+    plain = message.get_body(("plain",)).get_content()
+    html_part = message.get_body(("html",)).get_content()
+    assert "~3,000 troops" in plain and "“about 3,000 troops”" in plain
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part
+
+
+def test_atom_feed_parses_back():
+    payload = {"kind": "new_figure", "story": {"id": 1, "title": "US <drawdown>", "topics": ["nato"], "sources": [], "languages": []},
+               "article": {"id": "a", "title": "T & co", "link": "https://x.example/a?x=1&y=2", "source": "Wire", "language": "en", "published": None},
+               "topics": ["nato"], "new": {"figures": [{"value": 1200, "low": 1200, "high": 1200, "approx": True, "unit": "troops",
+                                                       "quote": "about 1,200 troops", "start": 0, "end": 5, "actor": None, "action": None}],
+                                          "source": None, "language": None}, "figures": []}
+    feed = feedparser.parse(alerts_feed(7, "analysts", [(1, datetime(2026, 11, 20, tzinfo=timezone.utc), payload)]))
+    assert not feed.bozo and feed.feed.title == "newsvigil — analysts"
+    [entry] = feed.entries
+    assert entry.title == "[newsvigil] new figure: US <drawdown>"
+    assert entry.link == "https://x.example/a?x=1&y=2"
+    assert "about 1,200 troops" in entry.summary
+
+
+def test_apprise_channel_posts_to_a_real_endpoint(world, httpserver):
+    sessions, processor, _, _ = world
+    received = []
+    httpserver.expect_request("/apprise").respond_with_handler(lambda r: (received.append(json.loads(r.get_data())), Response("ok"))[1])
+    subscribe(sessions, channel="apprise", target=f"json://127.0.0.1:{httpserver.port}/apprise")
+    processor.handle([article(1, *WITHDRAWAL)])
+    [message] = received
+    assert message["title"].startswith("[newsvigil] new story: US to withdraw about 3,000 troops")
+    assert "~3,000 troops" in message["message"]
