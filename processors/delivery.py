@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import smtplib
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,36 +81,69 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.http = httpx.Client(timeout=httpx.Timeout(10.0), follow_redirects=False,
                                  headers={"User-Agent": settings.user_agent})
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, interval: float = 5.0) -> "Dispatcher":
+        """Deliver in a background thread: at once after `notify()`, and every `interval` s for retries."""
+        def loop() -> None:
+            while not self._stop.is_set():
+                self._wake.wait(interval)
+                self._wake.clear()
+                try:
+                    self.deliver_due()
+                except Exception:  # a database hiccup must not end delivery for good
+                    log.exception("alert delivery round failed; retrying in %.0f s", interval)
+
+        self._thread = threading.Thread(target=loop, name="newsvigil-delivery", daemon=True)
+        self._thread.start()
+        return self
+
+    def notify(self) -> None:
+        """New alerts are in the outbox: deliver them now, in the background thread."""
+        self._wake.set()
 
     def close(self) -> None:
+        """Stop the background thread after one last delivery round, then close connections."""
+        if self._thread:
+            self._stop.set()
+            self._wake.set()
+            self._thread.join(timeout=30)
+            self.deliver_due()
         self.http.close()
 
     def deliver_due(self, now: datetime | None = None) -> dict[str, int]:
-        """Deliver every alert that is due; returns counts of sent, retried and failed alerts."""
+        """Deliver every alert that is due; returns counts of sent, retried and failed alerts.
+
+        One transaction claims the round's alerts and one records the outcomes, so a round of many
+        alerts costs two commits, not two per alert.
+        """
         now = now or utcnow()
         counts = {"sent": 0, "retried": 0, "failed": 0}
-        with self.sessions() as session:
-            due = due_alerts(session, now)
-        done_digests: set[int] = set()
-        for alert in due:
-            with self.sessions.begin() as session:
-                sub = session.get(Subscription, alert.subscription_id)
+        messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]] = []
+        with self.sessions.begin() as session:
+            claimed: set[int] = set()
+            subscriptions: dict[int, Subscription | None] = {}
+            for alert in due_alerts(session, now):
+                if alert.id in claimed:
+                    continue
+                sub = subscriptions.setdefault(alert.subscription_id, session.get(Subscription, alert.subscription_id))
                 if sub is None or not sub.active:
                     continue
                 if sub.mode == "digest" and not alert.urgent:
-                    if sub.id in done_digests:
-                        continue
-                    batch = held_digest(session, sub.id)
-                    batch = [a for a in batch if not a.urgent] or [alert]
-                    done_digests.add(sub.id)
+                    batch = [a for a in held_digest(session, sub.id) if not a.urgent and a.id not in claimed]
                 else:
                     batch = [alert]
-                if not all(claim(session, a, LEASE) for a in batch):
-                    continue  # another deliverer has it
-                sub_data = {c.name: getattr(sub, c.name) for c in Subscription.__table__.columns}
-                alerts = [(a.id, a.attempts, json.loads(a.payload)) for a in batch]
-            outcome = self.send(sub_data, alerts)
-            self._record(sub_data, [a[0] for a in alerts], outcome, now, counts)
+                batch = [a for a in batch if claim(session, a, LEASE)]  # skip what another deliverer took
+                if not batch:
+                    continue
+                claimed.update(a.id for a in batch)
+                messages.append(({c.name: getattr(sub, c.name) for c in Subscription.__table__.columns},
+                                 [(a.id, a.attempts, json.loads(a.payload)) for a in batch]))
+        outcomes = [(sub, [a[0] for a in alerts], self.send(sub, alerts)) for sub, alerts in messages]
+        if outcomes:
+            self._record(outcomes, counts)
         return counts
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
@@ -169,25 +203,26 @@ class Dispatcher:
         subject, text = render_text(payloads)
         return Outcome(True) if notifier.notify(title=subject, body=text) else Outcome(False, "Apprise: notification failed")
 
-    def _record(self, sub: dict[str, Any], ids: list[int], outcome: Outcome, now: datetime, counts: dict[str, int]) -> None:
+    def _record(self, outcomes: list[tuple[dict[str, Any], list[int], Outcome]], counts: dict[str, int]) -> None:
         with self.sessions.begin() as session:
-            for alert_id in ids:
-                alert = session.get(AlertRow, alert_id)
-                alert.attempts += 1
-                if outcome.ok:
-                    alert.status, alert.sent_at, alert.last_error = "sent", utcnow(), None
-                    counts["sent"] += 1
-                elif outcome.gone or alert.attempts >= self.settings.alert_max_attempts:
-                    alert.status, alert.last_error = "failed", outcome.error
-                    counts["failed"] += 1
-                else:
-                    delay = retry_delay(alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng)
-                    alert.next_attempt_at, alert.last_error = utcnow() + timedelta(seconds=delay), outcome.error
-                    counts["retried"] += 1
-            if outcome.gone:
-                subscription = session.get(Subscription, sub["id"])
-                subscription.active = False
-                subscription.disabled_reason = f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub['id']}`"
-        if not outcome.ok:
-            log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)
-
+            for sub, ids, outcome in outcomes:
+                for alert_id in ids:
+                    alert = session.get(AlertRow, alert_id)
+                    alert.attempts += 1
+                    if outcome.ok:
+                        alert.status, alert.sent_at, alert.last_error = "sent", utcnow(), None
+                        counts["sent"] += 1
+                    elif outcome.gone or alert.attempts >= self.settings.alert_max_attempts:
+                        alert.status, alert.last_error = "failed", outcome.error
+                        counts["failed"] += 1
+                    else:
+                        delay = retry_delay(alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng)
+                        alert.next_attempt_at, alert.last_error = utcnow() + timedelta(seconds=delay), outcome.error
+                        counts["retried"] += 1
+                if outcome.gone:
+                    subscription = session.get(Subscription, sub["id"])
+                    subscription.active = False
+                    subscription.disabled_reason = (f"{outcome.error} (endpoint gone); re-enable with "
+                                                    f"`newsvigil subscribe enable {sub['id']}`")
+                if not outcome.ok:
+                    log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)

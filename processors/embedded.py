@@ -34,11 +34,11 @@ class Monitor:
         upgrade(settings.database_url)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
-        self.dispatcher = Dispatcher(self.sessions, settings)
+        self.dispatcher = Dispatcher(self.sessions, settings).start()
         if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
             processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list),
                                          timedelta(hours=settings.story_window_hours),
-                                         after_commit=self.dispatcher.deliver_due)
+                                         after_commit=self.dispatcher.notify)
             bus = MemoryBus()
             bus.subscribe(ARTICLES, processor.handle)
             publisher = MemoryPublisher(bus)
@@ -61,10 +61,7 @@ class Monitor:
             on_cycle(number, reports, time.monotonic() - started)
             if once:
                 return
-            # Between cycles, deliver alerts whose retry time has come.
-            while (remaining := self.settings.poll_interval - (time.monotonic() - started)) > 0:
-                await asyncio.sleep(min(remaining, 5.0))
-                await asyncio.to_thread(self.dispatcher.deliver_due)
+            await asyncio.sleep(max(0.0, self.settings.poll_interval - (time.monotonic() - started)))
 
     def close(self) -> None:
         self.publisher.close()

@@ -33,6 +33,16 @@ def signature(text: str) -> np.ndarray:
     return minhash.hashvalues.astype(np.uint64)
 
 
+BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (threshold (1/32)^(1/2))
+
+
+def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str]:
+    """Index keys under which a report is found again: its LSH bands and its figures."""
+    rows = len(signature_) // BANDS
+    bands = [f"b{i}:" + "".join(f"{int(v):x}." for v in signature_[i * rows:(i + 1) * rows]) for i in range(BANDS)]
+    return bands + sorted({f"f:{m.low:g}-{m.high:g}" for m in figures})
+
+
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Estimated Jaccard similarity of two signatures."""
     return float(np.count_nonzero(a == b)) / len(a)

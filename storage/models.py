@@ -140,6 +140,9 @@ class StoryRow(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     article_count: Mapped[int] = mapped_column(Integer, default=1)
+    sources: Mapped[str] = mapped_column(Text, default="[]")  # JSON lists, kept up to date as reports join
+    languages: Mapped[str] = mapped_column(Text, default="[]")
+    figures: Mapped[str] = mapped_column(Text, default="[]")
 
 
 class StoryArticle(Base):
@@ -155,6 +158,14 @@ class StoryArticle(Base):
     entities: Mapped[str] = mapped_column(Text)  # JSON list
     additions: Mapped[str] = mapped_column(Text)  # JSON: what this report added to the story
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoryKey(Base):
+    """Lookup keys of a story's reports (LSH bands of their text, their figures): candidates in one query."""
+
+    __tablename__ = "story_keys"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Subscription(Base):

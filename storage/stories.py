@@ -7,13 +7,24 @@ from datetime import timedelta
 from typing import Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsvigil.records import Event, utcnow
 from processors.alerts import StoryEvent
-from processors.stories import Report, StoryState, absorb, additions, choose_story, figure_key, names, signature
-from storage.models import StoryArticle, StoryRow
+from processors.stories import (
+    Report,
+    StoryState,
+    absorb,
+    additions,
+    choose_story,
+    figure_key,
+    lookup_keys,
+    names,
+    signature,
+)
+from storage.models import StoryArticle, StoryKey, StoryRow
+from storage.repositories import upsert
 
 
 def report_of(event: Event) -> Report:
@@ -32,23 +43,42 @@ def report_of(event: Event) -> Report:
     )
 
 
-def _candidates(session: Session, since, until) -> dict[int, StoryState]:
+RECENT_MEMBERS = 20  # reports of a story compared with a newcomer: its latest ones
+MAX_CANDIDATES = 50  # stories compared with a newcomer: those sharing the most lookup keys
+
+
+def _candidate_ids(session: Session, keys: list[str]) -> list[int]:
+    """The stories sharing most lookup keys with one report (bounded, whatever the archive's size)."""
+    shared = func.count().label("shared")
+    return list(session.scalars(
+        select(StoryKey.story_id).where(StoryKey.key.in_(keys)).group_by(StoryKey.story_id)
+        .order_by(shared.desc(), StoryKey.story_id.desc()).limit(MAX_CANDIDATES)
+    ))
+
+
+def _candidates(session: Session, ids: set[int], since, until) -> dict[int, StoryState]:
+    """Load the state of candidate stories that are open in the window."""
     stories: dict[int, StoryState] = {}
-    rows = session.execute(
-        select(StoryRow, StoryArticle).join(StoryArticle, StoryArticle.story_id == StoryRow.id)
-        .where(StoryRow.last_seen >= since, StoryRow.first_seen <= until)
-    ).all()
-    for story, member in rows:
-        state = stories.get(story.id)
-        if state is None:
-            last_seen = story.last_seen if story.last_seen.tzinfo else story.last_seen.replace(tzinfo=since.tzinfo)
-            state = stories[story.id] = StoryState(story.id, set(story.topics.split(",")), last_seen)
-        figures = frozenset(tuple(f) for f in json.loads(member.figures))
-        state.sources.add(member.source)
-        if member.language:
-            state.languages.add(member.language)
-        state.figures |= figures
-        state.members.append((np.frombuffer(member.signature, dtype=np.uint64), frozenset(json.loads(member.entities)), figures))
+    if not ids:
+        return stories
+    for story in session.scalars(select(StoryRow).where(StoryRow.id.in_(sorted(ids)), StoryRow.last_seen >= since,
+                                                        StoryRow.first_seen <= until)):
+        stories[story.id] = StoryState(
+            story.id, set(story.topics.split(",")), _aware(story.last_seen, since),
+            set(json.loads(story.sources)), set(json.loads(story.languages)),
+            {tuple(f) for f in json.loads(story.figures)},
+        )
+    if not stories:
+        return stories
+    members = session.execute(
+        select(StoryArticle.story_id, StoryArticle.signature, StoryArticle.entities, StoryArticle.figures)
+        .where(StoryArticle.story_id.in_(sorted(stories))).order_by(StoryArticle.joined_at.desc())
+    )
+    for story_id, sig, entities, figures in members:
+        state = stories[story_id]
+        if len(state.members) < RECENT_MEMBERS:
+            state.members.append((np.frombuffer(sig, dtype=np.uint64), frozenset(json.loads(entities)),
+                                  frozenset(tuple(f) for f in json.loads(figures))))
     return stories
 
 
@@ -58,7 +88,9 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
         return []
     reports = [report_of(e) for e in events]
     times = [r.published for r in reports]
-    stories = _candidates(session, min(times) - window, max(times) + window)
+    keys = {r.article_id: lookup_keys(r.signature, r.figures) for r in reports}
+    ids = {i for r in reports for i in _candidate_ids(session, keys[r.article_id])}
+    stories = _candidates(session, ids, min(times) - window, max(times) + window)
     titles: dict[int, str] = {}
     out: list[StoryEvent] = []
     now = utcnow()
@@ -67,7 +99,7 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
         adds = additions(report, story)
         if story is None:
             row = StoryRow(title=report.title, topics=",".join(sorted(report.topics)), first_seen=report.published,
-                           last_seen=report.published, article_count=1)
+                           last_seen=report.published, article_count=1, sources="[]", languages="[]", figures="[]")
             session.add(row)
             session.flush()
             story = stories[row.id] = StoryState(row.id, set(report.topics), report.published)
@@ -75,10 +107,13 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
         else:
             row = session.get(StoryRow, story.id)
             row.article_count += 1
-            row.last_seen = max(_aware(row.last_seen, report), report.published)
-            row.topics = ",".join(sorted(set(row.topics.split(",")) | report.topics))
             titles[story.id] = row.title
         absorb(story, report)
+        row.last_seen = story.last_seen
+        row.topics = ",".join(sorted(story.topics))
+        row.sources, row.languages = json.dumps(sorted(story.sources)), json.dumps(sorted(story.languages))
+        row.figures = json.dumps(sorted(story.figures))
+        upsert(session, StoryKey, [{"key": k, "story_id": story.id} for k in keys[report.article_id]], ["key", "story_id"])
         session.add(StoryArticle(
             article_id=report.article_id, story_id=story.id, signature=report.signature.tobytes(),
             source=report.source, language=report.language,
@@ -91,5 +126,6 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
     return out
 
 
-def _aware(value, report: Report):
-    return value if value.tzinfo else value.replace(tzinfo=report.published.tzinfo)
+def _aware(value, reference):
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=reference.tzinfo)

@@ -22,6 +22,9 @@ def upgrade() -> None:
     sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('article_count', sa.Integer(), nullable=False),
+    sa.Column('sources', sa.Text(), nullable=False),
+    sa.Column('languages', sa.Text(), nullable=False),
+    sa.Column('figures', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stories'))
     )
     with op.batch_alter_table('stories', schema=None) as batch_op:
@@ -69,6 +72,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_alerts_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_subscription_id'), ['subscription_id'], unique=False)
 
+    op.create_table('story_keys',
+    sa.Column('key', sa.String(length=160), nullable=False),
+    sa.Column('story_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['story_id'], ['stories.id'], name=op.f('fk_story_keys_story_id_stories'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('key', 'story_id', name=op.f('pk_story_keys'))
+    )
+    with op.batch_alter_table('story_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_story_keys_story_id'), ['story_id'], unique=False)
+
     op.create_table('story_articles',
     sa.Column('article_id', sa.String(length=64), nullable=False),
     sa.Column('story_id', sa.Integer(), nullable=False),
@@ -93,6 +105,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_story_articles_story_id'))
 
     op.drop_table('story_articles')
+    with op.batch_alter_table('story_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_story_keys_story_id'))
+
+    op.drop_table('story_keys')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerts_subscription_id'))
         batch_op.drop_index(batch_op.f('ix_alerts_status'))
