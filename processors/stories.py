@@ -148,8 +148,8 @@ def additions(report: Report, story: StoryState | None) -> Additions:
     )
 
 
-def absorb(story: StoryState, report: Report) -> None:
-    """Update a story's state with a report that joined it."""
+def absorb(story: StoryState, report: Report, max_members: int = 20) -> None:
+    """Update a story's state with a report that joined it (keeping its latest `max_members` for comparison)."""
     story.topics |= report.topics
     story.last_seen = max(story.last_seen, report.published)
     story.sources.add(report.source)
@@ -158,3 +158,4 @@ def absorb(story: StoryState, report: Report) -> None:
     figures = frozenset(figure_key(m) for m in report.figures)
     story.figures |= figures
     story.members.append((report.signature, report.names, figures))
+    del story.members[:-max_members]

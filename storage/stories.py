@@ -47,13 +47,22 @@ RECENT_MEMBERS = 20  # reports of a story compared with a newcomer: its latest o
 MAX_CANDIDATES = 50  # stories compared with a newcomer: those sharing the most lookup keys
 
 
-def _candidate_ids(session: Session, keys: list[str]) -> list[int]:
-    """The stories sharing most lookup keys with one report (bounded, whatever the archive's size)."""
-    shared = func.count().label("shared")
-    return list(session.scalars(
-        select(StoryKey.story_id).where(StoryKey.key.in_(keys)).group_by(StoryKey.story_id)
-        .order_by(shared.desc(), StoryKey.story_id.desc()).limit(MAX_CANDIDATES)
-    ))
+def _candidate_ids(session: Session, keys: dict[str, list[str]]) -> tuple[set[int], set[tuple[str, int]]]:
+    """For each report, the stories sharing most lookup keys with it (bounded per report); and the
+    (key, story) pairs already stored, which need no second write."""
+    all_keys = sorted({k for ks in keys.values() for k in ks})
+    stories_by_key: dict[str, list[int]] = {}
+    for i in range(0, len(all_keys), 500):
+        for key, story_id in session.execute(select(StoryKey.key, StoryKey.story_id).where(StoryKey.key.in_(all_keys[i:i + 500]))):
+            stories_by_key.setdefault(key, []).append(story_id)
+    ids: set[int] = set()
+    for report_keys in keys.values():
+        shared: dict[int, int] = {}
+        for key in report_keys:
+            for story_id in stories_by_key.get(key, ()):
+                shared[story_id] = shared.get(story_id, 0) + 1
+        ids.update(sorted(shared, key=lambda sid: (-shared[sid], -sid))[:MAX_CANDIDATES])
+    return ids, {(key, story_id) for key, story_ids in stories_by_key.items() for story_id in story_ids}
 
 
 def _candidates(session: Session, ids: set[int], since, until) -> dict[int, StoryState]:
@@ -70,15 +79,15 @@ def _candidates(session: Session, ids: set[int], since, until) -> dict[int, Stor
         )
     if not stories:
         return stories
-    members = session.execute(
-        select(StoryArticle.story_id, StoryArticle.signature, StoryArticle.entities, StoryArticle.figures)
-        .where(StoryArticle.story_id.in_(sorted(stories))).order_by(StoryArticle.joined_at.desc())
-    )
+    rank = func.row_number().over(partition_by=StoryArticle.story_id,
+                                  order_by=(StoryArticle.joined_at.desc(), StoryArticle.article_id)).label("rank")
+    recent = (select(StoryArticle.story_id, StoryArticle.signature, StoryArticle.entities, StoryArticle.figures, rank)
+              .where(StoryArticle.story_id.in_(sorted(stories))).subquery())
+    members = session.execute(select(recent.c.story_id, recent.c.signature, recent.c.entities, recent.c.figures)
+                              .where(recent.c.rank <= RECENT_MEMBERS))
     for story_id, sig, entities, figures in members:
-        state = stories[story_id]
-        if len(state.members) < RECENT_MEMBERS:
-            state.members.append((np.frombuffer(sig, dtype=np.uint64), frozenset(json.loads(entities)),
-                                  frozenset(tuple(f) for f in json.loads(figures))))
+        stories[story_id].members.append((np.frombuffer(sig, dtype=np.uint64), frozenset(json.loads(entities)),
+                                          frozenset(tuple(f) for f in json.loads(figures))))
     return stories
 
 
@@ -89,32 +98,32 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
     reports = [report_of(e) for e in events]
     times = [r.published for r in reports]
     keys = {r.article_id: lookup_keys(r.signature, r.figures) for r in reports}
-    ids = {i for r in reports for i in _candidate_ids(session, keys[r.article_id])}
-    stories = _candidates(session, ids, min(times) - window, max(times) + window)
+    candidate_ids, stored_keys = _candidate_ids(session, keys)
+    stories = _candidates(session, candidate_ids, min(times) - window, max(times) + window)
     titles: dict[int, str] = {}
     out: list[StoryEvent] = []
+    key_rows: list[dict] = []
+    member_rows: list[dict] = []
+    rows: dict[int, StoryRow] = {}
     now = utcnow()
     for event, report in sorted(zip(events, reports), key=lambda pair: pair[1].published):
         story = choose_story(report, list(stories.values()), window)
         adds = additions(report, story)
         if story is None:
             row = StoryRow(title=report.title, topics=",".join(sorted(report.topics)), first_seen=report.published,
-                           last_seen=report.published, article_count=1, sources="[]", languages="[]", figures="[]")
+                           last_seen=report.published, article_count=0, sources="[]", languages="[]", figures="[]")
             session.add(row)
             session.flush()
             story = stories[row.id] = StoryState(row.id, set(report.topics), report.published)
-            titles[row.id] = row.title
-        else:
-            row = session.get(StoryRow, story.id)
-            row.article_count += 1
-            titles[story.id] = row.title
-        absorb(story, report)
-        row.last_seen = story.last_seen
-        row.topics = ",".join(sorted(story.topics))
-        row.sources, row.languages = json.dumps(sorted(story.sources)), json.dumps(sorted(story.languages))
-        row.figures = json.dumps(sorted(story.figures))
-        upsert(session, StoryKey, [{"key": k, "story_id": story.id} for k in keys[report.article_id]], ["key", "story_id"])
-        session.add(StoryArticle(
+        rows[story.id] = row = rows.get(story.id) or session.get(StoryRow, story.id)
+        row.article_count += 1
+        titles[story.id] = row.title
+        absorb(story, report, RECENT_MEMBERS)
+        for key in keys[report.article_id]:
+            if (key, story.id) not in stored_keys:
+                stored_keys.add((key, story.id))
+                key_rows.append({"key": key, "story_id": story.id})
+        member_rows.append(dict(
             article_id=report.article_id, story_id=story.id, signature=report.signature.tobytes(),
             source=report.source, language=report.language,
             figures=json.dumps(sorted({figure_key(m) for m in report.figures})),
@@ -122,7 +131,14 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
         ))
         out.append(StoryEvent(story.id, titles[story.id], sorted(story.topics), sorted(story.sources),
                               sorted(story.languages), event, adds))
-    session.flush()
+    for story_id, row in rows.items():  # aggregates written once per story, not once per report
+        story = stories[story_id]
+        row.last_seen, row.topics = story.last_seen, ",".join(sorted(story.topics))
+        row.sources, row.languages = json.dumps(sorted(story.sources)), json.dumps(sorted(story.languages))
+        row.figures = json.dumps(sorted(story.figures))
+    session.flush()  # story rows first: keys and members refer to them
+    upsert(session, StoryKey, key_rows, ["key", "story_id"])
+    upsert(session, StoryArticle, member_rows, ["article_id"])
     return out
 
 
