@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Callable
 
 from ingest.feeds import FeedSource, load_feed_list
@@ -13,8 +14,6 @@ from ingest.publish import ArticlePublisher, MemoryPublisher
 from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.records import Event
 from newsvigil.settings import Settings
-from datetime import timedelta
-
 from processors.delivery import Dispatcher
 from processors.pipeline import ArticleProcessor
 from processors.rules import load_rules
@@ -34,8 +33,9 @@ class Monitor:
         upgrade(settings.database_url)
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
-        self.dispatcher = Dispatcher(self.sessions, settings).start()
+        self.dispatcher: Dispatcher | None = None
         if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
+            self.dispatcher = Dispatcher(self.sessions, settings).start()
             processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list),
                                          timedelta(hours=settings.story_window_hours),
                                          after_commit=self.dispatcher.notify)
@@ -65,5 +65,6 @@ class Monitor:
 
     def close(self) -> None:
         self.publisher.close()
-        self.dispatcher.close()
+        if self.dispatcher:
+            self.dispatcher.close()
         self.engine.dispose()

@@ -43,8 +43,10 @@ def kafka_env(servers: list[str], database_url: str, **extra: str) -> dict[str, 
 def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
     worker_env = dict(env, NEWSVIGIL_WORKER_WEB_PORT=str(free_port()))
     log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "worker"], env=worker_env, cwd=REPO_ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "worker"], env=worker_env, cwd=REPO_ROOT,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process.newsvigil_env = worker_env  # type: ignore[attr-defined]
+    return process
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60) -> int:

@@ -3,6 +3,8 @@
 import json
 import signal
 
+import httpx
+
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -10,6 +12,10 @@ from ingest.publish import KafkaPublisher
 from tests.kafka_support import articles, counts, kafka_env, start_worker, stop, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+
+def worker_port(process) -> int:
+    return int(process.newsvigil_env["NEWSVIGIL_WORKER_WEB_PORT"])
 
 
 def publish(env, items):
@@ -77,5 +83,11 @@ def test_poison_message_goes_to_deadletter_with_reason(kafka_servers, postgres_u
         assert letters[b"poison-1"]["value"] == "{not json"
         assert "unsupported schema version 99" in letters[b"poison-2"]["reason"]
         assert counts(postgres_url)["articles"] == 40
+        port = worker_port(worker)
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
+        assert health["status"] == "ok" and health["rules_version"]
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert "newsvigil_articles_in_total 42.0" in metrics and "newsvigil_dead_letters_total 2.0" in metrics
+        assert "newsvigil_consumer_lag" in metrics and "newsvigil_processing_seconds_bucket" in metrics
     finally:
         assert stop(worker) == 0
