@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -202,10 +203,17 @@ class AlertPolicy(str, Enum):
 @app.command()
 @user_errors
 def replay(
-    paths: list[Path] = typer.Argument(..., help="RSS/Atom files (.gz too) or folders of them, searched recursively."),
+    paths: list[Path] = typer.Argument(..., help="RSS/Atom files, WARC archives, `newsvigil export` JSON lines (each .gz too), or folders of them."),
     alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: alert subscribers (and print) for events never seen before."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only items published at or after this ISO 8601 time."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only items published before this ISO 8601 time."),
+    rate: float = typer.Option(0, "--rate", min=0, help="Items per second (0 = as fast as possible)."),
 ) -> None:
-    """Replay archived feed files through the pipeline (detect, store) in publication order."""
+    """Replay archives through the pipeline (detect, store, stories) in publication order.
+
+    Prints a summary: items read, new, already known, outside --since/--until, rejected with reasons.
+    Exits 1 when anything was rejected.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ingest.replay import read_archives
@@ -216,12 +224,13 @@ def replay(
     from storage.migrate import upgrade
     from storage.repositories import known_article_ids
 
+    since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     settings = get_settings()
     rules = load_rules(settings.topics)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
-    archive = read_archives([str(p) for p in paths])
+    archive = read_archives([str(p) for p in paths], since_time, until_time)
     printed = 0
 
     def on_event(event) -> None:
@@ -240,11 +249,14 @@ def replay(
                                  create_alerts=alerts is AlertPolicy.new, after_commit=dispatcher.deliver_due)
     known = 0
     events = 0
-    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as progress:
+    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} items/s"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("replay", total=len(archive.articles))
-        batch = 500
+        batch = max(1, min(500, int(rate))) if rate else 500
+        started = time.monotonic()
         for i in range(0, len(archive.articles), batch):
+            if rate:
+                time.sleep(max(0.0, started + i / rate - time.monotonic()))
             chunk = archive.articles[i : i + batch]
             with sessions() as session:
                 known += len(known_article_ids(session, [a.id for a in chunk]))
@@ -255,10 +267,47 @@ def replay(
     for rejected in archive.rejected:
         err.print(f"[yellow]rejected {rejected.path}:[/] {rejected.reason}", markup=True)
     total = len(archive.articles)
+    skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
     out.print(f"replayed {archive.files} files: {total} items, {total - known} new, {known} already known, "
-              f"{events} new events, {len(archive.rejected)} rejected")
+              f"{events} new events{skipped}, {len(archive.rejected)} rejected")
     if archive.rejected:
         raise typer.Exit(1)
+
+
+def _time_option(option: str, value: str | None):
+    try:
+        return parse_time(value) if value else None
+    except ValueError:
+        raise UserError(f"{option} {value!r} is not an ISO 8601 time", f"e.g. {option} 2026-11-01 or 2026-11-01T08:00:00Z") from None
+
+
+@app.command()
+@user_errors
+def export(
+    jsonl: Path = typer.Option(..., "--jsonl", help="File to write (JSON lines; '-' for stdout)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only articles published at or after this ISO 8601 time."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only articles published before this ISO 8601 time."),
+    topic: Optional[str] = typer.Option(None, "--topic", help="Only articles on this topic."),
+) -> None:
+    """Export stored articles with their detections as JSON lines (the format `replay` reads back)."""
+    from ingest.export import export_records, write_jsonl
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+
+    since_time, until_time = _time_option("--since", since), _time_option("--until", until)
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        stream = sys.stdout if str(jsonl) == "-" else jsonl.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {jsonl}: {exc.strerror}", "give a writable path") from None
+    with session_factory(engine)() as session:
+        count = write_jsonl(export_records(session, since_time, until_time, topic), stream)
+    if stream is not sys.stdout:
+        stream.close()
+        out.print(f"exported {count} articles to {jsonl}")
+    engine.dispose()
 
 
 @app.command()
@@ -295,10 +344,7 @@ def events(
     from storage.migrate import upgrade
     from storage.repositories import list_events
 
-    try:
-        since_time = parse_time(since) if since else None
-    except ValueError:
-        raise UserError(f"--since {since!r} is not an ISO 8601 time", "e.g. --since 2026-11-01 or 2026-11-01T08:00:00Z") from None
+    since_time = _time_option("--since", since)
     settings = get_settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -1,0 +1,88 @@
+"""Archives for replay: WARC web archives, JSON-lines exports, time filters, bad input."""
+
+import gzip
+import io
+import json
+from datetime import datetime, timezone
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from ingest.replay import read_archives
+from newsvigil.settings import REPO_ROOT
+from tests.test_cli import newsvigil
+
+SAMPLES = REPO_ROOT / "seeds" / "samples"
+
+
+def write_warc(path, responses, gz=True):
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=gz)
+        for uri, status, content_type, body in responses:
+            headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers))
+
+
+def test_warc_with_feed_html_and_error_responses(tmp_path):
+    feed = (SAMPLES / "bundeswehr-de.xml").read_bytes()
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, [
+        ("https://example.org/sicherheit/rss", "200 OK", "application/rss+xml", feed),
+        ("https://example.org/index.html", "200 OK", "text/html", b"<html><body>Home</body></html>"),
+        ("https://example.org/gone.xml", "404 Not Found", "text/plain", b"gone"),
+    ])
+    read = read_archives([str(path)])
+    assert [a.title for a in read.articles] == ["USA ziehen rund 1.500 Soldaten aus Bayern ab", "Polen bestellt weitere Kampfpanzer"]
+    assert all(a.feed_url == "https://example.org/sicherheit/rss" for a in read.articles)
+    reasons = {r.path.split("#")[1]: r.reason for r in read.rejected}
+    assert reasons == {"https://example.org/index.html": "not an RSS or Atom feed",
+                       "https://example.org/gone.xml": "archived response has HTTP status 404"}
+
+
+def test_truncated_warc_keeps_what_came_before(tmp_path):
+    whole = tmp_path / "whole.warc"
+    write_warc(whole, [("https://a.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "europe-defence-fr.xml").read_bytes()),
+                       ("https://b.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "bundeswehr-de.xml").read_bytes())], gz=False)
+    data = whole.read_bytes()
+    for name, end in (("header.warc", data.rfind(b"WARC/1.0") + 200), ("body.warc", len(data) - 300)):
+        cut = tmp_path / name
+        cut.write_bytes(data[:end])
+        read = read_archives([str(cut)])
+        assert len(read.articles) == 3, name
+        assert [r.reason.startswith("truncated or corrupt WARC") for r in read.rejected] == [True], name
+    zipped = tmp_path / "whole.warc.gz"
+    write_warc(zipped, [("https://a.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "europe-defence-fr.xml").read_bytes()),
+                        ("https://b.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "bundeswehr-de.xml").read_bytes())])
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(zipped.read_bytes()[:-200])
+    read = read_archives([str(cut)])
+    assert len(read.articles) == 3 and "truncated or corrupt WARC" in read.rejected[0].reason
+
+
+def test_since_until_and_gzip_and_bad_jsonl_lines(tmp_path):
+    gz = tmp_path / "fr.xml.gz"
+    gz.write_bytes(gzip.compress((SAMPLES / "europe-defence-fr.xml").read_bytes()))
+    lines = tmp_path / "bad.jsonl"
+    lines.write_text('{"article": {"id": "x1", "feed_url": "f", "title": "ok", "published": "2026-11-20T00:00:00Z"}}\nnot json\n[1]\n')
+    read = read_archives([str(gz), str(lines)], since=datetime(2026, 11, 17, tzinfo=timezone.utc),
+                         until=datetime(2026, 11, 19, tzinfo=timezone.utc))
+    assert [a.title[:20] for a in read.articles] == ["Le Danemark renforce", "Marchés : la bourse "]
+    assert read.skipped == 2
+    assert [r.path.rsplit(":", 1)[1] for r in read.rejected] == ["2", "3"]
+
+
+def test_export_then_replay_round_trip(tmp_path):
+    first = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+    second = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
+    assert newsvigil("replay", str(SAMPLES), env=first).returncode == 0
+    export = tmp_path / "export.jsonl"
+    result = newsvigil("export", "--jsonl", str(export), env=first)
+    assert result.returncode == 0 and "exported 7 articles" in result.stdout
+    records = [json.loads(l) for l in export.read_text().splitlines()]
+    assert {r["detection"]["rules_version"] for r in records} and sum(bool(r["detection"]["topics"]) for r in records) == 5
+    replayed = newsvigil("replay", str(export), env=second)
+    assert replayed.returncode == 0 and "7 items, 7 new" in replayed.stdout
+    events = lambda env: [(e["id"], e["topics"], e["troops"]) for e in map(json.loads, newsvigil("events", "--json", env=env).stdout.splitlines())]
+    assert events(first) == events(second)
+    nato_only = newsvigil("export", "--jsonl", "-", "--topic", "nato", "--since", "2026-11-17", env=first)
+    assert [json.loads(l)["article"]["title"][:10] for l in nato_only.stdout.splitlines()] == ["USA ziehen", "Pentagon w"]
