@@ -208,6 +208,8 @@ def replay(
     since: Optional[str] = typer.Option(None, "--since", help="Only items published at or after this ISO 8601 time."),
     until: Optional[str] = typer.Option(None, "--until", help="Only items published before this ISO 8601 time."),
     rate: float = typer.Option(0, "--rate", min=0, help="Items per second (0 = as fast as possible)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing (use with --diff)."),
+    diff: bool = typer.Option(False, "--diff", help="Print what today's rules add or remove (topics, figures) against what is stored."),
 ) -> None:
     """Replay archives through the pipeline (detect, store, stories) in publication order.
 
@@ -231,6 +233,15 @@ def replay(
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     archive = read_archives([str(p) for p in paths], since_time, until_time)
+    if dry_run or diff:
+        changed = _print_rule_diff(archive.articles, rules, sessions, tuple(settings.language_list), show=diff)
+        for rejected in archive.rejected:
+            err.print(f"[yellow]rejected {rejected.path}:[/] {rejected.reason}", markup=True)
+        out.print(f"{'dry run: ' if dry_run else ''}{len(archive.articles)} items, {changed} would change "
+                  f"under rules {rules.version}, {len(archive.rejected)} rejected")
+        if dry_run:
+            engine.dispose()
+            raise typer.Exit(1 if archive.rejected else 0)
     printed = 0
 
     def on_event(event) -> None:
@@ -272,6 +283,37 @@ def replay(
               f"{events} new events{skipped}, {len(archive.rejected)} rejected")
     if archive.rejected:
         raise typer.Exit(1)
+
+
+def _print_rule_diff(articles, rules, sessions, languages, show: bool) -> int:
+    """Compare today's rules with stored detections; print each changed article when `show`."""
+    from sqlalchemy import select
+
+    from newsvigil.records import TroopMention
+    from processors.detect import detect
+    from processors.rules_diff import diff_detection
+    from storage.models import ArticleTopic, TroopMentionRow
+
+    changed = 0
+    with sessions() as session:
+        for i in range(0, len(articles), 500):
+            chunk = articles[i : i + 500]
+            ids = [a.id for a in chunk]
+            topics: dict[str, set[str]] = {}
+            for article_id, name in session.execute(select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(ids))):
+                topics.setdefault(article_id, set()).add(name)
+            figures: dict[str, set[str]] = {}
+            for m in session.scalars(select(TroopMentionRow).where(TroopMentionRow.article_id.in_(ids))):
+                figures.setdefault(m.article_id, set()).add(TroopMention(m.value, m.low, m.high, m.approx, m.unit, m.quote, m.start, m.end).label())
+            for article in chunk:
+                detection = detect(article, rules, languages)
+                result = diff_detection(article.id, article.title, topics.get(article.id, set()), set(detection.topics),
+                                        figures.get(article.id, set()), {m.label() for m in detection.troops})
+                if not result.empty:
+                    changed += 1
+                    if show:
+                        out.print("\n".join(result.lines()), markup=False)
+    return changed
 
 
 def _time_option(option: str, value: str | None):

@@ -86,3 +86,26 @@ def test_export_then_replay_round_trip(tmp_path):
     assert events(first) == events(second)
     nato_only = newsvigil("export", "--jsonl", "-", "--topic", "nato", "--since", "2026-11-17", env=first)
     assert [json.loads(l)["article"]["title"][:10] for l in nato_only.stdout.splitlines()] == ["USA ziehen", "Pentagon w"]
+
+
+def test_changed_rules_diff_then_redetect(tmp_path):
+    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    rules = (REPO_ROOT / "seeds" / "topics.yaml").read_text(encoding="utf-8")
+    rules = rules.replace('version: "', 'version: "test-', 1)
+    rules = rules.replace("topics:\n", "topics:\n  markets:\n    label: Markets\n    terms: [bourse, cac 40]\n", 1)
+    rules = rules.replace("    - militaires\n", "", 1)  # the French unit goes: "1 200 militaires" stops counting
+    path = tmp_path / "topics.yaml"
+    path.write_text(rules, encoding="utf-8")
+    env["NEWSVIGIL_TOPICS"] = str(path)
+    before = newsvigil("stats", "--json", env=env).stdout
+    dry = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "+ topic markets" in dry.stdout and "- figure ~1,200 militaires" in dry.stdout
+    assert "dry run: 7 items, 2 would change" in dry.stdout
+    assert newsvigil("stats", "--json", env=env).stdout == before  # nothing written
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    markets = [json.loads(l) for l in newsvigil("events", "--topic", "markets", "--json", env=env).stdout.splitlines()]
+    assert [e["rules_version"][:5] for e in markets] == ["test-"]
+    again = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
+    assert "0 would change" in again.stdout
