@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from datasketch import MinHash
 
 from newsvigil.records import TroopMention
 
@@ -26,6 +25,8 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-ÞĄĆĘŁŃÓŚŹŻ][\w-]{
 
 def signature(text: str) -> np.ndarray:
     """MinHash of the text's word unigrams and bigrams (lower-cased)."""
+    from datasketch import MinHash  # imported on first use: it pulls in scipy, a second of start-up
+
     words = [w.lower() for w in _WORD.findall(text)]
     shingles = set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
     minhash = MinHash(num_perm=NUM_PERM, seed=7)
