@@ -60,20 +60,20 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, sessions: ses
             except Exception as exc:  # the bus refused: keep state as it was, retry next cycle
                 report.error = f"publishing failed, will retry: {exc}"
                 log.warning("%s: %s", source.url, report.error)
-                _record(sessions, source.url, FetchOutcome(result.status, report.error))
+                _record(sessions, source.url, FetchOutcome(result.status, report.error), settings)
                 return report
             report.new = len(fresh)
             with sessions.begin() as session:
                 mark_seen(session, source.url, [a.id for a in fresh])
-    _record(sessions, source.url, FetchOutcome(result.status, report.error, result.etag, result.last_modified))
+    _record(sessions, source.url, FetchOutcome(result.status, report.error, result.etag, result.last_modified), settings)
     if report.error:
         log.warning("%s: %s", source.url, report.error)
     return report
 
 
-def _record(sessions: sessionmaker[Session], url: str, outcome: FetchOutcome) -> None:
+def _record(sessions: sessionmaker[Session], url: str, outcome: FetchOutcome, settings: Settings) -> None:
     with sessions.begin() as session:
-        record_fetch(session, url, outcome)
+        record_fetch(session, url, outcome, interval=settings.poll_interval)
 
 
 async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], sessions: sessionmaker[Session],

@@ -31,8 +31,10 @@ app.add_typer(db_app, name="db")
 
 
 def _register_subcommands() -> None:
+    from newsvigil.cli_feeds import feeds_app
     from newsvigil.cli_subscriptions import alerts, subscribe_app
 
+    app.add_typer(feeds_app, name="feeds")
     app.add_typer(subscribe_app, name="subscribe")
     app.command("alerts")(alerts)
 

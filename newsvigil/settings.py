@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     topics: str = Field(default_factory=lambda: _seed("topics.yaml"), description="detection rules (YAML)")
     poll_interval: float = Field(300.0, gt=0, description="seconds between polling cycles")
     allow_private_networks: bool = Field(False, description="allow feeds on loopback/private addresses")
+    feed_failing_after: int = Field(5, ge=1, description="consecutive failed polls after which a feed is flagged")
     fetch_timeout: float = Field(20.0, gt=0, description="seconds a single feed fetch may take in total")
     fetch_concurrency: int = Field(8, ge=1, description="feeds fetched at once")
     max_body_bytes: int = Field(15 * 1024 * 1024, gt=0, description="largest feed body accepted, after decompression")

@@ -19,7 +19,7 @@ from processors.pipeline import ArticleProcessor
 from processors.rules import load_rules
 from storage.database import make_engine, session_factory
 from storage.migrate import upgrade
-from storage.repositories import ensure_feeds
+from storage.repositories import ensure_feeds, user_feeds
 
 
 class Monitor:
@@ -46,10 +46,17 @@ class Monitor:
         with self.sessions.begin() as session:
             ensure_feeds(session, [(f.url, f.title, f.language) for f in self.feeds])
 
+    def all_feeds(self) -> list[FeedSource]:
+        """The configured list plus the feeds added with `newsvigil feeds add|import` (read each cycle)."""
+        with self.sessions() as session:
+            added = [FeedSource(u, t, l) for u, t, l in user_feeds(session)]
+        listed = {f.url for f in self.feeds}
+        return self.feeds + [f for f in added if f.url not in listed]
+
     async def cycle(self) -> list[PollReport]:
         """Poll every feed once."""
         async with make_client(self.settings.user_agent, self.settings.fetch_timeout) as client:
-            return await poll_cycle(client, self.feeds, self.sessions, self.publisher, self.settings)
+            return await poll_cycle(client, self.all_feeds(), self.sessions, self.publisher, self.settings)
 
     async def run(self, once: bool, on_cycle: Callable[[int, list[PollReport], float], None]) -> None:
         """Poll forever (or once), reporting each cycle; cancellation stops between transactions."""

@@ -47,6 +47,7 @@ class Feed(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     next_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    added_by_user: Mapped[bool] = mapped_column(Boolean, default=False)  # `feeds add`/`import`, polled with the list
 
 
 class SeenItem(Base):

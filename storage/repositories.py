@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import delete, func, select
@@ -154,7 +154,8 @@ class FetchOutcome:
     last_modified: str | None = None
 
 
-def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None) -> None:
+def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None,
+                 interval: float | None = None) -> None:
     """Save a poll's result: validators only advance on success, errors are counted."""
     when = when or utcnow()
     feed = feed_state(session, url)
@@ -163,6 +164,8 @@ def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: dateti
         session.add(feed)
     feed.last_polled_at = when
     feed.last_status = outcome.status
+    if interval:
+        feed.next_poll_at = when + timedelta(seconds=interval)
     if outcome.error:
         feed.last_error = outcome.error
         feed.consecutive_errors = (feed.consecutive_errors or 0) + 1
@@ -240,3 +243,37 @@ def save_dead_letters(session: Session, letters: Sequence[dict[str, Any]]) -> No
 
 def dead_letter_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+
+
+def add_user_feeds(session: Session, feeds: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """Feeds added with `feeds add|import`: polled beside the configured list."""
+    upsert(session, Feed, [{"url": u, "title": t, "language": l, "consecutive_errors": 0, "added_by_user": True}
+                           for u, t, l in feeds], ["url"], ["added_by_user"])
+
+
+def user_feeds(session: Session) -> list[tuple[str, str | None, str | None]]:
+    return [(f.url, f.title, f.language) for f in session.scalars(select(Feed).where(Feed.added_by_user.is_(True)).order_by(Feed.id))]
+
+
+def remove_feed(session: Session, url: str) -> bool:
+    """Forget a feed and its state; True when it existed."""
+    session.execute(delete(SeenItem).where(SeenItem.feed_url == url))
+    return session.execute(delete(Feed).where(Feed.url == url)).rowcount > 0
+
+
+def feed_health(session: Session, failing_after: int, days: int = 7) -> list[dict[str, Any]]:
+    """Per feed: last status and error, last success, consecutive errors, next poll, items/day, flagged."""
+    since = utcnow() - timedelta(days=days)
+    per_feed = dict(session.execute(
+        select(SeenItem.feed_url, func.count()).where(SeenItem.seen_at >= since).group_by(SeenItem.feed_url)
+    ).all())
+    return [
+        {
+            "url": f.url, "title": f.title, "last_status": f.last_status, "last_error": f.last_error,
+            "last_success": _utc_iso(f.last_success_at), "last_polled": _utc_iso(f.last_polled_at),
+            "consecutive_errors": f.consecutive_errors or 0, "next_poll": _utc_iso(f.next_poll_at),
+            "items_per_day": round(per_feed.get(f.url, 0) / days, 1),
+            "failing": (f.consecutive_errors or 0) >= failing_after, "added_by_user": bool(f.added_by_user),
+        }
+        for f in session.scalars(select(Feed).order_by(Feed.id))
+    ]

@@ -161,3 +161,38 @@ def test_subscribe_and_alerts_commands(env, httpserver):
     assert newsvigil("subscribe", "remove", "2", env=env).returncode == 0
     missing = newsvigil("subscribe", "test", "9", env=env)
     assert missing.returncode == 2 and "no subscription 9" in missing.stderr
+
+
+def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_path):
+    serve_samples(httpserver)
+    page = f'<html><head><link rel="alternate" type="application/rss+xml" title="Defence" href="/europe-defence-fr.xml"></head></html>'
+    httpserver.expect_request("/news.html").respond_with_data(page, content_type="text/html")
+    httpserver.expect_request("/plain.html").respond_with_data("<html><body>no feed</body></html>", content_type="text/html")
+    listed = tmp_path / "feeds.txt"
+    listed.write_text(httpserver.url_for("/down.xml") + "\n")
+    env.update(NEWSVIGIL_FEEDS=str(listed), NEWSVIGIL_FEED_FAILING_AFTER="2")
+
+    added = newsvigil("feeds", "add", httpserver.url_for("/news.html"), env=env)
+    assert added.returncode == 0 and f"added {httpserver.url_for('/europe-defence-fr.xml')}" in added.stdout
+    missing = newsvigil("feeds", "add", httpserver.url_for("/plain.html"), env=env)
+    assert missing.returncode == 2 and "neither a feed nor a page that links one" in missing.stderr
+    opml = tmp_path / "more.opml"
+    opml.write_text(f'<opml><body><outline text="DE" xmlUrl="{httpserver.url_for("/bundeswehr-de.xml")}"/></body></opml>')
+    assert "imported 1 feeds" in newsvigil("feeds", "import", str(opml), env=env).stdout
+
+    for _ in range(2):
+        run = newsvigil("run", "--once", env=env)
+        assert "3 feeds" in run.stdout
+    health = {row["url"].rsplit("/", 1)[1]: row for row in map(json.loads, newsvigil("feeds", "list", "--json", env=env).stdout.splitlines())}
+    assert health["down.xml"]["failing"] and health["down.xml"]["consecutive_errors"] == 2 and health["down.xml"]["last_status"] == 503
+    assert not health["europe-defence-fr.xml"]["failing"] and health["europe-defence-fr.xml"]["items_per_day"] == round(3 / 7, 1)
+    assert health["bundeswehr-de.xml"]["next_poll"] and health["bundeswehr-de.xml"]["last_success"]
+    assert "FAILING (2 in a row)" in newsvigil("feeds", "list", env=env).stdout
+
+    from xml.etree import ElementTree
+    exported = ElementTree.fromstring(newsvigil("feeds", "export", env=env).stdout)
+    assert sorted(o.get("xmlUrl").rsplit("/", 1)[1] for o in exported.iter("outline")) == [
+        "bundeswehr-de.xml", "down.xml", "europe-defence-fr.xml"]
+    assert newsvigil("feeds", "remove", httpserver.url_for("/bundeswehr-de.xml"), env=env).returncode == 0
+    assert "bundeswehr" not in newsvigil("feeds", "list", env=env).stdout
+    assert newsvigil("feeds", "remove", "https://nowhere.example/rss", env=env).returncode == 2
