@@ -17,12 +17,9 @@ feeds_app = typer.Typer(help="Feed health and management (list, add, remove, imp
 
 
 def _sessions():
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from storage.database import migrated_sessions
 
-    settings = get_settings()
-    upgrade(settings.database_url)
-    return session_factory(make_engine(settings.database_url))
+    return migrated_sessions(get_settings().database_url)
 
 
 @feeds_app.command("list")

@@ -15,12 +15,9 @@ subscribe_app = typer.Typer(help="Manage alert subscriptions (webhook, email, Ap
 
 
 def _sessions():
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from storage.database import migrated_sessions
 
-    settings = get_settings()
-    upgrade(settings.database_url)
-    return session_factory(make_engine(settings.database_url))
+    return migrated_sessions(get_settings().database_url)
 
 
 def _csv(value: str | None, allowed: tuple[str, ...] | None = None, option: str = "") -> str:

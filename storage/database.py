@@ -43,3 +43,11 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrated_sessions(url: str) -> sessionmaker[Session]:
+    """Sessions on a database brought up to the newest schema: where CLI commands start."""
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    return session_factory(make_engine(url))
