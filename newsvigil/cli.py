@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Optional

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -165,7 +164,7 @@ def test_subscribe_and_alerts_commands(env, httpserver):
 
 def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_path):
     serve_samples(httpserver)
-    page = f'<html><head><link rel="alternate" type="application/rss+xml" title="Defence" href="/europe-defence-fr.xml"></head></html>'
+    page = '<html><head><link rel="alternate" type="application/rss+xml" title="Defence" href="/europe-defence-fr.xml"></head></html>'
     httpserver.expect_request("/news.html").respond_with_data(page, content_type="text/html")
     httpserver.expect_request("/plain.html").respond_with_data("<html><body>no feed</body></html>", content_type="text/html")
     listed = tmp_path / "feeds.txt"
