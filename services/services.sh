@@ -127,15 +127,29 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+pg_dir() {
+  # Where the cluster lives: under the state folder, unless the postgres user cannot reach it
+  # (a checkout below a private home folder); then a folder in /tmp, remembered here.
+  if [ -f "$STATE/postgres.location" ]; then cat "$STATE/postgres.location"; else echo "$STATE/postgres"; fi
+}
+
 pg_up() {
-  local dir="$STATE/postgres"
+  local dir; dir="$(pg_dir)"
   pg_install
   local bin; bin="$(pg_bin)"
   if as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then say "postgres already running on 127.0.0.1:$PG_PORT"; return; fi
   port_open "$PG_PORT" && die "port $PG_PORT is taken by a process this script did not start" "stop it or set NEWSVIGIL_PG_PORT"
   mkdir -p "$dir"
   chmod 755 "$STATE" "$dir"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$dir"
+    if ! runuser -u postgres -- test -w "$dir"; then
+      dir="${TMPDIR:-/tmp}/newsvigil-postgres-$PG_PORT"
+      mkdir -p "$dir" && chown postgres "$dir" && chmod 755 "$dir"
+      echo "$dir" > "$STATE/postgres.location"
+      say "the postgres user cannot reach $STATE; using $dir"
+    fi
+  fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || die "initdb failed (see $dir/initdb.log)" "remove $dir and retry"
@@ -154,7 +168,8 @@ pg_up() {
 }
 
 pg_down() {
-  local dir="$STATE/postgres" bin
+  local dir bin
+  dir="$(pg_dir)"
   bin="$(pg_bin)" || { say "postgres is not installed"; return; }
   if [ -f "$dir/data/postmaster.pid" ]; then
     as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null && say "postgres stopped"
