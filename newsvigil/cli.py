@@ -217,73 +217,67 @@ def replay(
     Prints a summary: items read, new, already known, outside --since/--until, rejected with reasons.
     Exits 1 when anything was rejected.
     """
+    from datetime import timedelta
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ingest.replay import read_archives
     from processors.alerts import alert_line
+    from processors.delivery import Dispatcher
     from processors.pipeline import ArticleProcessor
     from processors.rules import load_rules
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from storage.database import open_database
     from storage.repositories import known_article_ids
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     settings = get_settings()
     rules = load_rules(settings.topics)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
-    archive = read_archives([str(p) for p in paths], since_time, until_time)
-    if dry_run or diff:
-        changed = _print_rule_diff(archive.articles, rules, sessions, tuple(settings.language_list), show=diff)
-        for rejected in archive.rejected:
-            err.print(f"[yellow]rejected {rejected.path}:[/] {rejected.reason}", markup=True)
-        out.print(f"{'dry run: ' if dry_run else ''}{len(archive.articles)} items, {changed} would change "
-                  f"under rules {rules.version}, {len(archive.rejected)} rejected")
+    with open_database(settings.database_url) as sessions:
+        archive = read_archives([str(p) for p in paths], since_time, until_time)
+        if dry_run or diff:
+            changed = _print_rule_diff(archive.articles, rules, sessions, tuple(settings.language_list), show=diff)
+            out.print(f"{'dry run: ' if dry_run else ''}{len(archive.articles)} items, {changed} would change "
+                      f"under rules {rules.version}, {len(archive.rejected)} rejected")
         if dry_run:
-            engine.dispose()
+            _print_rejected(archive.rejected)
             raise typer.Exit(1 if archive.rejected else 0)
-    printed = 0
 
-    def on_event(event) -> None:
-        nonlocal printed
-        if alerts is AlertPolicy.new:
-            printed += 1
-            out.print(alert_line(event), markup=False)
+        def on_event(event) -> None:
+            if alerts is AlertPolicy.new:
+                out.print(alert_line(event), markup=False)
 
-    from datetime import timedelta
-
-    from processors.delivery import Dispatcher
-
-    dispatcher = Dispatcher(sessions, settings)
-    processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
-                                 timedelta(hours=settings.story_window_hours),
-                                 create_alerts=alerts is AlertPolicy.new, after_commit=dispatcher.deliver_due)
-    known = 0
-    events = 0
-    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} items/s"),
-                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task("replay", total=len(archive.articles))
-        batch = max(1, min(500, int(rate))) if rate else 500
-        started = time.monotonic()
-        for i in range(0, len(archive.articles), batch):
-            if rate:
-                time.sleep(max(0.0, started + i / rate - time.monotonic()))
-            chunk = archive.articles[i : i + batch]
-            with sessions() as session:
-                known += len(known_article_ids(session, [a.id for a in chunk]))
-            events += len(processor.handle(chunk))
-            progress.advance(task, len(chunk))
-    dispatcher.close()
-    engine.dispose()
-    for rejected in archive.rejected:
-        err.print(f"[yellow]rejected {rejected.path}:[/] {rejected.reason}", markup=True)
+        dispatcher = Dispatcher(sessions, settings)
+        processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
+                                     timedelta(hours=settings.story_window_hours),
+                                     create_alerts=alerts is AlertPolicy.new, after_commit=dispatcher.deliver_due)
+        known = 0
+        events = 0
+        with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} items/s"),
+                      TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("replay", total=len(archive.articles))
+            batch = max(1, min(500, int(rate))) if rate else 500
+            started = time.monotonic()
+            for i in range(0, len(archive.articles), batch):
+                if rate:
+                    time.sleep(max(0.0, started + i / rate - time.monotonic()))
+                chunk = archive.articles[i : i + batch]
+                with sessions() as session:
+                    known += len(known_article_ids(session, [a.id for a in chunk]))
+                events += len(processor.handle(chunk))
+                progress.advance(task, len(chunk))
+        dispatcher.close()
+    _print_rejected(archive.rejected)
     total = len(archive.articles)
     skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
     out.print(f"replayed {archive.files} files: {total} items, {total - known} new, {known} already known, "
               f"{events} new events{skipped}, {len(archive.rejected)} rejected")
     if archive.rejected:
         raise typer.Exit(1)
+
+
+def _print_rejected(rejected) -> None:
+    for item in rejected:
+        err.print(f"[yellow]rejected {item.path}:[/] {item.reason}", markup=True)
 
 
 def _print_rule_diff(articles, rules, sessions, languages, show: bool) -> int:
@@ -334,39 +328,29 @@ def export(
 ) -> None:
     """Export stored articles with their detections as JSON lines (the format `replay` reads back)."""
     from ingest.export import export_records, write_jsonl
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from storage.database import open_database
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
-    settings = get_settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
     try:
         stream = sys.stdout if str(jsonl) == "-" else jsonl.open("w", encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {jsonl}: {exc.strerror}", "give a writable path") from None
-    with session_factory(engine)() as session:
+    with open_database(get_settings().database_url) as sessions, sessions() as session:
         count = write_jsonl(export_records(session, since_time, until_time, topic), stream)
     if stream is not sys.stdout:
         stream.close()
         out.print(f"exported {count} articles to {jsonl}")
-    engine.dispose()
 
 
 @app.command()
 @user_errors
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts of feeds, articles, events, troop mentions, stories and alerts in the database."""
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from storage.database import open_database
     from storage.repositories import stats as count_rows
 
-    settings = get_settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    with session_factory(engine)() as session:
+    with open_database(get_settings().database_url) as sessions, sessions() as session:
         counts = count_rows(session)
-    engine.dispose()
     if as_json:
         out.print(json.dumps(counts), markup=False)
     else:
@@ -383,17 +367,12 @@ def events(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Stored events, newest first, with their troop figures."""
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from storage.database import open_database
     from storage.repositories import list_events
 
     since_time = _time_option("--since", since)
-    settings = get_settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    with session_factory(engine)() as session:
+    with open_database(get_settings().database_url) as sessions, sessions() as session:
         rows = list_events(session, topic, since_time, limit)
-    engine.dispose()
     for row in rows:
         if as_json:
             out.print(json.dumps(row, ensure_ascii=False), markup=False, soft_wrap=True)

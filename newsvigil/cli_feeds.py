@@ -16,10 +16,11 @@ from newsvigil.settings import get_settings
 feeds_app = typer.Typer(help="Feed health and management (list, add, remove, import, export).", no_args_is_help=True)
 
 
-def _sessions():
-    from storage.database import migrated_sessions
+def _database():
+    """The configured database, migrated; a context manager yielding its sessionmaker."""
+    from storage.database import open_database
 
-    return migrated_sessions(get_settings().database_url)
+    return open_database(get_settings().database_url)
 
 
 @feeds_app.command("list")
@@ -29,7 +30,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
     from storage.repositories import feed_health
 
     settings = get_settings()
-    with _sessions()() as session:
+    with _database() as sessions, sessions() as session:
         rows = feed_health(session, settings.feed_failing_after)
     for row in rows:
         if as_json:
@@ -62,7 +63,7 @@ def add(url: str = typer.Argument(..., help="A feed URL, or a page that links it
         feed_url, title = asyncio.run(find())
     except ValueError as exc:
         raise UserError(f"no feed added: {exc}", "check the address, or give the feed URL itself") from None
-    with _sessions().begin() as session:
+    with _database() as sessions, sessions.begin() as session:
         add_user_feeds(session, [(feed_url, title, None)])
     out.print(f"added {feed_url}" + (f" ({title})" if title else "") + (f", found on {url}" if feed_url != url else ""))
 
@@ -74,7 +75,7 @@ def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows i
     from ingest.feeds import load_feed_list
     from storage.repositories import remove_feed
 
-    with _sessions().begin() as session:
+    with _database() as sessions, sessions.begin() as session:
         if not remove_feed(session, url):
             raise UserError(f"no feed {url}", "see `newsvigil feeds list`")
     out.print(f"removed {url}")
@@ -94,7 +95,7 @@ def import_(path: Path = typer.Argument(..., help="OPML file, or text file with 
     from storage.repositories import add_user_feeds
 
     feeds = load_feed_list(path)
-    with _sessions().begin() as session:
+    with _database() as sessions, sessions.begin() as session:
         add_user_feeds(session, [(f.url, f.title, f.language) for f in feeds])
     out.print(f"imported {len(feeds)} feeds from {path}")
 
@@ -106,7 +107,7 @@ def export() -> None:
     from ingest.feeds import load_feed_list
     from storage.repositories import user_feeds
 
-    with _sessions()() as session:
+    with _database() as sessions, sessions() as session:
         added = user_feeds(session)
     listed = [(f.url, f.title, f.language) for f in load_feed_list(get_settings().feeds)]
     seen: set[str] = set()

@@ -14,10 +14,11 @@ from newsvigil.settings import get_settings
 subscribe_app = typer.Typer(help="Manage alert subscriptions (webhook, email, Apprise, Atom).", no_args_is_help=True)
 
 
-def _sessions():
-    from storage.database import migrated_sessions
+def _database():
+    """The configured database, migrated; a context manager yielding its sessionmaker."""
+    from storage.database import open_database
 
-    return migrated_sessions(get_settings().database_url)
+    return open_database(get_settings().database_url)
 
 
 def _csv(value: str | None, allowed: tuple[str, ...] | None = None, option: str = "") -> str:
@@ -56,7 +57,7 @@ def add(
         raise UserError(f"--target {target!r} is not a URL", "give the endpoint, e.g. --target https://example.org/hook")
     if channel == "email" and "@" not in target:
         raise UserError(f"--target {target!r} is not an email address", "e.g. --target analyst@example.org")
-    with _sessions().begin() as session:
+    with _database() as sessions, sessions.begin() as session:
         sub = add_subscription(
             session, name=name, channel=channel, target=target, topics=_csv(topics), languages=_csv(languages),
             keywords=_csv(keywords), min_figure=min_figure, kinds=_csv(kinds, KINDS, "--kinds"), mode=mode,
@@ -77,7 +78,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
 
     from storage.models import Subscription
 
-    with _sessions()() as session:
+    with _database() as sessions, sessions() as session:
         for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
             row = {"id": sub.id, "name": sub.name, "channel": sub.channel, "target": sub.target, "topics": sub.topics,
                    "languages": sub.languages, "keywords": sub.keywords, "min_figure": sub.min_figure, "kinds": sub.kinds,
@@ -103,7 +104,7 @@ def _subscription(session, subscription_id: int):
 @user_errors
 def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Remove a subscription and its alerts."""
-    with _sessions().begin() as session:
+    with _database() as sessions, sessions.begin() as session:
         session.delete(_subscription(session, subscription_id))
     out.print(f"subscription {subscription_id} removed")
 
@@ -112,7 +113,7 @@ def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Re-enable a subscription that was disabled (e.g. after HTTP 410)."""
-    with _sessions().begin() as session:
+    with _database() as sessions, sessions.begin() as session:
         sub = _subscription(session, subscription_id)
         sub.active, sub.disabled_reason = True, None
     out.print(f"subscription {subscription_id} enabled")
@@ -124,17 +125,17 @@ def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) ->
     """Send a test alert to a subscription now and report the outcome."""
     from processors.delivery import Dispatcher
 
-    sessions = _sessions()
-    with sessions() as session:
-        sub = _subscription(session, subscription_id)
-        data = {c.name: getattr(sub, c.name) for c in sub.__table__.columns}
     payload = {"kind": "new_story", "story": {"id": 0, "title": "newsvigil test alert", "topics": [], "sources": [], "languages": []},
                "article": {"id": "test", "title": "This is a test of your subscription", "link": None, "source": "newsvigil",
                            "language": "en", "published": None},
                "topics": [], "new": {"figures": [], "source": None, "language": None}, "figures": []}
-    dispatcher = Dispatcher(sessions, get_settings())
-    outcome = dispatcher.send(data, [(0, 0, payload)])  # the same path real alerts take
-    dispatcher.close()
+    with _database() as sessions:
+        with sessions() as session:
+            sub = _subscription(session, subscription_id)
+            data = {c.name: getattr(sub, c.name) for c in sub.__table__.columns}
+        dispatcher = Dispatcher(sessions, get_settings())
+        outcome = dispatcher.send(data, [(0, 0, payload)])  # the same path real alerts take
+        dispatcher.close()
     if not outcome.ok:
         raise UserError(f"test alert to subscription {subscription_id} failed: {outcome.error}", "check the target and try again")
     out.print(f"test alert delivered to subscription {subscription_id}")
@@ -156,33 +157,33 @@ def alerts(
     from storage.alerts import as_utc
     from storage.models import AlertRow
 
-    sessions = _sessions()
-    if retry:
-        with sessions.begin() as session:
-            count = session.execute(update(AlertRow).where(AlertRow.status == "failed")
-                                    .values(status="pending", attempts=0, next_attempt_at=utcnow())).rowcount
-        out.print(f"{count} failed alerts queued again")
-        return
-    with sessions() as session:
-        if feed is not None:
-            sub = _subscription(session, feed)
-            rows = session.scalars(select(AlertRow).where(AlertRow.subscription_id == feed, AlertRow.status == "sent")
-                                   .order_by(AlertRow.id.desc()).limit(limit))
-            items = [(a.id, as_utc(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
-            typer.echo(alerts_feed(sub.id, sub.name, items).decode(), nl=False)
+    with _database() as sessions:
+        if retry:
+            with sessions.begin() as session:
+                count = session.execute(update(AlertRow).where(AlertRow.status == "failed")
+                                        .values(status="pending", attempts=0, next_attempt_at=utcnow())).rowcount
+            out.print(f"{count} failed alerts queued again")
             return
-        query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
-        if failed:
-            query = query.where(AlertRow.status == "failed")
-        for a in session.scalars(query):
-            payload = json.loads(a.payload)
-            row = {"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "status": a.status, "attempts": a.attempts,
-                   "last_error": a.last_error, "story": payload["story"]["title"], "article": payload["article"]["title"],
-                   "created_at": as_utc(a.created_at).isoformat()}
-            if as_json:
-                out.print(json.dumps(row, ensure_ascii=False), markup=False)
-            else:
-                out.print(f"{a.id:5} sub {a.subscription_id} {a.kind:10} {a.status:7} tries={a.attempts} "
-                          f"{row['article']}" + (f"  ({a.last_error})" if a.last_error else ""), markup=False)
+        with sessions() as session:
+            if feed is not None:
+                sub = _subscription(session, feed)
+                rows = session.scalars(select(AlertRow).where(AlertRow.subscription_id == feed, AlertRow.status == "sent")
+                                       .order_by(AlertRow.id.desc()).limit(limit))
+                items = [(a.id, as_utc(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
+                typer.echo(alerts_feed(sub.id, sub.name, items).decode(), nl=False)
+                return
+            query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
+            if failed:
+                query = query.where(AlertRow.status == "failed")
+            for a in session.scalars(query):
+                payload = json.loads(a.payload)
+                row = {"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "status": a.status,
+                       "attempts": a.attempts, "last_error": a.last_error, "story": payload["story"]["title"],
+                       "article": payload["article"]["title"], "created_at": as_utc(a.created_at).isoformat()}
+                if as_json:
+                    out.print(json.dumps(row, ensure_ascii=False), markup=False)
+                else:
+                    out.print(f"{a.id:5} sub {a.subscription_id} {a.kind:10} {a.status:7} tries={a.attempts} "
+                              f"{row['article']}" + (f"  ({a.last_error})" if a.last_error else ""), markup=False)
     if failed and not as_json:
         err.print("retry with `newsvigil alerts --retry`")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -45,9 +47,14 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrated_sessions(url: str) -> sessionmaker[Session]:
-    """Sessions on a database brought up to the newest schema: where CLI commands start."""
+@contextmanager
+def open_database(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database brought up to the newest schema, its engine disposed on exit: where CLI commands start."""
     from storage.migrate import upgrade
 
     upgrade(url)
-    return session_factory(make_engine(url))
+    engine = make_engine(url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
