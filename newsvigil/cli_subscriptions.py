@@ -152,9 +152,8 @@ def alerts(
     """Alerts and their delivery state (newest first); retry failed ones; print a subscription's Atom feed."""
     from sqlalchemy import select, update
 
-    from newsvigil.records import utcnow
+    from newsvigil.records import parse_time, utcnow
     from processors.atom import alerts_feed
-    from storage.alerts import as_utc
     from storage.models import AlertRow
 
     with _database() as sessions:
@@ -169,7 +168,7 @@ def alerts(
                 sub = _subscription(session, feed)
                 rows = session.scalars(select(AlertRow).where(AlertRow.subscription_id == feed, AlertRow.status == "sent")
                                        .order_by(AlertRow.id.desc()).limit(limit))
-                items = [(a.id, as_utc(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
+                items = [(a.id, parse_time(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
                 typer.echo(alerts_feed(sub.id, sub.name, items).decode(), nl=False)
                 return
             query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
@@ -179,7 +178,7 @@ def alerts(
                 payload = json.loads(a.payload)
                 row = {"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "status": a.status,
                        "attempts": a.attempts, "last_error": a.last_error, "story": payload["story"]["title"],
-                       "article": payload["article"]["title"], "created_at": as_utc(a.created_at).isoformat()}
+                       "article": payload["article"]["title"], "created_at": parse_time(a.created_at).isoformat()}
                 if as_json:
                     out.print(json.dumps(row, ensure_ascii=False), markup=False)
                 else:

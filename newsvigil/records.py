@@ -19,10 +19,6 @@ def article_id(feed_url: str, guid: str) -> str:
     return hashlib.sha256(f"{feed_url}\n{guid}".encode()).hexdigest()[:32]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
-
-
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 string (or datetime) as an aware UTC datetime; None stays None."""
     if value is None or value == "":
@@ -34,6 +30,11 @@ def parse_time(value: Any) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC; a naive datetime (as SQLite returns them) is taken as UTC."""
+    return parse_time(value).isoformat() if value else None
 
 
 @dataclass(slots=True)
@@ -57,8 +58,8 @@ class Article:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["published"] = _iso(self.published)
-        data["fetched_at"] = _iso(self.fetched_at)
+        data["published"] = utc_iso(self.published)
+        data["fetched_at"] = utc_iso(self.fetched_at)
         data["schema"] = SCHEMA_VERSION
         return data
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from sqlalchemy import select, update
@@ -95,7 +95,3 @@ def held_digest(session: Session, subscription_id: int) -> list[AlertRow]:
         select(AlertRow).where(AlertRow.subscription_id == subscription_id, AlertRow.status == "pending")
         .order_by(AlertRow.created_at, AlertRow.id)
     ))
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

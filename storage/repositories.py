@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newsvigil.records import Article, Detection, Event, TroopMention, utcnow
+from newsvigil.records import Article, Detection, Event, TroopMention, utc_iso, utcnow
 from storage.models import (
     AlertRow,
     ArticleRow,
@@ -216,7 +216,7 @@ def list_events(session: Session, topic: str | None = None, since: datetime | No
             "link": article.link,
             "source": article.source,
             "language": article.language,
-            "published": _utc_iso(article.published_at),
+            "published": utc_iso(article.published_at),
             "rules_version": event.rules_version,
             "troops": [
                 TroopMention(value=m.value, low=m.low, high=m.high, approx=m.approx, unit=m.unit, quote=m.quote,
@@ -226,13 +226,6 @@ def list_events(session: Session, topic: str | None = None, since: datetime | No
         }
         for event, article in rows
     ]
-
-
-def _utc_iso(value: datetime | None) -> str | None:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def save_dead_letters(session: Session, letters: Sequence[dict[str, Any]]) -> None:
@@ -270,8 +263,8 @@ def feed_health(session: Session, failing_after: int, days: int = 7) -> list[dic
     return [
         {
             "url": f.url, "title": f.title, "last_status": f.last_status, "last_error": f.last_error,
-            "last_success": _utc_iso(f.last_success_at), "last_polled": _utc_iso(f.last_polled_at),
-            "consecutive_errors": f.consecutive_errors or 0, "next_poll": _utc_iso(f.next_poll_at),
+            "last_success": utc_iso(f.last_success_at), "last_polled": utc_iso(f.last_polled_at),
+            "consecutive_errors": f.consecutive_errors or 0, "next_poll": utc_iso(f.next_poll_at),
             "items_per_day": round(per_feed.get(f.url, 0) / days, 1),
             "failing": (f.consecutive_errors or 0) >= failing_after, "added_by_user": bool(f.added_by_user),
         }

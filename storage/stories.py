@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsvigil.records import Event, utcnow
+from newsvigil.records import Event, parse_time, utcnow
 from processors.alerts import StoryEvent
 from processors.stories import (
     Report,
@@ -73,7 +73,7 @@ def _candidates(session: Session, ids: set[int], since, until) -> dict[int, Stor
     for story in session.scalars(select(StoryRow).where(StoryRow.id.in_(sorted(ids)), StoryRow.last_seen >= since,
                                                         StoryRow.first_seen <= until)):
         stories[story.id] = StoryState(
-            story.id, set(story.topics.split(",")), _aware(story.last_seen, since),
+            story.id, set(story.topics.split(",")), parse_time(story.last_seen),
             set(json.loads(story.sources)), set(json.loads(story.languages)),
             {tuple(f) for f in json.loads(story.figures)},
         )
@@ -140,8 +140,3 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
     upsert(session, StoryKey, key_rows, ["key", "story_id"])
     upsert(session, StoryArticle, member_rows, ["article_id"])
     return out
-
-
-def _aware(value, reference):
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=reference.tzinfo)
