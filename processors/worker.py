@@ -127,7 +127,6 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
     async def prometheus(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(metrics.registry), content_type="text/plain; version=0.0.4")
 
-    app.newsvigil_processor = processor  # type: ignore[attr-defined]
     return app
 
 

@@ -11,11 +11,12 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from newsvigil.records import Article
 from newsvigil.settings import REPO_ROOT
-from storage.models import ArticleRow, DeadLetter, EventRow, TroopMentionRow
+from storage.repositories import dead_letter_count, stats
 
 
 def free_port() -> int:
@@ -63,13 +64,13 @@ def articles(n: int, prefix: str = "a") -> list[Article]:
 
 
 def counts(database_url: str) -> dict[str, int]:
+    """Rows the pipeline stored (the repository's own counts), zeros before the worker has migrated."""
     engine = create_engine(database_url)
     try:
-        with engine.connect() as conn:
-            def count(model) -> int:
-                return conn.scalar(select(func.count()).select_from(model))
-            return {"articles": count(ArticleRow), "events": count(EventRow),
-                    "troop_mentions": count(TroopMentionRow), "dead_letters": count(DeadLetter)}
+        with Session(engine) as session:
+            rows = stats(session)
+            return {"articles": rows["articles"], "events": rows["events"], "troop_mentions": rows["troop_mentions"],
+                    "dead_letters": dead_letter_count(session)}
     except Exception:  # tables not created yet: the worker migrates on start
         return {"articles": 0, "events": 0, "troop_mentions": 0, "dead_letters": 0}
     finally:
