@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from newsvigil.bus import ARTICLES, MemoryBus, encode_article
+from newsvigil.bus import ALERTS_HEADER, ARTICLES, MemoryBus, encode_article
 from newsvigil.records import Article
 
 
@@ -63,8 +63,11 @@ class KafkaPublisher:
         except KafkaError as exc:
             raise PublishFailed(f"cannot reach Kafka at {','.join(servers)}: {exc}") from None
 
-    def publish(self, articles: Sequence[Article]) -> None:
-        futures = [self.producer.send(self.topic, key=a.id.encode(), value=encode_article(a)) for a in articles]
+    def publish(self, articles: Sequence[Article], alerts: str | None = None) -> None:
+        """Send and wait for every acknowledgement; `alerts` marks replayed articles' alert policy."""
+        headers = [(ALERTS_HEADER, alerts.encode())] if alerts else None
+        futures = [self.producer.send(self.topic, key=a.id.encode(), value=encode_article(a), headers=headers)
+                   for a in articles]
         self.producer.flush(timeout=self.timeout)
         for future in futures:
             try:

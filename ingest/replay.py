@@ -2,17 +2,26 @@
 responses (warcio), and JSON-lines exports from `newsvigil export`; files or folders of them.
 
 Every problem is reported with its path (and line or URL) and reason; the rest is still read.
+Files are parsed in a process pool, each into a time-sorted run spilled to a temporary file, and
+the runs are merged lazily: memory holds one item per file, not the archive (an external sort).
 """
 
 from __future__ import annotations
 
 import gzip
+import heapq
 import json
+import os
+import pickle
+import tempfile
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing import get_context
+from operator import itemgetter
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from ingest.parse import parse_feed
 from newsvigil.records import Article
@@ -20,6 +29,12 @@ from newsvigil.records import Article
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 WARC_SUFFIXES = {".warc"}
+MAX_OPEN_RUNS = 256  # runs merged at once; more are first merged in groups
+
+# What each pool process applies to a file's articles (e.g. detection), built once per process
+# by a picklable factory: the items of a run are whatever it returns, one per article.
+Transform = Callable[[list[Article]], list[Any]]
+_transform: Transform | None = None
 
 
 @dataclass(slots=True)
@@ -29,11 +44,19 @@ class Rejected:
 
 
 @dataclass(slots=True)
-class ArchiveRead:
+class FileRead:
+    """One archive file: its articles, or what was wrong with (parts of) it."""
+
     articles: list[Article] = field(default_factory=list)
-    files: int = 0
-    skipped: int = 0  # items outside --since/--until
     rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Run:
+    path: str | None
+    count: int
+    skipped: int
+    rejected: list[Rejected]
 
 
 def _kind(path: Path) -> str | None:
@@ -64,46 +87,148 @@ def archive_files(paths: list[str]) -> Iterator[tuple[Path, str | None]]:
             yield path, "no such file or folder"
 
 
-def read_archives(paths: list[str], since: datetime | None = None, until: datetime | None = None) -> ArchiveRead:
-    """Read every archive; items come back in publication order, filtered to [since, until)."""
-    out = ArchiveRead()
-    for path, problem in archive_files(paths):
-        if problem:
-            out.rejected.append(Rejected(str(path), problem))
-            continue
-        out.files += 1
-        kind = _kind(path) or "feed"
-        if kind == "warc":
-            _read_warc(path, out)
-            continue
-        try:
-            data = path.read_bytes()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            out.rejected.append(Rejected(str(path), f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
-            continue
-        if kind == "jsonl":
-            _read_jsonl(path, data, out)
-            continue
-        parsed = parse_feed(data, f"archive:{path.name.removesuffix('.gz')}", prefer_self_link=True)
-        if parsed.error:
-            out.rejected.append(Rejected(str(path), parsed.error))
-        else:
-            out.articles.extend(parsed.articles)
-    if since or until:
-        kept = [a for a in out.articles if (not since or _when(a) >= since) and (not until or _when(a) < until)]
-        out.skipped = len(out.articles) - len(kept)
-        out.articles = kept
-    out.articles.sort(key=lambda a: (_when(a), a.id))
+def read_file(path: Path) -> FileRead:
+    """Every article of one archive file, with what could not be read."""
+    out = FileRead()
+    kind = _kind(path) or "feed"
+    if kind == "warc":
+        _read_warc(path, out)
+        return out
+    try:
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        out.rejected.append(Rejected(str(path), f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
+        return out
+    if kind == "jsonl":
+        _read_jsonl(path, data, out)
+        return out
+    parsed = parse_feed(data, f"archive:{path.name.removesuffix('.gz')}", prefer_self_link=True)
+    if parsed.error:
+        out.rejected.append(Rejected(str(path), parsed.error))
+    else:
+        out.articles.extend(parsed.articles)
     return out
 
 
-def _when(article: Article) -> datetime:
+def published_at(article: Article) -> datetime:
+    """The time an article is replayed at: published, else fetched."""
     return article.published or article.fetched_at
 
 
-def _read_jsonl(path: Path, data: bytes, out: ArchiveRead) -> None:
+class Archive:
+    """Archives read into time-sorted runs, then streamed in publication order, filtered to [since, until)."""
+
+    def __init__(self, paths: list[str], since: datetime | None = None, until: datetime | None = None,
+                 workers: int = 0, transform: tuple[Callable[..., Transform], tuple] | None = None,
+                 pool_min_bytes: int = 4 << 20) -> None:
+        self.paths, self.since, self.until = paths, since, until
+        self.workers = workers
+        self.pool_min_bytes = pool_min_bytes  # smaller archives: starting processes costs more than it saves
+        self.transform = transform
+        self.files = 0
+        self.count = 0  # items in the window
+        self.skipped = 0  # items outside --since/--until
+        self.rejected: list[Rejected] = []
+        self._tmp = tempfile.TemporaryDirectory(prefix="newsvigil-replay-")
+        self._runs: list[str] = []
+
+    def list_files(self) -> list[Path]:
+        """The files to read; paths that do not exist are rejected here."""
+        files = []
+        for path, problem in archive_files(self.paths):
+            if problem:
+                self.rejected.append(Rejected(str(path), problem))
+            else:
+                files.append(path)
+        self.files = len(files)
+        return files
+
+    def read(self, files: list[Path] | None = None, on_file: Callable[[], None] | None = None) -> "Archive":
+        """Parse every file (in `workers` processes; 0 = in this one) into sorted runs on disk."""
+        files = self.list_files() if files is None else files
+        args = [(str(p), self.since, self.until, os.path.join(self._tmp.name, f"run-{i}")) for i, p in enumerate(files)]
+        if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
+            with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_install,
+                                     initargs=(self.transform,)) as pool:
+                for run in pool.map(_spill, *zip(*args), chunksize=1):
+                    self._add(run, on_file)
+        else:
+            _install(self.transform)
+            for run in map(_spill, *zip(*args)) if args else ():
+                self._add(run, on_file)
+        return self
+
+    def _add(self, run: _Run, on_file: Callable[[], None] | None) -> None:
+        self.count += run.count
+        self.skipped += run.skipped
+        self.rejected.extend(run.rejected)
+        if run.path:
+            self._runs.append(run.path)
+        if on_file:
+            on_file()
+
+    def __iter__(self) -> Iterator[Any]:
+        """Every item, oldest first (ties broken by article id)."""
+        runs = list(self._runs)
+        while len(runs) > MAX_OPEN_RUNS:
+            group, runs = runs[:MAX_OPEN_RUNS], runs[MAX_OPEN_RUNS:]
+            merged = os.path.join(self._tmp.name, f"merged-{len(runs)}-{len(group)}-{id(group)}")
+            _write_run(merged, heapq.merge(*map(_read_run, group), key=itemgetter(0)))
+            runs.append(merged)
+        for _key, item in heapq.merge(*map(_read_run, runs), key=itemgetter(0)):
+            yield item
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _install(transform: tuple[Callable[..., Transform], tuple] | None) -> None:
+    global _transform
+    _transform = transform[0](*transform[1]) if transform else None
+
+
+def _spill(path: str, since: datetime | None, until: datetime | None, run_path: str) -> _Run:
+    """Read one file, keep its items in the window, sort them and write them as a run."""
+    read = read_file(Path(path))
+    kept = [a for a in read.articles if (not since or published_at(a) >= since) and (not until or published_at(a) < until)]
+    kept.sort(key=lambda a: (published_at(a), a.id))
+    items = _transform(kept) if _transform else kept
+    if kept:
+        _write_run(run_path, (((published_at(a), a.id), item) for a, item in zip(kept, items)))
+    return _Run(run_path if kept else None, len(kept), len(read.articles) - len(kept), read.rejected)
+
+
+def _write_run(path: str, entries: Iterator[tuple]) -> None:
+    with open(path, "wb") as stream:
+        for entry in entries:
+            pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _read_run(path: str) -> Iterator[tuple]:
+    with open(path, "rb", buffering=1 << 16) as stream:
+        while True:
+            try:
+                yield pickle.load(stream)
+            except EOFError:
+                return
+
+
+def _read_jsonl(path: Path, data: bytes, out: FileRead) -> None:
     """`newsvigil export` lines ({"article": {...}, ...}) or bare article objects."""
     for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
         if not line.strip():
@@ -116,9 +241,7 @@ def _read_jsonl(path: Path, data: bytes, out: ArchiveRead) -> None:
             out.articles.append(Article.from_json(payload))
         except (ValueError, TypeError, KeyError) as exc:
             out.rejected.append(Rejected(f"{path}:{number}", str(exc)))
-
-
-def _read_warc(path: Path, out: ArchiveRead) -> None:
+def _read_warc(path: Path, out: FileRead) -> None:
     """Feed responses in a WARC (plain or gzipped); other responses are listed as rejected."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed

@@ -11,6 +11,7 @@ from newsvigil.records import SCHEMA_VERSION, Article
 ARTICLES = "newsvigil.articles"
 EVENTS = "newsvigil.events"
 DEADLETTER = "newsvigil.deadletter"
+ALERTS_HEADER = "newsvigil-alerts"  # a message header: the alert policy of replayed articles
 
 Handler = Callable[[Sequence[Any]], None]
 

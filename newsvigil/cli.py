@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from enum import Enum
@@ -199,80 +200,147 @@ def detect(
 class AlertPolicy(str, Enum):
     none = "none"
     new = "new"
+    all = "all"
 
 
 @app.command()
 @user_errors
 def replay(
     paths: list[Path] = typer.Argument(..., help="RSS/Atom files, WARC archives, `newsvigil export` JSON lines (each .gz too), or folders of them."),
-    alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: alert subscribers (and print) for events never seen before."),
+    alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: alert (and print) events never seen before; all: alert about known reports too (each subscriber still gets a report once)."),
     since: Optional[str] = typer.Option(None, "--since", help="Only items published at or after this ISO 8601 time."),
     until: Optional[str] = typer.Option(None, "--until", help="Only items published before this ISO 8601 time."),
     rate: float = typer.Option(0, "--rate", min=0, help="Items per second (0 = as fast as possible)."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=0, help="Processes reading and detecting archives (0 = this one)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing (use with --diff)."),
     diff: bool = typer.Option(False, "--diff", help="Print what today's rules add or remove (topics, figures) against what is stored."),
 ) -> None:
-    """Replay archives through the pipeline (detect, store, stories) in publication order.
+    """Replay archives in publication order: embedded, through the pipeline (detect, store, stories);
+    in Kafka mode, published to <prefix>.articles for the workers.
 
     Prints a summary: items read, new, already known, outside --since/--until, rejected with reasons.
     Exits 1 when anything was rejected.
     """
-    from datetime import timedelta
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ingest.replay import read_archives
-    from processors.alerts import alert_line
-    from processors.delivery import Dispatcher
-    from processors.pipeline import ArticleProcessor
+    from ingest.replay import Archive
+    from processors.pipeline import article_detector
     from processors.rules import load_rules
-    from storage.database import open_database
-    from storage.repositories import known_article_ids
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     settings = get_settings()
     rules = load_rules(settings.topics)
-    with open_database(settings.database_url) as sessions:
-        archive = read_archives([str(p) for p in paths], since_time, until_time)
-        if dry_run or diff:
-            changed = _print_rule_diff(archive.articles, rules, sessions, tuple(settings.language_list), show=diff)
-            out.print(f"{'dry run: ' if dry_run else ''}{len(archive.articles)} items, {changed} would change "
-                      f"under rules {rules.version}, {len(archive.rejected)} rejected")
-        if dry_run:
-            _print_rejected(archive.rejected)
-            raise typer.Exit(1 if archive.rejected else 0)
+    to_kafka = settings.kafka_mode and not (dry_run or diff)
+    detector = None if to_kafka else (article_detector, (str(settings.topics), tuple(settings.language_list)))
 
-        def on_event(event) -> None:
-            if alerts is AlertPolicy.new:
-                out.print(alert_line(event), markup=False)
+    def progress_bar(label: str) -> Progress:
+        return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} /s"),
+                        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
 
-        dispatcher = Dispatcher(sessions, settings)
-        processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
-                                     timedelta(hours=settings.story_window_hours),
-                                     create_alerts=alerts is AlertPolicy.new, after_commit=dispatcher.deliver_due)
-        known = 0
-        events = 0
-        with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} items/s"),
-                      TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
-            task = progress.add_task("replay", total=len(archive.articles))
-            batch = max(1, min(500, int(rate))) if rate else 500
-            started = time.monotonic()
-            for i in range(0, len(archive.articles), batch):
-                if rate:
-                    time.sleep(max(0.0, started + i / rate - time.monotonic()))
-                chunk = archive.articles[i : i + batch]
-                with sessions() as session:
-                    known += len(known_article_ids(session, [a.id for a in chunk]))
-                events += len(processor.handle(chunk))
-                progress.advance(task, len(chunk))
-        dispatcher.close()
+    with Archive([str(p) for p in paths], since_time, until_time, workers, detector) as archive:
+        files = archive.list_files()
+        with progress_bar("reading files") as progress:
+            task = progress.add_task("read", total=len(files))
+            archive.read(files, on_file=lambda: progress.advance(task))
+        with progress_bar("replay") as progress:
+            task = progress.add_task("replay", total=archive.count)
+            batches = _paced(archive, rate, lambda n: progress.advance(task, n))
+            if to_kafka:
+                summary = _replay_to_kafka(batches, settings, alerts.value)
+            elif dry_run or diff:
+                changed = _print_rule_diff(batches, rules, settings.database_url, show=diff)
+                summary = (f"{'dry run: ' if dry_run else ''}{archive.count} items, {changed} would change "
+                           f"under rules {rules.version}")
+                if not dry_run:
+                    summary += "; " + _replay_locally(_paced(archive, rate, lambda n: None), rules, settings, alerts.value)
+            else:
+                summary = _replay_locally(batches, rules, settings, alerts.value)
     _print_rejected(archive.rejected)
-    total = len(archive.articles)
     skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
-    out.print(f"replayed {archive.files} files: {total} items, {total - known} new, {known} already known, "
-              f"{events} new events{skipped}, {len(archive.rejected)} rejected")
+    out.print(f"replayed {archive.files} files: {summary}{skipped}, {len(archive.rejected)} rejected")
     if archive.rejected:
         raise typer.Exit(1)
+
+
+def _paced(items, rate: float, advance, size: int = 500):
+    """Batches of `items`, paced to `rate` items per second when it is set."""
+    size = max(1, min(size, int(rate))) if rate else size
+    started = time.monotonic()
+    done = 0
+    for chunk in _batched(items, size):
+        if rate:
+            time.sleep(max(0.0, started + done / rate - time.monotonic()))
+        yield chunk
+        done += len(chunk)
+        advance(len(chunk))
+
+
+def _batched(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _replay_locally(batches, rules, settings, alerts: str) -> str:
+    """Store detected batches through the pipeline (alerts delivered as the policy says)."""
+    from datetime import timedelta
+
+    from processors.alerts import alert_line
+    from processors.delivery import Dispatcher
+    from processors.pipeline import ArticleProcessor
+    from storage.database import open_database
+    from storage.repositories import known_article_ids
+
+    def on_event(event) -> None:
+        if alerts != "none":
+            out.print(alert_line(event), markup=False)
+
+    items = known = events = 0
+    with open_database(settings.database_url) as sessions:
+        dispatcher = Dispatcher(sessions, settings)
+        processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
+                                     timedelta(hours=settings.story_window_hours), alerts=alerts,
+                                     after_commit=dispatcher.deliver_due)
+        try:
+            for chunk in batches:
+                with sessions() as session:
+                    known += len(known_article_ids(session, [a.id for a, _ in chunk]))
+                result = processor.store(chunk)
+                for article, reason in result.failed:
+                    err.print(f"[yellow]not processed {article.id}:[/] {reason}")
+                items += len(chunk)
+                events += len(result.events)
+        finally:
+            dispatcher.close()
+    return f"{items} items, {items - known} new, {known} already known, {events} new events"
+
+
+def _replay_to_kafka(batches, settings, alerts: str) -> str:
+    """Kafka mode: publish in publication order to <prefix>.articles; the workers detect and store."""
+    from ingest.publish import KafkaPublisher, PublishFailed
+    from processors.kafka_topics import ensure_topics
+
+    topic = settings.bus_topic("articles")
+    try:
+        ensure_topics(settings)
+        publisher = KafkaPublisher(settings.kafka_servers, topic, settings.kafka_send_timeout)
+    except PublishFailed as exc:
+        raise UserError(str(exc), "start Kafka (services/services.sh up kafka) or check NEWSVIGIL_BROKER") from None
+    published = 0
+    try:
+        for chunk in batches:
+            publisher.publish(chunk, alerts=alerts)
+            published += len(chunk)
+    except PublishFailed as exc:
+        raise UserError(f"{exc} after {published} items were published", "replay again: workers skip what is already stored") from None
+    finally:
+        publisher.close()
+    return f"{published} items published to {topic} (alerts: {alerts})"
 
 
 def _print_rejected(rejected) -> None:
@@ -280,28 +348,27 @@ def _print_rejected(rejected) -> None:
         err.print(f"[yellow]rejected {item.path}:[/] {item.reason}", markup=True)
 
 
-def _print_rule_diff(articles, rules, sessions, languages, show: bool) -> int:
-    """Compare today's rules with stored detections; print each changed article when `show`."""
+def _print_rule_diff(batches, rules, database_url: str, show: bool) -> int:
+    """Compare today's detections with stored ones; print each changed article when `show`."""
     from sqlalchemy import select
 
-    from newsvigil.records import TroopMention
-    from processors.detect import detect
     from processors.rules_diff import diff_detection
+    from storage.database import open_database
     from storage.models import ArticleTopic, TroopMentionRow
 
     changed = 0
-    with sessions() as session:
-        for i in range(0, len(articles), 500):
-            chunk = articles[i : i + 500]
-            ids = [a.id for a in chunk]
+    with open_database(database_url) as sessions, sessions() as session:
+        for chunk in batches:
+            ids = [a.id for a, _ in chunk]
             topics: dict[str, set[str]] = {}
             for article_id, name in session.execute(select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(ids))):
                 topics.setdefault(article_id, set()).add(name)
             figures: dict[str, set[str]] = {}
             for m in session.scalars(select(TroopMentionRow).where(TroopMentionRow.article_id.in_(ids))):
                 figures.setdefault(m.article_id, set()).add(TroopMention(m.value, m.low, m.high, m.approx, m.unit, m.quote, m.start, m.end).label())
-            for article in chunk:
-                detection = detect(article, rules, languages)
+            for article, detection in chunk:
+                if isinstance(detection, str):
+                    continue
                 result = diff_detection(article.id, article.title, topics.get(article.id, set()), set(detection.topics),
                                         figures.get(article.id, set()), {m.label() for m in detection.troops})
                 if not result.empty:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.records import Article, Detection, Event
 from processors.detect import DEFAULT_LANGUAGES, detect
-from processors.rules import RuleSet
+from processors.rules import RuleSet, load_rules
 from storage.alerts import enqueue_alerts
 from storage.repositories import save_detections
-from storage.stories import assign_stories
+from storage.stories import assign_stories, stored_story_events
 
 
 log = logging.getLogger("newsvigil.pipeline")
@@ -28,20 +28,46 @@ class BatchResult:
     alerts: int = 0  # alerts enqueued for subscribers
 
 
+# Which events alert subscribers: none (history), new (never seen before), all (known reports
+# too; the outbox still sends each subscriber a given report once).
+ALERT_POLICIES = ("none", "new", "all")
+
+# An article with its detection, or with the reason its detection failed.
+Detected = tuple[Article, "Detection | str"]
+
+
+def detect_articles(articles: Sequence[Article], rules: RuleSet,
+                    languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[Detected]:
+    """Detect each article; one whose detection raises carries the reason instead (never dropped)."""
+    out: list[Detected] = []
+    for article in articles:
+        try:
+            out.append((article, detect(article, rules, languages)))
+        except Exception as exc:  # a detection bug must not block the other articles
+            out.append((article, f"detection failed: {exc.__class__.__name__}: {exc}"))
+    return out
+
+
+def article_detector(topics_path: str, languages: tuple[str, ...]) -> Callable[[list[Article]], list[Detected]]:
+    """`detect_articles` with rules loaded from `topics_path` (built once in each replay process)."""
+    rules = load_rules(topics_path)
+    return lambda articles: detect_articles(articles, rules, languages)
+
+
 class ArticleProcessor:
     """articles -> detect -> store (one transaction) -> new events to `on_event`."""
 
     def __init__(self, rules: RuleSet, sessions: sessionmaker[Session],
                  on_event: Callable[[Event], None] | None = None,
                  languages: tuple[str, ...] = DEFAULT_LANGUAGES,
-                 story_window: timedelta = timedelta(hours=72), create_alerts: bool = True,
+                 story_window: timedelta = timedelta(hours=72), alerts: str = "new",
                  after_commit: Callable[[], None] | None = None) -> None:
         self.rules = rules
         self.sessions = sessions
         self.on_event = on_event
         self.languages = languages
         self.story_window = story_window
-        self.create_alerts = create_alerts
+        self.alerts = alerts
         self.after_commit = after_commit
 
     def handle(self, articles: Sequence[Article]) -> list[Event]:
@@ -51,23 +77,34 @@ class ArticleProcessor:
             log.error("article %s (%s) not processed: %s", article.id, article.link or article.feed_url, reason)
         return result.events
 
-    def process(self, articles: Sequence[Article]) -> BatchResult:
+    def process(self, articles: Sequence[Article], alerts: str | None = None) -> BatchResult:
         """Detect and store a batch; the database commit happens before this returns (the ack point).
 
         An article whose detection raises is reported in `failed`, never silently dropped; database
         errors propagate so that the caller retries the whole batch.
         """
+        return self.store(detect_articles(articles, self.rules, self.languages), alerts)
+
+    def store(self, detected: Sequence[Detected], alerts: str | None = None) -> BatchResult:
+        """Store articles detected elsewhere (e.g. in replay's process pool), as `process` does.
+
+        `alerts` (ALERT_POLICIES) overrides the processor's policy for this batch.
+        """
+        alerts = alerts or self.alerts
         result = BatchResult()
         results: list[tuple[Article, Detection]] = []
-        for article in articles:
-            try:
-                results.append((article, detect(article, self.rules, self.languages)))
-            except Exception as exc:  # a detection bug must not block the other articles
-                result.failed.append((article, f"detection failed: {exc.__class__.__name__}: {exc}"))
+        for article, detection in detected:
+            if isinstance(detection, str):
+                result.failed.append((article, detection))
+            else:
+                results.append((article, detection))
         with self.sessions.begin() as session:
             result.events = save_detections(session, results)
             story_events = assign_stories(session, result.events, self.story_window)
-            if self.create_alerts:
+            if alerts == "all":
+                new = {e.article.id for e in result.events}
+                story_events += stored_story_events(session, [Event(a, d) for a, d in results if d.topics and a.id not in new])
+            if alerts != "none":
                 result.alerts = enqueue_alerts(session, story_events)
         if result.alerts and self.after_commit:
             self.after_commit()

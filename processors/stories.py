@@ -23,13 +23,19 @@ _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-ÞĄĆĘŁŃÓŚŹŻ][\w-]{2,}")
 
 
+_permutations = None
+
+
 def signature(text: str) -> np.ndarray:
     """MinHash of the text's word unigrams and bigrams (lower-cased)."""
     from datasketch import MinHash  # imported on first use: it pulls in scipy, a second of start-up
 
     words = [w.lower() for w in _WORD.findall(text)]
     shingles = set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
-    minhash = MinHash(num_perm=NUM_PERM, seed=7)
+    global _permutations
+    if _permutations is None:  # generating them costs more than hashing a report: once per process
+        _permutations = MinHash(num_perm=NUM_PERM, seed=7).permutations
+    minhash = MinHash(num_perm=NUM_PERM, seed=7, permutations=_permutations)
     minhash.update_batch([s.encode() for s in shingles] or [b""])
     return minhash.hashvalues.astype(np.uint64)
 

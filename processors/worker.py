@@ -18,12 +18,12 @@ import faust
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
-from newsvigil.bus import decode_article
+from newsvigil.bus import ALERTS_HEADER, decode_article
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.delivery import Dispatcher
 from processors.kafka_topics import ensure_topics
-from processors.pipeline import ArticleProcessor
+from processors.pipeline import ALERT_POLICIES, ArticleProcessor, BatchResult
 from processors.rules import load_rules
 from storage.database import make_engine, session_factory
 from storage.migrate import upgrade
@@ -89,15 +89,21 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
 
     async def handle_batch(batch: list[Any]) -> None:
         started = time.perf_counter()
-        articles, letters = [], []
+        groups: list[tuple[str, list]] = []  # consecutive articles sharing an alert policy
+        letters = []
         for event in batch:
             message = event.message
             try:
-                articles.append(decode_article(event.value))
+                article = decode_article(event.value)
             except ValueError as exc:
                 letters.append(_letter(message, f"undecodable article: {exc}"))
+                continue
+            policy = alert_policy(message.headers)
+            if not groups or groups[-1][0] != policy:
+                groups.append((policy, []))
+            groups[-1][1].append(article)
         metrics.articles_in.inc(len(batch))
-        result = await _with_retries(lambda: _store(processor, sessions, articles, letters, batch))
+        result = await _with_retries(lambda: _store(processor, sessions, groups, letters, batch))
         letters += result[1]
         for letter in letters:
             await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
@@ -139,9 +145,24 @@ def _letter(message: Any, reason: str) -> dict[str, Any]:
     }
 
 
-def _store(processor: ArticleProcessor, sessions: Any, articles: list, letters: list, batch: list) -> tuple[Any, list]:
+def alert_policy(headers: Any) -> str:
+    """The alert policy a message asks for (replay sets it in a header); live articles: "new"."""
+    items = headers.items() if hasattr(headers, "items") else headers or ()
+    for key, value in items:
+        if key == ALERTS_HEADER and value and value.decode("ascii", "replace") in ALERT_POLICIES:
+            return value.decode("ascii")
+    return "new"
+
+
+def _store(processor: ArticleProcessor, sessions: Any, groups: list[tuple[str, list]], letters: list,
+           batch: list) -> tuple[Any, list]:
     """Commit dead letters and the batch's detections; returns (batch result, letters for failed detections)."""
-    result = processor.process(articles)
+    result = BatchResult()
+    for policy, articles in groups:
+        part = processor.process(articles, alerts=policy)
+        result.events += part.events
+        result.failed += part.failed
+        result.alerts += part.alerts
     by_id = {}
     for event in batch:
         by_id.setdefault(event.key.decode("utf-8", "replace") if event.key else None, event.message)

@@ -10,9 +10,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsvigil.records import Event, parse_time, utcnow
+from newsvigil.records import Event, TroopMention, parse_time, utcnow
 from processors.alerts import StoryEvent
 from processors.stories import (
+    Additions,
     Report,
     StoryState,
     absorb,
@@ -139,4 +140,23 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
     session.flush()  # story rows first: keys and members refer to them
     upsert(session, StoryKey, key_rows, ["key", "story_id"])
     upsert(session, StoryArticle, member_rows, ["article_id"])
+    return out
+
+
+def stored_story_events(session: Session, events: Sequence[Event]) -> list[StoryEvent]:
+    """The story events already recorded for these (known) reports, for alerting about history."""
+    by_id = {e.article.id: e for e in events}
+    out: list[StoryEvent] = []
+    ids = sorted(by_id)
+    for i in range(0, len(ids), 500):
+        rows = session.execute(select(StoryArticle, StoryRow).join(StoryRow, StoryRow.id == StoryArticle.story_id)
+                               .where(StoryArticle.article_id.in_(ids[i:i + 500])))
+        for member, story in rows:
+            adds = json.loads(member.additions)
+            out.append(StoryEvent(
+                story.id, story.title, story.topics.split(","), json.loads(story.sources), json.loads(story.languages),
+                by_id[member.article_id],
+                Additions(adds["new_story"], [TroopMention.from_json(m) for m in adds["new_figures"]],
+                          adds["new_source"], adds["new_language"]),
+            ))
     return out

@@ -8,11 +8,26 @@ from datetime import datetime, timezone
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from ingest.replay import read_archives
+import pytest
+
+import ingest.replay
+from ingest.replay import Archive
 from newsvigil.settings import REPO_ROOT
+from processors.pipeline import article_detector
 from tests.test_cli import newsvigil
 
 SAMPLES = REPO_ROOT / "seeds" / "samples"
+
+
+class Read:
+    def __init__(self, archive: Archive) -> None:
+        self.articles = list(archive)
+        self.rejected, self.skipped, self.count = archive.rejected, archive.skipped, archive.count
+
+
+def read_archives(paths, since=None, until=None, **options) -> Read:
+    with Archive(paths, since, until, **options) as archive:
+        return Read(archive.read())
 
 
 def write_warc(path, responses, gz=True):
@@ -109,3 +124,47 @@ def test_changed_rules_diff_then_redetect(tmp_path):
     assert [e["rules_version"][:5] for e in markets] == ["test-"]
     again = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
     assert "0 would change" in again.stdout
+
+
+def write_feeds(folder, files: int, per_file: int) -> None:
+    """Feeds whose items interleave in time across files (file f holds minutes f, f+files, ...)."""
+    for f in range(files):
+        items = "".join(
+            f"<item><guid>g{f}-{i}</guid><title>Report {f}-{i}: NATO moves 1,200 troops</title>"
+            f"<pubDate>Mon, 02 Nov 2026 {(f + i * files) // 60:02d}:{(f + i * files) % 60:02d}:00 GMT</pubDate></item>"
+            for i in reversed(range(per_file)))  # newest first, as feeds are
+        (folder / f"feed-{f}.xml").write_text(f"<rss version='2.0'><channel><title>F{f}</title>{items}</channel></rss>")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
+    monkeypatch.setattr(ingest.replay, "MAX_OPEN_RUNS", 3)  # forces merging runs in groups first
+    write_feeds(tmp_path, files=7, per_file=9)
+    detector = (article_detector, (str(REPO_ROOT / "seeds" / "topics.yaml"), ("en",)))
+    read = read_archives([str(tmp_path)], workers=workers, transform=detector, pool_min_bytes=0)
+    assert read.count == 63 and not read.rejected
+    times = [a.published for a, _ in read.articles]
+    assert times == sorted(times) and len(set(times)) == 63
+    assert all(d.topics == ["nato"] and [m.value for m in d.troops] == [1200] for _, d in read.articles)
+
+
+def test_replay_alerts_all_reaches_a_subscriber_added_after_the_first_replay(tmp_path):
+    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+
+    def alert_rows():
+        listed = newsvigil("alerts", "--json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        return [json.loads(line) for line in listed.stdout.splitlines()]
+
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    added = newsvigil("subscribe", "add", "--name", "gl", "--channel", "atom", "--topics", "greenland", env=env)
+    assert added.returncode == 0, added.stderr
+    assert newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env).returncode == 0
+    assert alert_rows() == []  # nothing in this history is new
+    again = newsvigil("replay", str(SAMPLES), "--alerts", "all", env=env)
+    assert again.returncode == 0, again.stderr
+    first = alert_rows()
+    assert first and {a["subscription"] for a in first} == {1}
+    assert all("Greenland" in a["article"] or "Grønland" in a["article"] or "Groenland" in a["article"] for a in first), first
+    assert newsvigil("replay", str(SAMPLES), "--alerts", "all", env=env).returncode == 0
+    assert len(alert_rows()) == len(first)  # each subscriber gets a report once, however often it is replayed
