@@ -343,6 +343,26 @@ def _replay_to_kafka(batches, settings, alerts: str) -> str:
     return f"{published} items published to {topic} (alerts: {alerts})"
 
 
+@app.command()
+@user_errors
+def reprocess(
+    since: str = typer.Option(..., "--since", help="Re-run from the first article published to Kafka at or after this ISO 8601 time."),
+) -> None:
+    """Kafka mode: re-run the workers over <prefix>.articles from a time (e.g. after changing topics.yaml).
+
+    Moves the worker group's committed offsets back to that time; stop the workers first, start them
+    again afterwards. Stored articles are re-detected and updated; nothing is duplicated.
+    """
+    from processors.kafka_topics import rewind_workers
+
+    settings = get_settings()
+    _require_kafka(settings)
+    offsets = rewind_workers(settings, _time_option("--since", since))
+    out.print(f"consumer group {settings.kafka_group} rewound on {settings.bus_topic('articles')}: "
+              + ", ".join(f"partition {p} -> offset {o}" for p, o in offsets.items()))
+    out.print("start the workers (newsvigil worker) to re-run from there")
+
+
 def _print_rejected(rejected) -> None:
     for item in rejected:
         err.print(f"[yellow]rejected {item.path}:[/] {item.reason}", markup=True)

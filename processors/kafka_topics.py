@@ -3,6 +3,8 @@ partition count that differs from what the workers expect makes them skip messag
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from newsvigil.errors import UserError
 from newsvigil.settings import Settings
 
@@ -55,3 +57,39 @@ def articles_lag(settings: Settings) -> int:
         return sum(max(0, ends[tp] - (consumer.committed(tp) or 0)) for tp in partitions)
     finally:
         consumer.close()
+
+
+def rewind_workers(settings: Settings, since: datetime) -> dict[int, int]:
+    """Move the worker group's offsets on <prefix>.articles back to the first message at or after
+    `since`, so that the workers re-run from there. Refused while workers are running (Kafka only
+    lets an empty group's offsets be changed). Returns partition -> new offset."""
+    from kafka import KafkaAdminClient, TopicPartition
+    from kafka.admin import OffsetTimestamp
+    from kafka.errors import KafkaError, NoError
+
+    topic = settings.bus_topic("articles")
+    group = settings.kafka_group
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin",
+                                 request_timeout_ms=30_000)
+    except KafkaError as exc:
+        raise UserError(f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER") from None
+    try:
+        described = admin.describe_groups([group])[group]
+        if described["members"]:
+            raise UserError(f"consumer group {group} has {len(described['members'])} running worker(s)",
+                            "stop the workers (newsvigil worker) first; start them again after reprocess")
+        topics = {t["name"]: t for t in admin.describe_topics([topic])}
+        partitions = sorted(p["partition_index"] for p in topics.get(topic, {}).get("partitions", []))
+        if not partitions:
+            raise UserError(f"Kafka topic {topic} does not exist", "run `newsvigil ingest` or `replay` in Kafka mode first")
+        at = OffsetTimestamp(int(since.timestamp() * 1000))
+        result = admin.reset_group_offsets(group, {TopicPartition(topic, p): at for p in partitions})
+    except KafkaError as exc:
+        raise UserError(f"Kafka refused to move the offsets of {group}: {exc}", "stop the workers and try again") from None
+    finally:
+        admin.close()
+    failed = {tp.partition: r["error"] for tp, r in result.items() if r["error"] not in (None, NoError)}
+    if failed:
+        raise UserError(f"Kafka refused to move the offsets of {group}: {failed}", "stop the workers and try again")
+    return {tp.partition: r["offset"] for tp, r in sorted(result.items())}

@@ -103,16 +103,21 @@ def test_export_then_replay_round_trip(tmp_path):
     assert [json.loads(l)["article"]["title"][:10] for l in nato_only.stdout.splitlines()] == ["USA ziehen", "Pentagon w"]
 
 
-def test_changed_rules_diff_then_redetect(tmp_path):
-    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
-    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+def write_changed_rules(folder) -> str:
+    """The shipped rules with a new topic (markets) and one unit word less (militaires); a new version."""
     rules = (REPO_ROOT / "seeds" / "topics.yaml").read_text(encoding="utf-8")
     rules = rules.replace('version: "', 'version: "test-', 1)
     rules = rules.replace("topics:\n", "topics:\n  markets:\n    label: Markets\n    terms: [bourse, cac 40]\n", 1)
     rules = rules.replace("    - militaires\n", "", 1)  # the French unit goes: "1 200 militaires" stops counting
-    path = tmp_path / "topics.yaml"
+    path = folder / "topics.yaml"
     path.write_text(rules, encoding="utf-8")
-    env["NEWSVIGIL_TOPICS"] = str(path)
+    return str(path)
+
+
+def test_changed_rules_diff_then_redetect(tmp_path):
+    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    env["NEWSVIGIL_TOPICS"] = write_changed_rules(tmp_path)
     before = newsvigil("stats", "--json", env=env).stdout
     dry = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
     assert dry.returncode == 0, dry.stderr
