@@ -16,6 +16,7 @@ import pickle
 import tempfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ingest.parse import parse_feed
+from newsvigil.errors import UserError
 from newsvigil.records import Article
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
@@ -150,10 +152,14 @@ class Archive:
         files = self.list_files() if files is None else files
         args = [(str(p), self.since, self.until, os.path.join(self._tmp.name, f"run-{i}")) for i, p in enumerate(files)]
         if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
-            with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_install,
-                                     initargs=(self.transform,)) as pool:
-                for run in pool.map(_spill, *zip(*args), chunksize=1):
-                    self._add(run, on_file)
+            try:
+                with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_install,
+                                         initargs=(self.transform,)) as pool:
+                    for run in pool.map(_spill, *zip(*args), chunksize=1):
+                        self._add(run, on_file)
+            except BrokenProcessPool:
+                raise UserError("a replay process died while reading the archives (out of memory?)",
+                                "replay again with fewer --workers, or --workers 0") from None
         else:
             _install(self.transform)
             for run in map(_spill, *zip(*args)) if args else ():
