@@ -33,10 +33,10 @@ def alternate_links(page: bytes, base_url: str) -> list[tuple[str, str | None]]:
     return [(urljoin(base_url, href), title) for href, title in parser.links]
 
 
-async def discover_feed(client: httpx.AsyncClient, url: str, *, allow_private: bool, max_bytes: int,
+async def discover_feed(client: httpx.AsyncClient, url: str, *, max_bytes: int,
                         deadline: float) -> tuple[str, str | None]:
     """(feed URL, title) for `url`; ValueError with the reason when there is none."""
-    result = await fetch_feed(client, url, max_bytes=max_bytes, deadline=deadline, allow_private=allow_private)
+    result = await fetch_feed(client, url, max_bytes=max_bytes, deadline=deadline)
     if result.error:
         raise ValueError(f"{url}: {result.error}")
     parsed = parse_feed(result.content, url, content_type=result.content_type)

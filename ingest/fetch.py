@@ -1,17 +1,25 @@
-"""HTTP fetch of one feed: conditional, size-capped, time-boxed, refusing private networks by default."""
+"""HTTP fetch of one feed: conditional, size-capped, time-boxed, behind the SSRF guard."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
-from dataclasses import dataclass
+import importlib.util
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ingest.guard import AddressPolicy, FetchRefused, GuardedBackend, parse_networks
+
 MAX_REDIRECTS = 5
 ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+# httpx decodes brotli and zstd when their packages are installed (the httpx[brotli,zstd] extras).
+ACCEPT_ENCODING = ", ".join(["gzip", "deflate"] + [e for e, module in (("br", "brotli"), ("zstd", "zstandard"))
+                                                   if importlib.util.find_spec(module)])
+# Response headers the scheduler reads (freshness, Retry-After).
+SCHEDULE_HEADERS = ("cache-control", "expires", "date", "retry-after")
+
+__all__ = ["FetchRefused", "FetchResult", "client_for", "fetch_feed", "make_client"]
 
 
 @dataclass(slots=True)
@@ -25,24 +33,34 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # SCHEDULE_HEADERS the server sent
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-class FetchRefused(Exception):
-    """The URL may not be fetched (scheme or address), or the response broke a limit."""
-
-
-def make_client(user_agent: str, timeout: float) -> httpx.AsyncClient:
-    """One shared client: connection pooling, no automatic redirects (each hop is checked)."""
+def make_client(user_agent: str, timeout: float, policy: AddressPolicy = AddressPolicy()) -> httpx.AsyncClient:
+    """One shared client: connection pooling, no automatic redirects (each hop is checked), and every
+    connection opened through the guard, which checks the address it actually connects to."""
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    if not policy.allow_private:
+        # httpx has no public hook for the connect step; httpcore's pool takes a network backend.
+        transport._pool._network_backend = GuardedBackend(policy)
     return httpx.AsyncClient(
-        headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport,
+        trust_env=False,  # a proxy from the environment would connect for us, past the guard
     )
+
+
+def client_for(settings) -> httpx.AsyncClient:
+    """The fetch client the settings describe (user agent, timeout, address policy)."""
+    policy = AddressPolicy(settings.allow_private_networks, parse_networks(settings.allowed_networks))
+    return make_client(settings.user_agent, settings.fetch_timeout, policy)
 
 
 async def fetch_feed(
@@ -53,13 +71,10 @@ async def fetch_feed(
     last_modified: str | None = None,
     max_bytes: int = 15 * 1024 * 1024,
     deadline: float = 30.0,
-    allow_private: bool = False,
 ) -> FetchResult:
     """GET a feed with its validators; never raises for network or HTTP trouble."""
     try:
-        return await asyncio.wait_for(
-            _fetch(client, url, etag, last_modified, max_bytes, allow_private), timeout=deadline
-        )
+        return await asyncio.wait_for(_fetch(client, url, etag, last_modified, max_bytes), timeout=deadline)
     except asyncio.TimeoutError:
         return FetchResult(url, None, error=f"timed out after {deadline:g} s")
     except FetchRefused as exc:
@@ -73,7 +88,7 @@ async def fetch_feed(
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None,
-                 max_bytes: int, allow_private: bool) -> FetchResult:
+                 max_bytes: int) -> FetchResult:
     headers = {}
     if etag:
         headers["If-None-Match"] = etag  # echoed exactly as the server sent it
@@ -81,10 +96,13 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
         headers["If-Modified-Since"] = last_modified
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        await check_destination(current, allow_private)
+        check_url(current)
         async with client.stream("GET", current, headers=headers) as response:
+            kept = {k: response.headers[k] for k in SCHEDULE_HEADERS if k in response.headers}
             if response.status_code == 304:  # httpx counts 304 among redirects
-                return FetchResult(url, 304, etag=etag, last_modified=last_modified)
+                if not headers:
+                    return FetchResult(url, 304, headers=kept, error="HTTP 304 Not Modified to a request without validators")
+                return FetchResult(url, 304, etag=etag, last_modified=last_modified, headers=kept)
             if response.is_redirect:
                 location = response.headers.get("location")
                 if not location:
@@ -92,12 +110,13 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
                 current = urljoin(current, location)
                 continue
             if response.status_code != 200:
-                return FetchResult(url, response.status_code, error=f"HTTP {response.status_code} {response.reason_phrase}".strip())
+                error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                return FetchResult(url, response.status_code, error=error, headers=kept)
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchRefused(f"body of {int(declared):,} bytes exceeds the {max_bytes:,}-byte limit")
             body = bytearray()
-            async for chunk in response.aiter_bytes():  # decompressed: the cap also stops gzip bombs
+            async for chunk in response.aiter_bytes():  # decompressed: the cap also stops compression bombs
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchRefused(f"body exceeds the {max_bytes:,}-byte limit")
@@ -108,26 +127,15 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
                 content_type=response.headers.get("content-type"),
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
+                headers=kept,
             )
     raise FetchRefused(f"more than {MAX_REDIRECTS} redirects")
 
 
-async def check_destination(url: str, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to non-public addresses."""
+def check_url(url: str) -> None:
+    """Refuse non-http(s) URLs and URLs without a host (addresses are checked when connecting)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchRefused(f"scheme {parts.scheme or '(none)'!r} is not allowed; only http and https")
     if not parts.hostname:
         raise FetchRefused("URL has no host")
-    if allow_private:
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchRefused(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise FetchRefused(
-                f"{parts.hostname} resolves to non-public address {address}; set NEWSVIGIL_ALLOW_PRIVATE_NETWORKS=1 to allow"
-            )

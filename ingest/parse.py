@@ -26,6 +26,7 @@ class ParsedFeed:
     articles: list[Article] = field(default_factory=list)
     title: str | None = None
     error: str | None = None
+    ttl_minutes: float | None = None  # RSS <ttl>: how long the feed says it may be cached
 
 
 def plain_text(fragment: str | None) -> str:
@@ -69,7 +70,15 @@ def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, lang
     feed_language = language or feed_meta.get("language")
     fetched = fetched_at or utcnow()
     articles = [_article(entry, feed_url, source_name, feed_language, fetched) for entry in entries]
-    return ParsedFeed(articles=[a for a in articles if a is not None], title=title)
+    return ParsedFeed(articles=[a for a in articles if a is not None], title=title, ttl_minutes=_ttl(feed_meta))
+
+
+def _ttl(feed_meta) -> float | None:
+    try:
+        ttl = float(str(feed_meta.get("ttl") or "").strip())
+    except ValueError:
+        return None
+    return ttl if 0 < ttl < 1e6 else None
 
 
 def _article(entry, feed_url: str, source: str, language: str | None, fetched_at: datetime) -> Article | None:

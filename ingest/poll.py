@@ -1,7 +1,9 @@
-"""One polling cycle: fetch every feed, parse, drop items already seen, publish, save feed state.
+"""One polling cycle: fetch the feeds that are due, parse, drop items already seen, publish, save
+feed state and when to poll each feed next.
 
-A feed's state (validators, seen items) advances only after the bus acknowledged its articles,
-so a bus outage delays articles and never drops them.
+A feed's state advances only after the bus acknowledged its articles, so a bus outage delays
+articles and never drops them. Feeds of one host are fetched `fetch_per_host` at a time, and a host
+that keeps refusing (429/503) is left alone for a while.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,8 +21,10 @@ from ingest.feeds import FeedSource
 from ingest.fetch import fetch_feed
 from ingest.parse import parse_feed
 from ingest.publish import ArticlePublisher
+from ingest.schedule import HostBackoff, Intervals, next_delay
+from newsvigil.records import utc_iso, utcnow
 from newsvigil.settings import Settings
-from storage.repositories import FetchOutcome, feed_state, mark_seen, record_fetch, seen_item_ids
+from storage.repositories import FetchOutcome, due_feed_urls, feed_state, mark_seen, record_fetch, seen_item_ids
 
 log = logging.getLogger("newsvigil.poll")
 
@@ -30,24 +36,30 @@ class PollReport:
     items: int = 0
     new: int = 0
     error: str | None = None
+    deferred: str | None = None  # not polled this time, and why (its host is backing off)
+
+
+def intervals(settings: Settings) -> Intervals:
+    return Intervals(settings.poll_interval, settings.poll_min_interval, settings.poll_max_interval)
 
 
 async def poll_feed(client: httpx.AsyncClient, source: FeedSource, sessions: sessionmaker[Session],
-                    publisher: ArticlePublisher, settings: Settings) -> PollReport:
+                    publisher: ArticlePublisher, settings: Settings, backoff: HostBackoff | None = None) -> PollReport:
     """Poll one feed end to end; problems come back in the report, never as exceptions."""
     with sessions() as session:
         state = feed_state(session, source.url)
         etag, last_modified = (state.etag, state.last_modified) if state else (None, None)
-    result = await fetch_feed(
-        client, source.url, etag=etag, last_modified=last_modified, max_bytes=settings.max_body_bytes,
-        deadline=settings.fetch_timeout, allow_private=settings.allow_private_networks,
-    )
+        errors_before = (state.consecutive_errors or 0) if state else 0
+    result = await fetch_feed(client, source.url, etag=etag, last_modified=last_modified,
+                              max_bytes=settings.max_body_bytes, deadline=settings.fetch_timeout)
     report = PollReport(source.url, result.status)
+    ttl = None
     if result.error:
         report.error = result.error
     elif result.status == 200:
         parsed = parse_feed(result.content, source.url, source=source.title, language=source.language,
                             content_type=result.content_type)
+        ttl = parsed.ttl_minutes
         if parsed.error:
             report.error = parsed.error
         else:
@@ -60,31 +72,52 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, sessions: ses
             except Exception as exc:  # the bus refused: keep state as it was, retry next cycle
                 report.error = f"publishing failed, will retry: {exc}"
                 log.warning("%s: %s", source.url, report.error)
-                _record(sessions, source.url, FetchOutcome(result.status, report.error), settings)
+                _record(sessions, source.url, FetchOutcome(result.status, report.error), settings.poll_min_interval)
                 return report
             report.new = len(fresh)
             with sessions.begin() as session:
                 mark_seen(session, source.url, [a.id for a in fresh])
-    _record(sessions, source.url, FetchOutcome(result.status, report.error, result.etag, result.last_modified), settings)
+    now = utcnow()
+    if backoff:
+        backoff.record(_host(source.url), result.status, result.headers, now)
+    delay = next_delay(intervals(settings), errors=errors_before + 1 if report.error else 0, status=result.status,
+                       headers=result.headers, ttl_minutes=ttl, now=now)
+    _record(sessions, source.url, FetchOutcome(result.status, report.error, result.etag, result.last_modified), delay)
     if report.error:
         log.warning("%s: %s", source.url, report.error)
     return report
 
 
-def _record(sessions: sessionmaker[Session], url: str, outcome: FetchOutcome, settings: Settings) -> None:
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _record(sessions: sessionmaker[Session], url: str, outcome: FetchOutcome, delay: float) -> None:
     with sessions.begin() as session:
-        record_fetch(session, url, outcome, interval=settings.poll_interval)
+        record_fetch(session, url, outcome, interval=delay)
 
 
 async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], sessions: sessionmaker[Session],
-                     publisher: ArticlePublisher, settings: Settings) -> list[PollReport]:
-    """Poll all feeds, `fetch_concurrency` at a time; one feed's failure never stops the others."""
+                     publisher: ArticlePublisher, settings: Settings, *, due_only: bool = False,
+                     backoff: HostBackoff | None = None, now: datetime | None = None) -> list[PollReport]:
+    """Poll the feeds (with `due_only`, those whose next poll time has come), `fetch_concurrency` at a
+    time and `fetch_per_host` per host; one feed's failure never stops the others."""
+    now = now or utcnow()
+    if due_only:
+        with sessions() as session:
+            due = due_feed_urls(session, [f.url for f in feeds], now)
+        feeds = [f for f in feeds if f.url in due]
     limit = asyncio.Semaphore(settings.fetch_concurrency)
+    per_host: dict[str, asyncio.Semaphore] = {}
 
     async def one(source: FeedSource) -> PollReport:
-        async with limit:
+        host = _host(source.url)
+        async with per_host.setdefault(host, asyncio.Semaphore(settings.fetch_per_host)), limit:
+            blocked = backoff.blocked(host, utcnow()) if backoff else None
+            if blocked:
+                return PollReport(source.url, deferred=f"host {host} refused repeatedly; waiting until {utc_iso(blocked)}")
             try:
-                return await poll_feed(client, source, sessions, publisher, settings)
+                return await poll_feed(client, source, sessions, publisher, settings, backoff)
             except Exception as exc:  # a bug or a database problem must not end the cycle
                 log.exception("%s: unexpected error", source.url)
                 return PollReport(source.url, error=f"unexpected error: {exc.__class__.__name__}: {exc}")

@@ -47,7 +47,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
 def add(url: str = typer.Argument(..., help="A feed URL, or a page that links its feed (<link rel=\"alternate\">).")) -> None:
     """Add a feed (discovered from a web page if needed); it is polled from the next cycle on."""
     from ingest.discover import discover_feed
-    from ingest.fetch import make_client
+    from ingest.fetch import client_for
     from storage.repositories import add_user_feeds
 
     settings = get_settings()
@@ -55,9 +55,8 @@ def add(url: str = typer.Argument(..., help="A feed URL, or a page that links it
         raise UserError(f"{url!r} is not an http(s) URL", "give the full address, e.g. https://example.org/rss")
 
     async def find() -> tuple[str, str | None]:
-        async with make_client(settings.user_agent, settings.fetch_timeout) as client:
-            return await discover_feed(client, url, allow_private=settings.allow_private_networks,
-                                       max_bytes=settings.max_body_bytes, deadline=settings.fetch_timeout)
+        async with client_for(settings) as client:
+            return await discover_feed(client, url, max_bytes=settings.max_body_bytes, deadline=settings.fetch_timeout)
 
     try:
         feed_url, title = asyncio.run(find())

@@ -26,11 +26,16 @@ class Settings(BaseSettings):
     broker: str = Field("memory://", description="memory:// (in-process) or kafka://host:port[,host:port]")
     feeds: str = Field(default_factory=lambda: _seed("feeds.opml"), description="OPML file or text file of feed URLs")
     topics: str = Field(default_factory=lambda: _seed("topics.yaml"), description="detection rules (YAML)")
-    poll_interval: float = Field(300.0, gt=0, description="seconds between polling cycles")
+    poll_interval: float = Field(300.0, gt=0, description="seconds between two polls of a feed, unless the feed asks for more")
+    poll_min_interval: float = Field(60.0, gt=0, description="shortest time between two polls of a feed")
+    poll_max_interval: float = Field(6 * 3600.0, gt=0, description="longest time between two polls of a feed (ttl, caching and backoff are capped here)")
     allow_private_networks: bool = Field(False, description="allow feeds on loopback/private addresses")
+    allowed_networks: str = Field("", description="comma-separated networks allowed despite the guard, e.g. an intranet feed server: 10.1.2.0/24")
     feed_failing_after: int = Field(5, ge=1, description="consecutive failed polls after which a feed is flagged")
     fetch_timeout: float = Field(20.0, gt=0, description="seconds a single feed fetch may take in total")
     fetch_concurrency: int = Field(8, ge=1, description="feeds fetched at once")
+    fetch_per_host: int = Field(2, ge=1, description="feeds of one host fetched at once")
+    host_backoff_after: int = Field(3, ge=1, description="429/503 answers in a row from one host before the whole host backs off")
     max_body_bytes: int = Field(15 * 1024 * 1024, gt=0, description="largest feed body accepted, after decompression")
     user_agent: str = Field(
         "newsvigil/0.1 (+https://github.com/newsvigil/newsvigil; news monitoring bot)",
@@ -60,6 +65,14 @@ class Settings(BaseSettings):
     def _known_broker(cls, value: str) -> str:
         if not (value == "memory://" or value.startswith("kafka://")):
             raise ValueError("must be memory:// or kafka://host:port")
+        return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from ingest.guard import parse_networks
+
+        parse_networks(value)
         return value
 
     @property

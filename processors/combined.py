@@ -29,17 +29,18 @@ def run_combined(settings: Settings, once: bool, on_cycle: Callable, on_event: C
     async def poll() -> None:
         number = 0
         while True:
-            number += 1
             loop = asyncio.get_running_loop()
             started = loop.time()
-            reports = await monitor.cycle()
+            reports = await monitor.cycle(due_only=not once)
             if once:
                 await _drained(settings)
-            on_cycle(number, reports, loop.time() - started)
+            if reports or once:
+                number += 1
+                on_cycle(number, reports, loop.time() - started)
             if once:
                 os.kill(os.getpid(), signal.SIGTERM)  # the worker's own clean shutdown path
                 return
-            await asyncio.sleep(settings.poll_interval)
+            await asyncio.sleep(await asyncio.to_thread(monitor.idle_seconds))
 
     worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
     try:

@@ -8,18 +8,19 @@ from datetime import timedelta
 from typing import Callable
 
 from ingest.feeds import FeedSource, load_feed_list
-from ingest.fetch import make_client
-from ingest.poll import PollReport, poll_cycle
+from ingest.fetch import client_for
+from ingest.poll import PollReport, intervals, poll_cycle
+from ingest.schedule import HostBackoff
 from ingest.publish import ArticlePublisher, MemoryPublisher
 from newsvigil.bus import ARTICLES, MemoryBus
-from newsvigil.records import Event
+from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.delivery import Dispatcher
 from processors.pipeline import ArticleProcessor
 from processors.rules import load_rules
 from storage.database import make_engine, session_factory
 from storage.migrate import upgrade
-from storage.repositories import ensure_feeds, user_feeds
+from storage.repositories import ensure_feeds, next_due, user_feeds
 
 
 class Monitor:
@@ -34,6 +35,7 @@ class Monitor:
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.dispatcher: Dispatcher | None = None
+        self.backoff = HostBackoff(settings.host_backoff_after, intervals(settings))
         if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
             self.dispatcher = Dispatcher(self.sessions, settings).start()
             processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list),
@@ -53,22 +55,33 @@ class Monitor:
         listed = {f.url for f in self.feeds}
         return self.feeds + [f for f in added if f.url not in listed]
 
-    async def cycle(self) -> list[PollReport]:
-        """Poll every feed once."""
-        async with make_client(self.settings.user_agent, self.settings.fetch_timeout) as client:
-            return await poll_cycle(client, self.all_feeds(), self.sessions, self.publisher, self.settings)
+    async def cycle(self, due_only: bool = False) -> list[PollReport]:
+        """Poll every feed once (with `due_only`, those whose next poll time has come)."""
+        async with client_for(self.settings) as client:
+            return await poll_cycle(client, self.all_feeds(), self.sessions, self.publisher, self.settings,
+                                    due_only=due_only, backoff=self.backoff)
+
+    def idle_seconds(self) -> float:
+        """How long to wait before the next feed is due (at least 1 s; at most the shortest interval,
+        so that feeds added meanwhile are picked up)."""
+        with self.sessions() as session:
+            due = next_due(session, [f.url for f in self.all_feeds()])
+        wait = (due - utcnow()).total_seconds() if due else 0.0
+        return min(max(wait, 1.0), self.settings.poll_min_interval)
 
     async def run(self, once: bool, on_cycle: Callable[[int, list[PollReport], float], None]) -> None:
-        """Poll forever (or once), reporting each cycle; cancellation stops between transactions."""
+        """Poll forever, each feed when it is due (or every feed once), reporting each cycle that
+        polled something; cancellation stops between transactions."""
         number = 0
         while True:
-            number += 1
             started = time.monotonic()
-            reports = await self.cycle()
-            on_cycle(number, reports, time.monotonic() - started)
+            reports = await self.cycle(due_only=not once)
+            if reports or once:
+                number += 1
+                on_cycle(number, reports, time.monotonic() - started)
             if once:
                 return
-            await asyncio.sleep(max(0.0, self.settings.poll_interval - (time.monotonic() - started)))
+            await asyncio.sleep(self.idle_seconds())
 
     def close(self) -> None:
         self.publisher.close()

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newsvigil.records import Article, Detection, Event, TroopMention, utc_iso, utcnow
+from newsvigil.records import Article, Detection, Event, TroopMention, parse_time, utc_iso, utcnow
 from storage.models import (
     AlertRow,
     ArticleRow,
@@ -152,6 +152,24 @@ class FetchOutcome:
     error: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+
+
+def due_feed_urls(session: Session, urls: Sequence[str], now: datetime) -> set[str]:
+    """Which of `urls` are due: never polled, or their next poll time has come."""
+    scheduled: dict[str, datetime | None] = {}
+    for chunk in _chunks(list(urls)):
+        scheduled.update(session.execute(select(Feed.url, Feed.next_poll_at).where(Feed.url.in_(chunk))).all())
+    return {u for u in urls if scheduled.get(u) is None or parse_time(scheduled[u]) <= now}
+
+
+def next_due(session: Session, urls: Sequence[str]) -> datetime | None:
+    """The earliest next poll time among `urls` (None: one of them has never been scheduled)."""
+    times = []
+    for chunk in _chunks(list(urls)):
+        times += session.scalars(select(Feed.next_poll_at).where(Feed.url.in_(chunk))).all()
+    if len(times) < len(set(urls)) or any(t is None for t in times):
+        return None
+    return min(parse_time(t) for t in times) if times else None
 
 
 def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None,

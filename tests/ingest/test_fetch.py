@@ -6,13 +6,14 @@ import pytest
 from werkzeug import Response
 
 from ingest.fetch import fetch_feed, make_client
+from ingest.guard import AddressPolicy
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
 
-async def fetch(url, **kw):
-    async with make_client("newsvigil-test", 5) as client:
-        return await fetch_feed(client, url, allow_private=kw.pop("allow_private", True), **kw)
+async def fetch(url, allow_private=True, **kw):
+    async with make_client("newsvigil-test", 5, AddressPolicy(allow_private)) as client:
+        return await fetch_feed(client, url, **kw)
 
 
 async def test_ok_with_validators_and_user_agent(httpserver):

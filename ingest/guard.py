@@ -1,0 +1,105 @@
+"""The SSRF guard: feeds may only be fetched from public addresses, checked where it counts.
+
+Every hop's host is resolved when the connection is opened, each resolved address is checked, and
+the connection goes to the checked address (TLS still names the host). A DNS answer that changes
+between a check and the connect (rebinding) therefore cannot reach an internal service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import httpcore
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Not covered by `is_global` checks on every Python version, or worth naming explicitly.
+_BLOCKED = [ipaddress.ip_network(n) for n in (
+    "100.64.0.0/10",  # carrier-grade NAT
+    "169.254.0.0/16", "fe80::/10",  # link-local, including the cloud metadata address 169.254.169.254
+    "fc00::/7",  # unique-local IPv6
+    "fd00:ec2::254/128",  # AWS metadata over IPv6
+    "224.0.0.0/4", "ff00::/8",  # multicast
+)]
+
+
+class FetchRefused(Exception):
+    """The URL may not be fetched (scheme or address), or the response broke a limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    """Which addresses feeds may be fetched from: public ones, plus `allowed` networks (or all)."""
+
+    allow_private: bool = False
+    allowed: tuple[Network, ...] = field(default_factory=tuple)
+
+    def refusal(self, address: str) -> str | None:
+        """Why a connection to `address` is refused, or None when it is allowed."""
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if self.allow_private or any(ip in net for net in self.allowed):
+            return None
+        if not ip.is_global or any(ip in net for net in _BLOCKED):
+            return f"non-public address {ip}"
+        return None
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """'10.1.0.0/16, 192.0.2.7' -> networks; ValueError names the bad entry."""
+    networks = []
+    for item in (s.strip() for s in spec.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP network (e.g. 10.1.0.0/16)") from None
+    return tuple(networks)
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that resolves, checks, then connects to the checked address."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy = policy
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        addresses = await resolve(host, port)
+        for address in addresses:  # all of them: a mixed answer is how rebinding attacks start
+            reason = self.policy.refusal(address)
+            if reason:
+                raise FetchRefused(f"{host} resolves to {reason}; set NEWSVIGIL_ALLOW_PRIVATE_NETWORKS=1 "
+                                   "or NEWSVIGIL_ALLOWED_NETWORKS to allow it")
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self.inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                    socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        raise FetchRefused("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (a literal address resolves to itself)."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))

@@ -1,0 +1,154 @@
+"""The hostile-feed suite: each case is served by a real server on 127.0.0.1 and polled by the real
+`newsvigil run --once`, beside one good feed. Pass criterion for every case: the poll ends (the
+fetch deadline and body cap bound time and memory), the feed gets one clear line naming the
+reason, the good feed's articles are stored, and the process exits normally without a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from ingest.fetch import fetch_feed, make_client
+from ingest.guard import AddressPolicy, parse_networks
+from newsvigil.settings import REPO_ROOT
+from tests.test_cli import newsvigil
+
+GOOD = (REPO_ROOT / "seeds" / "samples" / "bundeswehr-de.xml").read_bytes()
+RSS = "<?xml version='1.0' encoding='{enc}'?><rss version='2.0'><channel><title>T</title>{items}</channel></rss>"
+LIMIT = 1024 * 1024
+
+
+def item(title: str) -> str:
+    return f"<item><guid>{abs(hash(title))}</guid><title>{title}</title><description>Text.</description></item>"
+
+
+BILLION_LAUGHS = ("<?xml version='1.0'?><!DOCTYPE rss [<!ENTITY lol 'lol'>"
+                  + "".join(f"<!ENTITY lol{i} '{('&lol' + str(i - 1) + ';') * 10 if i else '&lol;' * 10}'>" for i in range(9))
+                  + "]><rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>&lol8;</title></item></channel></rss>")
+XXE = ("<?xml version='1.0'?><!DOCTYPE rss [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>"
+       "<rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>Leak &xxe; end</title></item></channel></rss>")
+
+
+def stream(chunks, **headers):
+    return lambda request: Response(chunks(), headers=headers, content_type="application/rss+xml")
+
+
+def hundred_megabytes():
+    yield b"<rss version='2.0'><channel><title>T</title><item><title>"
+    for _ in range(100):
+        yield b"a" * (1024 * 1024)
+
+
+def one_byte_per_second():
+    for byte in RSS.format(enc="utf-8", items=item("slow")).encode():
+        time.sleep(1)
+        yield bytes([byte])
+
+
+# name -> (how the server answers, the reason expected in the feed's health; None: polled without error)
+CASES = {
+    "billion-laughs": (lambda r: Response(BILLION_LAUGHS, content_type="application/rss+xml"), None),
+    "xxe": (lambda r: Response(XXE, content_type="application/rss+xml"), None),
+    "huge-body": (stream(hundred_megabytes), "body exceeds the 1,048,576-byte limit"),
+    "huge-declared": (stream(lambda: iter([b"<rss>"]), **{"Content-Length": str(100 * LIMIT)}), "body of 104,857,600 bytes exceeds"),
+    "gzip-bomb": (lambda r: Response(gzip.compress(b"\0" * (50 * LIMIT)), headers={"Content-Encoding": "gzip"}), "body exceeds the 1,048,576-byte limit"),
+    "slow": (stream(one_byte_per_second), "timed out after 3 s"),
+    "loop": (lambda r: Response("", status=302, headers={"Location": "/hostile/loop?again"}), "more than 5 redirects"),
+    "to-loopback": (None, "127.0.0.2 resolves to non-public address 127.0.0.2"),
+    "to-metadata": (lambda r: Response("", status=301, headers={"Location": "http://169.254.169.254/latest/meta-data/"}),
+                    "169.254.169.254 resolves to non-public address 169.254.169.254"),
+    "to-file": (lambda r: Response("", status=302, headers={"Location": "file:///etc/passwd"}), "scheme 'file' is not allowed"),
+    "bad-utf8": (lambda r: Response(RSS.format(enc="utf-8", items=item("Gr\xf8nland")).encode("latin-1"), content_type="application/rss+xml"), None),
+    "lying-charset": (lambda r: Response(RSS.format(enc="iso-8859-1", items=item("Grønland")).encode("utf-8"),
+                                         content_type="application/rss+xml; charset=utf-16"), None),
+    "truncated": (lambda r: Response(RSS.format(enc="utf-8", items=item("one") + item("two"))[:-60], content_type="application/rss+xml"), None),
+    "html": (lambda r: Response("<html><head><title>Home</title></head><body><p>Hi</p></body></html>", content_type="text/html"), "not an RSS or Atom feed"),
+    "empty": (lambda r: Response("", content_type="application/rss+xml"), "empty document"),
+    "304-without-validators": (lambda r: Response("", status=304), "HTTP 304 Not Modified to a request without validators"),
+    "too-many-requests": (lambda r: Response("slow down", status=429, headers={"Retry-After": "7200"}), "HTTP 429"),
+}
+
+
+@pytest.fixture
+def server():
+    with HTTPServer(host="127.0.0.1", threaded=True) as httpserver:  # the slow case must not hold the others
+        httpserver.expect_request("/good.xml").respond_with_data(GOOD, content_type="application/rss+xml")
+        for name, (answer, _) in CASES.items():
+            if answer:
+                httpserver.expect_request(f"/hostile/{name}").respond_with_handler(answer)
+        port = httpserver.port
+        httpserver.expect_request("/hostile/to-loopback").respond_with_response(
+            Response("", status=302, headers={"Location": f"http://127.0.0.2:{port}/good.xml"}))
+        yield httpserver
+
+
+def test_hostile_feeds_each_get_a_reason_and_the_good_feed_is_read(server, tmp_path):
+    feeds = tmp_path / "feeds.txt"
+    urls = {name: server.url_for(f"/hostile/{name}") for name in CASES}
+    feeds.write_text("\n".join([server.url_for("/good.xml"), *urls.values()]) + "\n")
+    env = {
+        "NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
+        "NEWSVIGIL_FEEDS": str(feeds),
+        "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32",  # the test server only: the guard stays on for the rest
+        "NEWSVIGIL_MAX_BODY_BYTES": str(LIMIT),
+        "NEWSVIGIL_FETCH_TIMEOUT": "3",
+        "NEWSVIGIL_FETCH_CONCURRENCY": "32",
+        "NEWSVIGIL_FETCH_PER_HOST": "32",
+    }
+    run = newsvigil("run", "--once", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    health = {row["url"]: row for row in map(json.loads, newsvigil("feeds", "list", "--json", env=env).stdout.splitlines())}
+
+    assert health[server.url_for("/good.xml")]["last_error"] is None
+    titles = [e["title"] for e in map(json.loads, newsvigil("events", "--json", env=env).stdout.splitlines())]
+    assert "USA ziehen rund 1.500 Soldaten aus Bayern ab" in titles
+
+    for name, (_, reason) in CASES.items():
+        row = health[urls[name]]
+        error = row["last_error"]
+        if reason is None:
+            assert error is None or "\n" not in error, (name, error)
+        else:
+            assert error and reason in error and "\n" not in error, (name, error)
+        assert f"feed {urls[name]}:" in run.stderr or error is None, name
+
+    stored = newsvigil("export", "--jsonl", "-", env=env).stdout
+    assert "root:" not in stored  # the external entity was never resolved
+    assert "lollollollol" not in stored  # nor the entities expanded
+    titles = {json.loads(line)["article"]["title"] for line in stored.splitlines()}
+    assert {"Leak end", "Grønland", "one"} <= titles  # XXE dropped; latin-1 read despite utf-8; truncated: what came before
+    refused = health[urls["too-many-requests"]]
+    wait = datetime.fromisoformat(refused["next_poll"]) - datetime.fromisoformat(refused["last_polled"])
+    assert wait >= timedelta(seconds=7200)  # Retry-After is honoured
+    good = health[server.url_for("/good.xml")]
+    wait = datetime.fromisoformat(good["next_poll"]) - datetime.fromisoformat(good["last_polled"])
+    assert wait == timedelta(seconds=300)  # the default interval
+
+
+async def test_names_resolving_to_private_addresses_are_refused_at_connect(server):
+    port = server.port
+    async with make_client("newsvigil-test", 5, AddressPolicy()) as client:  # the default: guard on
+        for url in (f"http://localhost:{port}/good.xml", f"http://[::ffff:127.0.0.1]:{port}/good.xml"):
+            result = await fetch_feed(client, url)
+            assert result.error and "non-public address" in result.error, (url, result.error)
+    only_server = AddressPolicy(allowed=parse_networks("127.0.0.1/32"))
+    async with make_client("newsvigil-test", 5, only_server) as client:
+        assert (await fetch_feed(client, f"http://localhost:{port}/good.xml")).status == 200  # allowed network
+        refused = await fetch_feed(client, f"http://127.0.0.3:{port}/good.xml")
+        assert "non-public address 127.0.0.3" in refused.error
+
+
+def test_a_file_url_in_the_feed_list_is_refused_with_its_line(tmp_path):
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("https://example.org/rss\nfile:///etc/passwd\n")
+    run = newsvigil("run", "--once", env={"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "NEWSVIGIL_FEEDS": str(feeds)})
+    assert run.returncode == 2 and "line 2: 'file:///etc/passwd' is not an http(s) URL" in run.stderr
+    assert "Traceback" not in run.stderr
