@@ -24,9 +24,11 @@ from ingest.publish import ArticlePublisher
 from ingest.schedule import HostBackoff, Intervals, next_delay
 from newsvigil.records import utc_iso, utcnow
 from newsvigil.settings import Settings
-from storage.repositories import FetchOutcome, due_feed_urls, feed_state, mark_seen, record_fetch, seen_item_ids
+from storage.models import Feed
+from storage.repositories import FetchOutcome, feed_states, is_due, mark_seen, record_fetches, seen_item_ids
 
 log = logging.getLogger("newsvigil.poll")
+SAVE_EVERY = 50  # polls saved per transaction: health stays current, and 304s stay cheap
 
 
 @dataclass(slots=True)
@@ -40,20 +42,33 @@ class PollReport:
 
 
 def intervals(settings: Settings) -> Intervals:
-    return Intervals(settings.poll_interval, settings.poll_min_interval, settings.poll_max_interval)
+    """The configured intervals; an explicit poll interval outside [min, max] widens the range."""
+    base = settings.poll_interval
+    return Intervals(base, min(settings.poll_min_interval, base), max(settings.poll_max_interval, base))
 
 
-async def poll_feed(client: httpx.AsyncClient, source: FeedSource, sessions: sessionmaker[Session],
-                    publisher: ArticlePublisher, settings: Settings, backoff: HostBackoff | None = None) -> PollReport:
-    """Poll one feed end to end; problems come back in the report, never as exceptions."""
-    with sessions() as session:
-        state = feed_state(session, source.url)
-        etag, last_modified = (state.etag, state.last_modified) if state else (None, None)
-        errors_before = (state.consecutive_errors or 0) if state else 0
+@dataclass(slots=True)
+class FeedPoll:
+    """What one poll leaves to save: the report, the outcome and when to poll again."""
+
+    report: PollReport
+    outcome: FetchOutcome
+    when: datetime
+    delay: float
+
+
+async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed | None, sessions: sessionmaker[Session],
+                    publisher: ArticlePublisher, settings: Settings, backoff: HostBackoff | None = None) -> FeedPoll:
+    """Poll one feed end to end (`state`: its saved state, if any); problems come back in the report,
+    never as exceptions. The caller saves the outcome (`record_fetches`)."""
+    etag, last_modified = (state.etag, state.last_modified) if state else (None, None)
+    errors_before = (state.consecutive_errors or 0) if state else 0
     result = await fetch_feed(client, source.url, etag=etag, last_modified=last_modified,
                               max_bytes=settings.max_body_bytes, deadline=settings.fetch_timeout)
     report = PollReport(source.url, result.status)
+    outcome = FetchOutcome(result.status, None, result.etag, result.last_modified)
     ttl = None
+    retry_soon = False  # the bus, not the feed, failed
     if result.error:
         report.error = result.error
     elif result.status == 200:
@@ -69,46 +84,51 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, sessions: ses
             fresh = list({a.id: a for a in parsed.articles if a.id not in seen}.values())
             try:
                 publisher.publish(fresh)
-            except Exception as exc:  # the bus refused: keep state as it was, retry next cycle
+            except Exception as exc:  # the bus refused: keep the validators as they were, retry soon
                 report.error = f"publishing failed, will retry: {exc}"
-                log.warning("%s: %s", source.url, report.error)
-                _record(sessions, source.url, FetchOutcome(result.status, report.error), settings.poll_min_interval)
-                return report
-            report.new = len(fresh)
-            with sessions.begin() as session:
-                mark_seen(session, source.url, [a.id for a in fresh])
+                outcome = FetchOutcome(result.status)
+                retry_soon = True
+            else:
+                report.new = len(fresh)
+                with sessions.begin() as session:
+                    mark_seen(session, source.url, [a.id for a in fresh])
     now = utcnow()
     if backoff:
         backoff.record(_host(source.url), result.status, result.headers, now)
-    delay = next_delay(intervals(settings), errors=errors_before + 1 if report.error else 0, status=result.status,
-                       headers=result.headers, ttl_minutes=ttl, now=now)
-    _record(sessions, source.url, FetchOutcome(result.status, report.error, result.etag, result.last_modified), delay)
+    outcome.error = report.error
+    delay = intervals(settings).minimum if retry_soon else next_delay(
+        intervals(settings), errors=errors_before + 1 if report.error else 0, status=result.status,
+        headers=result.headers, ttl_minutes=ttl, now=now)
     if report.error:
         log.warning("%s: %s", source.url, report.error)
-    return report
+    return FeedPoll(report, outcome, now, delay)
 
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def _record(sessions: sessionmaker[Session], url: str, outcome: FetchOutcome, delay: float) -> None:
-    with sessions.begin() as session:
-        record_fetch(session, url, outcome, interval=delay)
-
-
 async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], sessions: sessionmaker[Session],
                      publisher: ArticlePublisher, settings: Settings, *, due_only: bool = False,
                      backoff: HostBackoff | None = None, now: datetime | None = None) -> list[PollReport]:
     """Poll the feeds (with `due_only`, those whose next poll time has come), `fetch_concurrency` at a
-    time and `fetch_per_host` per host; one feed's failure never stops the others."""
+    time and `fetch_per_host` per host; one feed's failure never stops the others. Feed states are
+    read once and saved every `SAVE_EVERY` polls (and at the end)."""
     now = now or utcnow()
+    with sessions() as session:
+        states = feed_states(session, [f.url for f in feeds])
+        session.expunge_all()  # plain snapshots: read outside the session
     if due_only:
-        with sessions() as session:
-            due = due_feed_urls(session, [f.url for f in feeds], now)
-        feeds = [f for f in feeds if f.url in due]
+        feeds = [f for f in feeds if is_due(states.get(f.url), now)]
     limit = asyncio.Semaphore(settings.fetch_concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
+    unsaved: list[FeedPoll] = []
+
+    def save() -> None:
+        polls, unsaved[:] = list(unsaved), []
+        if polls:
+            with sessions.begin() as session:
+                record_fetches(session, [(p.report.url, p.outcome, p.when, p.delay) for p in polls])
 
     async def one(source: FeedSource) -> PollReport:
         host = _host(source.url)
@@ -117,9 +137,16 @@ async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], session
             if blocked:
                 return PollReport(source.url, deferred=f"host {host} refused repeatedly; waiting until {utc_iso(blocked)}")
             try:
-                return await poll_feed(client, source, sessions, publisher, settings, backoff)
+                poll = await poll_feed(client, source, states.get(source.url), sessions, publisher, settings, backoff)
             except Exception as exc:  # a bug or a database problem must not end the cycle
                 log.exception("%s: unexpected error", source.url)
                 return PollReport(source.url, error=f"unexpected error: {exc.__class__.__name__}: {exc}")
+            unsaved.append(poll)
+            if len(unsaved) >= SAVE_EVERY:
+                save()
+            return poll.report
 
-    return list(await asyncio.gather(*(one(f) for f in feeds)))
+    try:
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
+    finally:
+        save()

@@ -154,46 +154,56 @@ class FetchOutcome:
     last_modified: str | None = None
 
 
-def due_feed_urls(session: Session, urls: Sequence[str], now: datetime) -> set[str]:
-    """Which of `urls` are due: never polled, or their next poll time has come."""
-    scheduled: dict[str, datetime | None] = {}
-    for chunk in _chunks(list(urls)):
-        scheduled.update(session.execute(select(Feed.url, Feed.next_poll_at).where(Feed.url.in_(chunk))).all())
-    return {u for u in urls if scheduled.get(u) is None or parse_time(scheduled[u]) <= now}
+def feed_states(session: Session, urls: Sequence[str]) -> dict[str, Feed]:
+    """The saved state of each of `urls` that has one (one query per 500 feeds)."""
+    found: dict[str, Feed] = {}
+    for chunk in _chunks(list(dict.fromkeys(urls))):
+        found.update((f.url, f) for f in session.scalars(select(Feed).where(Feed.url.in_(chunk))))
+    return found
+
+
+def is_due(feed: Feed | None, now: datetime) -> bool:
+    """Never polled, or its next poll time has come."""
+    return feed is None or feed.next_poll_at is None or parse_time(feed.next_poll_at) <= now
 
 
 def next_due(session: Session, urls: Sequence[str]) -> datetime | None:
     """The earliest next poll time among `urls` (None: one of them has never been scheduled)."""
-    times = []
-    for chunk in _chunks(list(urls)):
-        times += session.scalars(select(Feed.next_poll_at).where(Feed.url.in_(chunk))).all()
-    if len(times) < len(set(urls)) or any(t is None for t in times):
+    states = feed_states(session, urls)
+    times = [states[u].next_poll_at if u in states else None for u in set(urls)]
+    if not times or any(t is None for t in times):
         return None
-    return min(parse_time(t) for t in times) if times else None
+    return min(parse_time(t) for t in times)
 
 
 def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None,
                  interval: float | None = None) -> None:
     """Save a poll's result: validators only advance on success, errors are counted."""
-    when = when or utcnow()
-    feed = feed_state(session, url)
-    if feed is None:
-        feed = Feed(url=url, consecutive_errors=0)
-        session.add(feed)
-    feed.last_polled_at = when
-    feed.last_status = outcome.status
-    if interval:
-        feed.next_poll_at = when + timedelta(seconds=interval)
-    if outcome.error:
-        feed.last_error = outcome.error
-        feed.consecutive_errors = (feed.consecutive_errors or 0) + 1
-    else:
-        feed.last_error = None
-        feed.consecutive_errors = 0
-        feed.last_success_at = when
-        if outcome.status == 200:
-            feed.etag = outcome.etag
-            feed.last_modified = outcome.last_modified
+    record_fetches(session, [(url, outcome, when or utcnow(), interval)])
+
+
+def record_fetches(session: Session, polls: Sequence[tuple[str, FetchOutcome, datetime, float | None]]) -> None:
+    """Save many polls' results, (url, outcome, when, seconds until the next poll), in one go."""
+    feeds = feed_states(session, [url for url, *_ in polls])
+    for url, outcome, when, interval in polls:
+        feed = feeds.get(url)
+        if feed is None:
+            feed = feeds[url] = Feed(url=url, consecutive_errors=0)
+            session.add(feed)
+        feed.last_polled_at = when
+        feed.last_status = outcome.status
+        if interval:
+            feed.next_poll_at = when + timedelta(seconds=interval)
+        if outcome.error:
+            feed.last_error = outcome.error
+            feed.consecutive_errors = (feed.consecutive_errors or 0) + 1
+        else:
+            feed.last_error = None
+            feed.consecutive_errors = 0
+            feed.last_success_at = when
+            if outcome.status == 200:
+                feed.etag = outcome.etag
+                feed.last_modified = outcome.last_modified
 
 
 def stats(session: Session) -> dict[str, int]:

@@ -10,7 +10,7 @@ from storage.database import make_engine, session_factory
 from storage.migrate import downgrade, upgrade
 from storage.repositories import (
     FetchOutcome,
-    feed_state,
+    feed_states,
     list_events,
     mark_seen,
     record_fetch,
@@ -79,7 +79,7 @@ def test_seen_items_and_feed_state(sessions):
         assert seen_item_ids(s, url, ["x", "z", "w"]) == {"x", "z"}
         record_fetch(s, url, FetchOutcome(None, error="timed out"))
     with sessions() as s:
-        feed = feed_state(s, url)
+        feed = feed_states(s, [url])[url]
         assert (feed.etag, feed.consecutive_errors, feed.last_error) == ('"e1"', 1, "timed out")
 
 
