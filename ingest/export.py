@@ -17,7 +17,8 @@ _CHUNK = 500
 
 def _article(row: ArticleRow) -> Article:
     return Article(id=row.id, feed_url=row.feed_url, source=row.source, title=row.title, summary=row.summary,
-                   link=row.link, published=row.published_at, fetched_at=row.fetched_at, language=row.language)
+                   link=row.link, published=row.published_at, fetched_at=row.fetched_at, language=row.language,
+                   body=row.body or "")
 
 
 def export_records(session: Session, since: datetime | None = None, until: datetime | None = None,

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.feeds import FeedSource
 from ingest.fetch import fetch_feed
+from ingest.fulltext import add_full_text
 from ingest.parse import parse_feed
 from ingest.publish import ArticlePublisher
 from ingest.schedule import HostBackoff, Intervals, next_delay
-from newsvigil.records import utc_iso, utcnow
+from newsvigil.records import Article, utc_iso, utcnow
 from newsvigil.settings import Settings
 from storage.models import Feed
 from storage.repositories import FetchOutcome, feed_states, is_due, mark_seen, record_fetches, seen_item_ids
@@ -58,9 +60,11 @@ class FeedPoll:
 
 
 async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed | None, sessions: sessionmaker[Session],
-                    publisher: ArticlePublisher, settings: Settings, backoff: HostBackoff | None = None) -> FeedPoll:
-    """Poll one feed end to end (`state`: its saved state, if any); problems come back in the report,
-    never as exceptions. The caller saves the outcome (`record_fetches`)."""
+                    publisher: ArticlePublisher, settings: Settings, backoff: HostBackoff | None = None,
+                    full_text: Callable[[Article], bool] | None = None) -> FeedPoll:
+    """Poll one feed end to end (`state`: its saved state, if any); new items that `full_text`
+    wants get their page's main text. Problems come back in the report, never as exceptions; the
+    caller saves the outcome (`record_fetches`)."""
     etag, last_modified = (state.etag, state.last_modified) if state else (None, None)
     errors_before = (state.consecutive_errors or 0) if state else 0
     result = await fetch_feed(client, source.url, etag=etag, last_modified=last_modified,
@@ -82,6 +86,9 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
             with sessions() as session:
                 seen = seen_item_ids(session, source.url, [a.id for a in parsed.articles])
             fresh = list({a.id: a for a in parsed.articles if a.id not in seen}.values())
+            if full_text and fresh:
+                fresh = await add_full_text(client, fresh, full_text, max_bytes=settings.max_body_bytes,
+                                            deadline=settings.fetch_timeout)
             try:
                 publisher.publish(fresh)
             except Exception as exc:  # the bus refused: keep the validators as they were, retry soon
@@ -110,7 +117,8 @@ def _host(url: str) -> str:
 
 async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], sessions: sessionmaker[Session],
                      publisher: ArticlePublisher, settings: Settings, *, due_only: bool = False,
-                     backoff: HostBackoff | None = None, now: datetime | None = None) -> list[PollReport]:
+                     backoff: HostBackoff | None = None, now: datetime | None = None,
+                     full_text: Callable[[Article], bool] | None = None) -> list[PollReport]:
     """Poll the feeds (with `due_only`, those whose next poll time has come), `fetch_concurrency` at a
     time and `fetch_per_host` per host; one feed's failure never stops the others. Feed states are
     read once and saved every `SAVE_EVERY` polls (and at the end)."""
@@ -137,7 +145,8 @@ async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], session
             if blocked:
                 return PollReport(source.url, deferred=f"host {host} refused repeatedly; waiting until {utc_iso(blocked)}")
             try:
-                poll = await poll_feed(client, source, states.get(source.url), sessions, publisher, settings, backoff)
+                poll = await poll_feed(client, source, states.get(source.url), sessions, publisher, settings, backoff,
+                                       full_text)
             except Exception as exc:  # a bug or a database problem must not end the cycle
                 log.exception("%s: unexpected error", source.url)
                 return PollReport(source.url, error=f"unexpected error: {exc.__class__.__name__}: {exc}")

@@ -50,11 +50,13 @@ class Article:
     published: datetime | None = None
     fetched_at: datetime = field(default_factory=utcnow)
     language: str | None = None
+    body: str = ""  # main text of the article page, fetched for topics that ask for full text
 
     @property
     def text(self) -> str:
         """The text detection reads; mention offsets index into it."""
-        return join_text(self.title, self.summary)
+        text = join_text(self.title, self.summary)
+        return f"{text}\n{self.body}" if self.body else text
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,6 +77,7 @@ class Article:
             published=parse_time(data.get("published")),
             fetched_at=parse_time(data.get("fetched_at")) or utcnow(),
             language=data.get("language") or data.get("lang") or None,
+            body=str(data.get("body") or ""),
         )
 
 

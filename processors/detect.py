@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from newsvigil.records import Article, Detection
 from processors.language import identify_language
 from processors.lexicon import fold, mask_urls
@@ -27,3 +29,12 @@ def detect(article: Article, rules: RuleSet, languages: tuple[str, ...] = DEFAUL
     """Run every rule over an article's title and summary."""
     lang, topics, troops = detect_text(article.text, rules, article.language, languages)
     return Detection(article_id=article.id, lang=lang, topics=topics, troops=troops, rules_version=rules.version)
+
+
+def wants_full_text(rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Callable[[Article], bool] | None:
+    """Whether an item's page is worth fetching: its title and summary match a topic that asks for
+    full text (None when no topic does)."""
+    topics = rules.full_text_topics
+    if not topics:
+        return None
+    return lambda article: bool(topics.intersection(detect(article, rules, languages).topics))

@@ -16,6 +16,7 @@ from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.delivery import Dispatcher
+from processors.detect import wants_full_text
 from processors.pipeline import ArticleProcessor
 from processors.rules import load_rules
 from storage.database import make_engine, session_factory
@@ -36,6 +37,7 @@ class Monitor:
         self.sessions = session_factory(self.engine)
         self.dispatcher: Dispatcher | None = None
         self.backoff = HostBackoff(settings.host_backoff_after, intervals(settings))
+        self.full_text = wants_full_text(self.rules, tuple(settings.language_list))
         if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
             self.dispatcher = Dispatcher(self.sessions, settings).start()
             processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list),
@@ -59,7 +61,7 @@ class Monitor:
         """Poll every feed once (with `due_only`, those whose next poll time has come)."""
         async with client_for(self.settings) as client:
             return await poll_cycle(client, self.all_feeds(), self.sessions, self.publisher, self.settings,
-                                    due_only=due_only, backoff=self.backoff)
+                                    due_only=due_only, backoff=self.backoff, full_text=self.full_text)
 
     def idle_seconds(self) -> float:
         """How long to wait before the next feed is due (at least 1 s; at most the shortest interval,

@@ -38,6 +38,7 @@ class Topic:
     label: str
     exclusions: list[Exclusion]
     proximities: list[Proximity]
+    full_text: bool = False  # fetch the article page of matching items and detect on its main text too
 
 
 @dataclass(slots=True)
@@ -63,6 +64,10 @@ class RuleSet:
     near_terms: Lexicon  # label = "topic/proximity index/group index"
     troops: TroopRules
     digest: str = field(default="")
+
+    @property
+    def full_text_topics(self) -> frozenset[str]:
+        return frozenset(name for name, topic in self.topics.items() if topic.full_text)
 
 
 def load_rules(path: str | Path) -> RuleSet:
@@ -122,7 +127,10 @@ def compile_rules(data: Any) -> RuleSet:
         exclusions = [_exclusion(x, f"{where}.exclude[{i}]") for i, x in enumerate(spec.get("exclude") or [])]
         if not any(e[1] == name for e in entries) and not proximities:
             raise ValueError(f"{where} has no terms: give it 'terms', 'capitalized', 'exact' or 'near'")
-        topics[str(name)] = Topic(str(name), str(spec.get("label") or name), exclusions, proximities)
+        full_text = spec.get("full_text", False)
+        if not isinstance(full_text, bool):
+            raise ValueError(f"{where}.full_text must be true or false")
+        topics[str(name)] = Topic(str(name), str(spec.get("label") or name), exclusions, proximities, full_text)
 
     troops = data.get("troops")
     if not isinstance(troops, dict):

@@ -70,6 +70,7 @@ class ArticleRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     language: Mapped[str | None] = mapped_column(String(16))
+    body: Mapped[str | None] = mapped_column(Text)  # full text of the page, when a topic asked for it
 
 
 class DetectionRow(Base):

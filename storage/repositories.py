@@ -63,6 +63,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "fetched_at": article.fetched_at,
         "language": article.language,
+        "body": article.body or None,
     }
 
 
@@ -78,7 +79,7 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
     latest: dict[str, tuple[Article, Detection]] = {a.id: (a, d) for a, d in results}
     ids = list(latest)
     upsert(session, ArticleRow, [article_row(a) for a, _ in latest.values()], ["id"],
-           ["title", "summary", "link", "published_at", "language"])
+           ["title", "summary", "link", "published_at", "language", "body"])
     existing_events: set[str] = set()
     for chunk in _chunks(ids):
         existing_events |= set(session.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
