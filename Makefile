@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test install services services-down bench clean
+.PHONY: run test install services services-down browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ run: install
 	$(BIN)/newsvigil run
 
 ## Start Kafka and PostgreSQL (installing them when missing), then run the whole suite.
-test: install services
+test: install services browser
 	$(BIN)/python -m pytest
+
+## Debian's Chromium for the dashboard's end-to-end tests (Playwright never downloads its own).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 services:
 	services/services.sh up

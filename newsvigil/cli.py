@@ -37,6 +37,11 @@ def _register_subcommands() -> None:
     app.add_typer(feeds_app, name="feeds")
     app.add_typer(subscribe_app, name="subscribe")
     app.command("alerts")(alerts)
+    from newsvigil.cli_web import serve, tokens_app
+
+    app.command("serve")(serve)
+    app.add_typer(tokens_app, name="tokens")
+
 
 def _version(value: bool) -> None:
     if value:

@@ -21,15 +21,6 @@ def _database():
     return open_database(get_settings().database_url)
 
 
-def _csv(value: str | None, allowed: tuple[str, ...] | None = None, option: str = "") -> str:
-    items = [v.strip() for v in (value or "").split(",") if v.strip()]
-    if allowed:
-        bad = [v for v in items if v not in allowed]
-        if bad:
-            raise UserError(f"{option} {','.join(bad)} is not one of {', '.join(allowed)}", f"e.g. {option} {allowed[0]}")
-    return ",".join(items)
-
-
 @subscribe_app.command("add")
 @user_errors
 def add(
@@ -46,28 +37,22 @@ def add(
     urgent_figure: Optional[float] = typer.Option(None, "--urgent-figure", help="In digest mode, a new figure at least this big is sent at once."),
 ) -> None:
     """Add a subscription; prints its id and, for webhooks, the signing secret."""
-    from processors.alerts import KINDS
-    from storage.alerts import CHANNELS, add_subscription
+    from storage.alerts import add_subscription, subscription_fields
 
-    if channel not in CHANNELS:
-        raise UserError(f"--channel {channel!r} is not one of {', '.join(CHANNELS)}", "e.g. --channel webhook --target https://...")
-    if mode not in ("instant", "digest"):
-        raise UserError(f"--mode {mode!r} is not instant or digest", "e.g. --mode digest --digest-minutes 60")
-    if channel in ("webhook", "apprise") and "://" not in target:
-        raise UserError(f"--target {target!r} is not a URL", "give the endpoint, e.g. --target https://example.org/hook")
-    if channel == "email" and "@" not in target:
-        raise UserError(f"--target {target!r} is not an email address", "e.g. --target analyst@example.org")
+    try:
+        fields = subscription_fields(name=name, channel=channel, target=target, topics=topics, languages=languages,
+                                     keywords=keywords, min_figure=min_figure, kinds=kinds, mode=mode,
+                                     digest_minutes=digest_minutes, urgent_figure=urgent_figure)
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise UserError(f"--{field.replace('_', '-')}: {reason}", "see `newsvigil subscribe add --help`") from None
     with _database() as sessions, sessions.begin() as session:
-        sub = add_subscription(
-            session, name=name, channel=channel, target=target, topics=_csv(topics), languages=_csv(languages),
-            keywords=_csv(keywords), min_figure=min_figure, kinds=_csv(kinds, KINDS, "--kinds"), mode=mode,
-            digest_minutes=digest_minutes, urgent_figure=urgent_figure,
-        )
+        sub = add_subscription(session, **fields)
         out.print(f"subscription {sub.id} added ({channel})")
         if channel == "webhook":
             out.print(f"signing secret (Standard Webhooks): {sub.secret}")
         if channel == "atom":
-            out.print(f"feed: `newsvigil alerts --feed {sub.id}`; secret URL token: {sub.secret}")
+            out.print(f"feed: /atom/{sub.secret} on `newsvigil serve`, or `newsvigil alerts --feed {sub.id}`")
 
 
 @subscribe_app.command("list")
@@ -76,15 +61,13 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
     """List subscriptions."""
     from sqlalchemy import select
 
+    from storage.alerts import subscription_json
     from storage.models import Subscription
 
     with _database() as sessions, sessions() as session:
         for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
-            row = {"id": sub.id, "name": sub.name, "channel": sub.channel, "target": sub.target, "topics": sub.topics,
-                   "languages": sub.languages, "keywords": sub.keywords, "min_figure": sub.min_figure, "kinds": sub.kinds,
-                   "mode": sub.mode, "active": sub.active, "disabled_reason": sub.disabled_reason}
             if as_json:
-                out.print(json.dumps(row, ensure_ascii=False), markup=False)
+                out.print(json.dumps(subscription_json(sub), ensure_ascii=False), markup=False)
             else:
                 state = "active" if sub.active else f"DISABLED: {sub.disabled_reason}"
                 out.print(f"{sub.id:4} {sub.name} [{sub.channel} {sub.target}] topics={sub.topics or 'any'} "
@@ -123,19 +106,12 @@ def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Send a test alert to a subscription now and report the outcome."""
-    from processors.delivery import Dispatcher
+    from processors.delivery import send_test_alert
 
-    payload = {"kind": "new_story", "story": {"id": 0, "title": "newsvigil test alert", "topics": [], "sources": [], "languages": []},
-               "article": {"id": "test", "title": "This is a test of your subscription", "link": None, "source": "newsvigil",
-                           "language": "en", "published": None},
-               "topics": [], "new": {"figures": [], "source": None, "language": None}, "figures": []}
     with _database() as sessions:
         with sessions() as session:
             sub = _subscription(session, subscription_id)
-            data = {c.name: getattr(sub, c.name) for c in sub.__table__.columns}
-        dispatcher = Dispatcher(sessions, get_settings())
-        outcome = dispatcher.send(data, [(0, 0, payload)])  # the same path real alerts take
-        dispatcher.close()
+        outcome = send_test_alert(sessions, get_settings(), sub)
     if not outcome.ok:
         raise UserError(f"test alert to subscription {subscription_id} failed: {outcome.error}", "check the target and try again")
     out.print(f"test alert delivered to subscription {subscription_id}")
@@ -154,6 +130,7 @@ def alerts(
 
     from newsvigil.records import parse_time, utcnow
     from processors.atom import alerts_feed
+    from storage.alerts import sent_alerts
     from storage.models import AlertRow
 
     with _database() as sessions:
@@ -166,10 +143,7 @@ def alerts(
         with sessions() as session:
             if feed is not None:
                 sub = _subscription(session, feed)
-                rows = session.scalars(select(AlertRow).where(AlertRow.subscription_id == feed, AlertRow.status == "sent")
-                                       .order_by(AlertRow.id.desc()).limit(limit))
-                items = [(a.id, parse_time(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
-                typer.echo(alerts_feed(sub.id, sub.name, items).decode(), nl=False)
+                typer.echo(alerts_feed(sub.id, sub.name, sent_alerts(session, sub.id, limit)).decode(), nl=False)
                 return
             query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
             if failed:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = Field("newsvigil", description="prefix of the bus topics: <prefix>.articles, .events, .deadletter")
     kafka_send_timeout: float = Field(30.0, gt=1, description="seconds Kafka may take to acknowledge a batch of articles")
     worker_web_port: int = Field(6066, ge=0, description="port of the worker's /healthz and /metrics")
+    web_host: str = Field("127.0.0.1", description="address `newsvigil serve` listens on")
+    web_port: int = Field(8080, ge=1, le=65535, description="port `newsvigil serve` listens on")
+    public_dashboard: bool = Field(True, description="read-only pages and API without a token (subscriptions, alerts and changes always need one)")
 
     @field_validator("broker")
     @classmethod

@@ -226,3 +226,22 @@ class Dispatcher:
                                                     f"`newsvigil subscribe enable {sub['id']}`")
                 if not outcome.ok:
                     log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)
+
+
+TEST_PAYLOAD = {
+    "kind": "new_story",
+    "story": {"id": 0, "title": "newsvigil test alert", "topics": [], "sources": [], "languages": []},
+    "article": {"id": "test", "title": "This is a test of your subscription", "link": None, "source": "newsvigil",
+                "language": "en", "published": None},
+    "topics": [], "new": {"figures": [], "source": None, "language": None}, "figures": [],
+}
+
+
+def send_test_alert(sessions: Any, settings: Any, subscription: Any) -> "Outcome":
+    """Send a test alert to a subscription now, by the path real alerts take."""
+    data = {c.name: getattr(subscription, c.name) for c in subscription.__table__.columns}
+    dispatcher = Dispatcher(sessions, settings)
+    try:
+        return dispatcher.send(data, [(0, 0, TEST_PAYLOAD)])
+    finally:
+        dispatcher.close()

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from newsvigil.records import utcnow
+from newsvigil.records import parse_time, utcnow
 from processors.alerts import KINDS, StoryEvent, SubscriptionRule, alert_payload, decide_alert
 from storage.models import AlertRow, Subscription
 from storage.repositories import upsert
@@ -37,7 +37,9 @@ def new_secret() -> str:
 
 
 def add_subscription(session: Session, **fields: Any) -> Subscription:
-    sub = Subscription(secret=new_secret(), created_at=utcnow(), active=True, **fields)
+    """A new subscription with its secret: a Standard Webhooks key, or for Atom the feed URL's token."""
+    secret = secrets.token_urlsafe(24) if fields.get("channel") == "atom" else new_secret()
+    sub = Subscription(secret=secret, created_at=utcnow(), active=True, **fields)
     session.add(sub)
     session.flush()
     return sub
@@ -95,3 +97,45 @@ def held_digest(session: Session, subscription_id: int) -> list[AlertRow]:
         select(AlertRow).where(AlertRow.subscription_id == subscription_id, AlertRow.status == "pending")
         .order_by(AlertRow.created_at, AlertRow.id)
     ))
+
+
+def subscription_fields(*, name: str, channel: str, target: str = "", topics: str = "", languages: str = "",
+                        keywords: str = "", min_figure: float | None = None, kinds: str = ",".join(KINDS),
+                        mode: str = "instant", digest_minutes: int = 60, urgent_figure: float | None = None) -> dict[str, Any]:
+    """Validated, normalised columns of a subscription; ValueError names the bad field."""
+    if not name.strip():
+        raise ValueError("name: give the subscription a name")
+    if channel not in CHANNELS:
+        raise ValueError(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    if mode not in ("instant", "digest"):
+        raise ValueError(f"mode: {mode!r} is not instant or digest")
+    if channel in ("webhook", "apprise") and "://" not in target:
+        raise ValueError(f"target: {target!r} is not a URL (e.g. https://example.org/hook)")
+    if channel == "webhook" and not target.lower().startswith(("http://", "https://")):
+        raise ValueError(f"target: {target!r} is not an http(s) URL")
+    if channel == "email" and "@" not in target:
+        raise ValueError(f"target: {target!r} is not an email address")
+    if digest_minutes < 1:
+        raise ValueError("digest_minutes: must be at least 1")
+    kind_list = _split(kinds)
+    bad = [k for k in kind_list if k not in KINDS]
+    if bad or not kind_list:
+        raise ValueError(f"kinds: {','.join(bad) or '(none)'} is not one of {', '.join(KINDS)}")
+    return dict(name=name.strip(), channel=channel, target=target.strip(), topics=",".join(_split(topics)),
+                languages=",".join(_split(languages)), keywords=",".join(_split(keywords)), min_figure=min_figure,
+                kinds=",".join(kind_list), mode=mode, digest_minutes=digest_minutes, urgent_figure=urgent_figure)
+
+
+def subscription_json(sub: Subscription) -> dict[str, Any]:
+    """A subscription as the CLI and the API show it (never its secret)."""
+    return {"id": sub.id, "name": sub.name, "channel": sub.channel, "target": sub.target, "topics": sub.topics,
+            "languages": sub.languages, "keywords": sub.keywords, "min_figure": sub.min_figure, "kinds": sub.kinds,
+            "mode": sub.mode, "digest_minutes": sub.digest_minutes, "urgent_figure": sub.urgent_figure,
+            "active": sub.active, "disabled_reason": sub.disabled_reason}
+
+
+def sent_alerts(session: Session, subscription_id: int, limit: int = 50) -> list[tuple[int, datetime, dict[str, Any]]]:
+    """(alert id, time, payload) of a subscription's delivered alerts, newest first: its Atom feed."""
+    rows = session.scalars(select(AlertRow).where(AlertRow.subscription_id == subscription_id, AlertRow.status == "sent")
+                           .order_by(AlertRow.id.desc()).limit(limit))
+    return [(a.id, parse_time(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -62,7 +63,14 @@ def postgres_url() -> Iterator[str]:
     name = f"nv_test_{uuid.uuid4().hex[:12]}"
     admin = dict(host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True)
     with psycopg.connect(**admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        for attempt in range(10):
+            try:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                break
+            except psycopg.errors.ObjectInUse:  # template1 briefly busy (another test's DROP ... FORCE)
+                if attempt == 9:
+                    raise
+                time.sleep(0.2)
     yield url.set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(**admin) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,83 @@
+"""`newsvigil serve` (dashboard and HTTP API) and `newsvigil tokens ...` (API tokens)."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from newsvigil.console import out, user_errors
+from newsvigil.errors import UserError
+from newsvigil.settings import get_settings
+
+tokens_app = typer.Typer(help="API tokens of the HTTP API and dashboard (stored hashed; shown once).", no_args_is_help=True)
+
+
+@user_errors
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default NEWSVIGIL_WEB_HOST, 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default NEWSVIGIL_WEB_PORT, 8080)."),
+) -> None:
+    """Serve the dashboard and the HTTP API (OpenAPI at /openapi.json, /docs), /healthz and /metrics."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.web_host, port or settings.web_port
+    app = create_app(settings)
+    access = "public read-only dashboard" if settings.public_dashboard else "every page needs a token"
+    out.print(f"newsvigil: dashboard on http://{host}:{port}/ ({access}; database {settings.database_url})")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}", "choose another --port") from None
+
+
+def _database():
+    from storage.database import open_database
+
+    return open_database(get_settings().database_url)
+
+
+@tokens_app.command("add")
+@user_errors
+def add(name: str = typer.Argument(..., help="Who or what uses the token (e.g. analyst-desk).")) -> None:
+    """Create a token and print it (the only time it is shown)."""
+    from storage.tokens import create_token
+
+    with _database() as sessions, sessions.begin() as session:
+        row, token = create_token(session, name)
+        out.print(f"token {row.id} ({name}): {token}", markup=False)
+    out.print("keep it now: only its hash is stored. Send it as `Authorization: Bearer <token>`, or sign in with it on the dashboard.")
+
+
+@tokens_app.command("list")
+@user_errors
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+    """List tokens (never the tokens themselves)."""
+    from newsvigil.records import utc_iso
+    from storage.tokens import list_tokens
+
+    with _database() as sessions, sessions() as session:
+        for row in list_tokens(session):
+            data = {"id": row.id, "name": row.name, "created_at": utc_iso(row.created_at),
+                    "last_used_at": utc_iso(row.last_used_at), "revoked": row.revoked}
+            if as_json:
+                out.print(json.dumps(data), markup=False)
+            else:
+                out.print(f"{row.id:4} {row.name} created {data['created_at'][:16]} last used {(data['last_used_at'] or 'never')[:16]}"
+                          + (" REVOKED" if row.revoked else ""), markup=False)
+
+
+@tokens_app.command("revoke")
+@user_errors
+def revoke(token_id: int = typer.Argument(..., help="Token id (see `newsvigil tokens list`).")) -> None:
+    """Revoke a token: it stops working at once."""
+    from storage.tokens import revoke_token
+
+    with _database() as sessions, sessions.begin() as session:
+        if not revoke_token(session, token_id):
+            raise UserError(f"no token {token_id}", "see `newsvigil tokens list`")
+    out.print(f"token {token_id} revoked")

@@ -1,0 +1,150 @@
+"""The HTTP API against the real app and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import feedparser
+import pytest
+from fastapi.testclient import TestClient
+
+from newsvigil.settings import Settings
+from storage.database import make_engine, session_factory
+from storage.tokens import create_token, revoke_token
+from web.app import create_app
+
+
+def client_for(database_url: str, **settings) -> TestClient:
+    return TestClient(create_app(Settings(database_url=database_url, **settings)))
+
+
+def new_token(database_url: str) -> tuple[int, str]:
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine).begin() as session:
+            row, token = create_token(session, "test")
+            return row.id, token
+    finally:
+        engine.dispose()
+
+
+def test_stories_paged_with_cursors_and_filtered(replayed):
+    with client_for(replayed) as api:
+        everything = api.get("/api/stories").json()
+        assert len(everything["items"]) == 6 and everything["next"] is None
+        seen, cursor = [], None
+        while True:
+            page = api.get("/api/stories", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+            seen += [s["id"] for s in page["items"]]
+            cursor = page["next"]
+            if not cursor:
+                break
+        assert seen == [s["id"] for s in everything["items"]]  # same order, nothing twice, nothing missed
+        last_seen = [s["last_seen"] for s in everything["items"]]
+        assert last_seen == sorted(last_seen, reverse=True)
+
+        greenland = api.get("/api/stories", params={"topic": "greenland"}).json()["items"]
+        assert greenland and all("greenland" in s["topics"] for s in greenland)
+        german = api.get("/api/stories", params={"language": "de"}).json()["items"]
+        assert [s["title"] for s in german] == ["USA ziehen rund 1.500 Soldaten aus Bayern ab"]
+        outlet = german[0]["outlets"][0]
+        assert [s["title"] for s in api.get("/api/stories", params={"outlet": outlet}).json()["items"]] == [german[0]["title"]]
+        late = api.get("/api/stories", params={"since": "2026-11-19"}).json()["items"]
+        assert late and all(s["last_seen"] >= "2026-11-19" for s in late)
+
+        assert api.get("/api/stories", params={"cursor": "garbage"}).status_code == 400
+        bad = api.get("/api/stories", params={"since": "last tuesday"})
+        assert bad.status_code == 422 and "since" in bad.json()["detail"]
+
+
+def test_story_article_event_and_feed_details(replayed):
+    with client_for(replayed) as api:
+        [story] = api.get("/api/stories", params={"language": "de"}).json()["items"]
+        detail = api.get(f"/api/stories/{story['id']}").json()
+        [report] = detail["articles"]
+        assert report["added"]["new_story"] is True
+        assert [f["quote"] for f in report["figures"]] == ["rund 1.500 Soldaten"]
+        article = api.get(f"/api/articles/{report['id']}").json()
+        figure = article["figures"][0]
+        assert article["text"][figure["start"]:figure["end"]] == figure["quote"] and article["story"] == story["id"]
+        assert api.get("/api/stories/999999").status_code == 404
+        assert api.get("/api/articles/nope").status_code == 404
+
+        events = api.get("/api/events", params={"topic": "nato"}).json()["items"]
+        assert events and all("nato" in e["topics"] for e in events)
+        everything = api.get("/api/articles", params={"limit": 200}).json()["items"]
+        assert len(everything) == 8 and len(api.get("/api/events").json()["items"]) == 6
+        assert isinstance(api.get("/api/feeds").json(), list)
+        paths = api.get("/openapi.json").json()["paths"]
+        assert {"/api/stories", "/api/events", "/api/articles", "/api/feeds", "/api/subscriptions", "/api/alerts"} <= set(paths)
+
+
+def test_subscriptions_need_a_token_and_round_trip(replayed):
+    token_id, token = new_token(replayed)
+    auth = {"Authorization": f"Bearer {token}"}
+    with client_for(replayed) as api:
+        assert api.get("/api/subscriptions").status_code == 401
+        assert api.get("/api/alerts").status_code == 401
+        assert api.get("/api/subscriptions", headers={"Authorization": "Bearer nv_wrong"}).status_code == 401
+        bad = api.post("/api/subscriptions", json={"name": "x", "channel": "pigeon"}, headers=auth)
+        assert bad.status_code == 422 and "channel" in bad.json()["detail"]
+        created = api.post("/api/subscriptions", json={"name": "arctic desk", "channel": "atom", "topics": "greenland"}, headers=auth)
+        assert created.status_code == 201, created.text
+        sub = created.json()
+        assert sub["atom_url"].endswith(f"/atom/{sub['secret']}")
+        assert [s["name"] for s in api.get("/api/subscriptions", headers=auth).json()] == ["arctic desk"]
+        assert "secret" not in api.get("/api/subscriptions", headers=auth).json()[0]
+        paused = api.patch(f"/api/subscriptions/{sub['id']}", json={"active": False}, headers=auth).json()
+        assert paused["active"] is False
+        assert api.post(f"/api/subscriptions/{sub['id']}/test", headers=auth).json() == {"delivered": True, "error": None}
+
+        feed = feedparser.parse(api.get(f"/atom/{sub['secret']}").content)
+        assert feed.feed.title == "newsvigil — arctic desk" and not feed.bozo
+        assert api.get("/atom/whsec_not-a-secret").status_code == 404
+        assert api.delete(f"/api/subscriptions/{sub['id']}", headers=auth).status_code == 204
+        assert api.get("/api/subscriptions", headers=auth).json() == []
+
+        engine = make_engine(replayed)
+        with session_factory(engine).begin() as session:
+            revoke_token(session, token_id)
+        engine.dispose()
+        assert api.get("/api/subscriptions", headers=auth).status_code == 401  # revoked at once
+
+
+def test_private_dashboard_needs_a_token_everywhere(replayed):
+    _, token = new_token(replayed)
+    with client_for(replayed, public_dashboard=False) as api:
+        assert api.get("/api/stories").status_code == 401
+        assert api.get("/api/stories", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        page = api.get("/", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
+        signed_in = api.post("/login", data={"token": token, "next": "/feeds"}, follow_redirects=False)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/feeds"
+        assert "httponly" in signed_in.headers["set-cookie"].lower() and "samesite=strict" in signed_in.headers["set-cookie"].lower()
+        assert api.get("/").status_code == 200  # the cookie now signs the browser in
+        assert api.get("/healthz").json()["status"] == "ok"
+
+
+def test_feed_content_is_escaped_and_no_script_can_run(replayed):
+    with client_for(replayed) as api:
+        [hostile] = [s for s in api.get("/api/stories").json()["items"] if "NATO pulls" in s["title"]]
+        for path in ("/", f"/stories/{hostile['id']}", "/articles/hostile-1"):
+            page = api.get(path)
+            assert page.status_code == 200
+            assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script at all
+            html = page.text
+            assert "<script" not in html and "<img src=x" not in html and "<svg onload" not in html
+            assert "javascript:" not in html
+        assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in api.get("/articles/hostile-1").text
+
+
+def test_health_and_metrics(replayed):
+    with client_for(replayed) as api:
+        api.get("/api/stories")
+        metrics = api.get("/metrics").text
+        assert 'newsvigil_http_requests_total{route="/api/stories",status="200"}' in metrics
+        assert 'newsvigil_rows{table="articles"} 8.0' in metrics
+
+
+@pytest.mark.parametrize("path", ["/", "/feeds", "/stories/1", "/login"])
+def test_pages_render(replayed, path):
+    with client_for(replayed) as api:
+        assert api.get(path).status_code == 200

@@ -1,0 +1,219 @@
+"""The JSON API (OpenAPI at /openapi.json): events, stories, articles, feeds, subscriptions, alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterator, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.alerts import add_subscription, subscription_fields, subscription_json
+from storage.models import AlertRow, Subscription
+from storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
+from storage.repositories import feed_health
+from web.auth import Unauthorized, token_of
+
+router = APIRouter(prefix="/api")
+
+
+def session(request: Request) -> Iterator[Session]:
+    """A database session for one request."""
+    with request.app.state.sessions() as s:
+        yield s
+
+
+def reader(request: Request, db: Session = Depends(session)) -> None:
+    """Read-only data: open when the dashboard is public, else a token is needed."""
+    if not request.app.state.settings.public_dashboard and token_of(request, db) is None:
+        raise Unauthorized("this server's dashboard is private: send Authorization: Bearer <token>")
+
+
+def writer(request: Request, db: Session = Depends(session)) -> None:
+    """Subscriptions, alerts and changes: always a token."""
+    if token_of(request, db) is None:
+        raise Unauthorized("a token is needed: send Authorization: Bearer <token> (newsvigil tokens add NAME)")
+
+
+def filters(topic: Optional[str] = Query(None, description="Only this topic (e.g. nato)."),
+            language: Optional[str] = Query(None, description="Only reports in this language (ISO 639-1)."),
+            outlet: Optional[str] = Query(None, description="Only reports from this outlet."),
+            since: Optional[str] = Query(None, description="Published at or after (ISO 8601 date or time)."),
+            until: Optional[str] = Query(None, description="Published before (ISO 8601 date or time).")) -> Filters:
+    """Filters from the query string; empty values (a form's "any") mean no filter."""
+    return Filters(topic or None, language or None, outlet or None, _time("since", since), _time("until", until))
+
+
+def _time(name: str, value: str | None) -> datetime | None:
+    from newsvigil.records import parse_time
+
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise HTTPException(422, f"{name}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
+
+
+Limit = Query(50, ge=1, le=200, description="Items per page.")
+Cursor = Query(None, description="`next` of the previous page.")
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next: Optional[str] = Field(None, description="Cursor of the next page; null on the last page.")
+
+
+@router.get("/stories", response_model=Page, dependencies=[Depends(reader)], tags=["stories"])
+def list_stories(f: Filters = Depends(filters), limit: int = Limit, cursor: Optional[str] = Cursor,
+                 db: Session = Depends(session)) -> Page:
+    """Stories, the one with the latest report first: reports, outlets, languages, figures."""
+    items, next_cursor = stories_page(db, f, limit, cursor)
+    return Page(items=items, next=next_cursor)
+
+
+@router.get("/stories/{story_id}", dependencies=[Depends(reader)], tags=["stories"])
+def get_story(story_id: int, db: Session = Depends(session)) -> dict[str, Any]:
+    """A story with all its reports, what each added, and their figures with quotes."""
+    story = story_detail(db, story_id)
+    if story is None:
+        raise HTTPException(404, f"no story {story_id}")
+    return story
+
+
+@router.get("/events", response_model=Page, dependencies=[Depends(reader)], tags=["articles"])
+def list_events(f: Filters = Depends(filters), limit: int = Limit, cursor: Optional[str] = Cursor,
+                db: Session = Depends(session)) -> Page:
+    """Events (articles on at least one topic), newest first, with topics and troop figures."""
+    items, next_cursor = articles_page(db, f, limit, cursor, events_only=True)
+    return Page(items=items, next=next_cursor)
+
+
+@router.get("/articles", response_model=Page, dependencies=[Depends(reader)], tags=["articles"])
+def list_articles(f: Filters = Depends(filters), limit: int = Limit, cursor: Optional[str] = Cursor,
+                  db: Session = Depends(session)) -> Page:
+    """Every stored article, newest first."""
+    items, next_cursor = articles_page(db, f, limit, cursor)
+    return Page(items=items, next=next_cursor)
+
+
+@router.get("/articles/{article_id}", dependencies=[Depends(reader)], tags=["articles"])
+def get_article(article_id: str, db: Session = Depends(session)) -> dict[str, Any]:
+    """One article with its text; figure offsets index into `text`."""
+    article = article_detail(db, article_id)
+    if article is None:
+        raise HTTPException(404, f"no article {article_id}")
+    return article
+
+
+@router.get("/feeds", dependencies=[Depends(reader)], tags=["feeds"])
+def list_feeds(request: Request, db: Session = Depends(session)) -> list[dict[str, Any]]:
+    """Feed health: last status and error, last success, errors in a row, next poll, items/day, flagged."""
+    return feed_health(db, request.app.state.settings.feed_failing_after)
+
+
+class SubscriptionIn(BaseModel):
+    name: str
+    channel: str = Field(description="webhook, email, apprise or atom")
+    target: str = Field("", description="Webhook URL, email address or Apprise URL (empty for atom)")
+    topics: str = Field("", description="Comma-separated topics; empty = any")
+    languages: str = Field("", description="Comma-separated language codes; empty = any")
+    keywords: str = Field("", description="Comma-separated words, one of which must occur")
+    min_figure: Optional[float] = None
+    kinds: str = "new_story,new_report,new_figure"
+    mode: str = Field("instant", description="instant or digest")
+    digest_minutes: int = 60
+    urgent_figure: Optional[float] = None
+
+
+class SubscriptionPatch(BaseModel):
+    active: bool = Field(description="false pauses the subscription, true resumes it")
+
+
+def _subscription(db: Session, subscription_id: int) -> Subscription:
+    sub = db.get(Subscription, subscription_id)
+    if sub is None:
+        raise HTTPException(404, f"no subscription {subscription_id}")
+    return sub
+
+
+def create_subscription(db: Session, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Validate and add a subscription (API and dashboard); (its JSON, its secret). HTTP 422 names the field."""
+    try:
+        fields = subscription_fields(**data)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    sub = add_subscription(db, **fields)
+    db.commit()
+    return subscription_json(sub), sub.secret
+
+
+@router.get("/subscriptions", dependencies=[Depends(writer)], tags=["subscriptions"])
+def list_subscriptions(db: Session = Depends(session)) -> list[dict[str, Any]]:
+    """All subscriptions (their secrets are never shown again)."""
+    return [subscription_json(s) for s in db.scalars(select(Subscription).order_by(Subscription.id))]
+
+
+@router.post("/subscriptions", status_code=201, dependencies=[Depends(writer)], tags=["subscriptions"])
+def post_subscription(body: SubscriptionIn, request: Request, db: Session = Depends(session)) -> dict[str, Any]:
+    """Create a subscription. The response shows its secret once: the webhook signing key, or the
+    token of the Atom feed at /atom/{secret}."""
+    data, secret = create_subscription(db, body.model_dump())
+    data["secret"] = secret
+    if data["channel"] == "atom":
+        data["atom_url"] = str(request.url_for("atom_feed", secret=secret))
+    return data
+
+
+@router.patch("/subscriptions/{subscription_id}", dependencies=[Depends(writer)], tags=["subscriptions"])
+def patch_subscription(subscription_id: int, body: SubscriptionPatch, db: Session = Depends(session)) -> dict[str, Any]:
+    """Pause or resume a subscription."""
+    sub = _subscription(db, subscription_id)
+    sub.active = body.active
+    if body.active:
+        sub.disabled_reason = None
+    db.commit()
+    return subscription_json(sub)
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, dependencies=[Depends(writer)], tags=["subscriptions"])
+def delete_subscription(subscription_id: int, db: Session = Depends(session)) -> Response:
+    """Delete a subscription and its alerts."""
+    db.delete(_subscription(db, subscription_id))
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post("/subscriptions/{subscription_id}/test", dependencies=[Depends(writer)], tags=["subscriptions"])
+def test_subscription(subscription_id: int, request: Request, db: Session = Depends(session)) -> dict[str, Any]:
+    """Send a test alert now by the path real alerts take; reports the outcome."""
+    from processors.delivery import send_test_alert
+
+    outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, _subscription(db, subscription_id))
+    return {"delivered": outcome.ok, "error": outcome.error}
+
+
+@router.get("/alerts", response_model=Page, dependencies=[Depends(writer)], tags=["alerts"])
+def list_alerts(status: Optional[str] = Query(None, description="pending, sent, failed or dropped"),
+                subscription: Optional[int] = Query(None, description="Only this subscription's alerts."),
+                limit: int = Limit, cursor: Optional[int] = Query(None, description="`next` of the previous page."),
+                db: Session = Depends(session)) -> Page:
+    """Alerts and their delivery state, newest first."""
+    import json
+
+    from newsvigil.records import utc_iso
+
+    query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit + 1)
+    if status:
+        query = query.where(AlertRow.status == status)
+    if subscription:
+        query = query.where(AlertRow.subscription_id == subscription)
+    if cursor:
+        query = query.where(AlertRow.id < cursor)
+    rows = list(db.scalars(query))
+    items = [{"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "urgent": a.urgent, "status": a.status,
+              "attempts": a.attempts, "last_error": a.last_error, "created_at": utc_iso(a.created_at),
+              "sent_at": utc_iso(a.sent_at), "payload": json.loads(a.payload)} for a in rows[:limit]]
+    return Page(items=items, next=str(rows[limit - 1].id) if len(rows) > limit else None)

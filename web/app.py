@@ -1,0 +1,121 @@
+"""`newsvigil serve`: the dashboard (server-rendered pages) and the HTTP API, one FastAPI app.
+
+Handlers only wire storage queries and pure renderers to HTTP. Every response carries a strict
+Content-Security-Policy: no script runs on these pages, so no feed text can run any.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsvigil import __version__
+from newsvigil.records import utcnow
+from newsvigil.settings import Settings
+from storage.database import make_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import AlertRow, ArticleRow, StoryRow
+from storage.queries import BadCursor
+from web.auth import LoginRequired, Unauthorized
+
+HERE = Path(__file__).resolve().parent
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+# FastAPI's /docs page loads Swagger UI's script and styles from a CDN.
+DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src https://cdn.jsdelivr.net; "
+            "img-src https://fastapi.tiangolo.com data:; connect-src 'self'")
+
+
+class Metrics:
+    """Prometheus metrics of the web process; row counts are read at scrape time."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("newsvigil_http_requests", "HTTP requests", ["route", "status"], registry=self.registry)
+        self.latency = Histogram("newsvigil_http_request_seconds", "HTTP request time", ["route"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        rows = Gauge("newsvigil_rows", "Rows stored", ["table"], registry=self.registry)
+        alerts = Gauge("newsvigil_alerts", "Alerts by delivery status", ["status"], registry=self.registry)
+
+        def collect_rows() -> None:
+            with sessions() as session:
+                for name, model in (("articles", ArticleRow), ("stories", StoryRow)):
+                    rows.labels(name).set(session.scalar(select(func.count()).select_from(model)) or 0)
+                for status, count in session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status)):
+                    alerts.labels(status).set(count)
+
+        self.refresh = collect_rows
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app over the configured database (migrated first)."""
+    from web import api, pages
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Iterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="newsvigil", version=__version__, lifespan=lifespan,
+                  description="News monitoring: stories, events, articles, feeds, subscriptions and alerts. "
+                              "Lists are newest first and paged with `cursor` (the `next` of the previous page). "
+                              "Send `Authorization: Bearer <token>` (`newsvigil tokens add NAME`) for subscriptions, "
+                              "alerts and anything that changes state.")
+    app.state.settings = settings
+    app.state.sessions = sessions
+    metrics = app.state.metrics = Metrics(sessions)
+
+    @app.middleware("http")
+    async def headers_and_metrics(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(route, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        response.headers["Content-Security-Policy"] = DOCS_CSP if request.url.path == "/docs" else CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(BadCursor)
+    async def bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz(session: Session = Depends(api.session)) -> dict[str, Any]:
+        """Liveness and database reachability."""
+        session.execute(select(1))
+        return {"status": "ok", "version": __version__, "time": utcnow().isoformat()}
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        """Prometheus metrics: requests, latency, rows stored, alerts by status."""
+        metrics.refresh()
+        return PlainTextResponse(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app

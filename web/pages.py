@@ -1,0 +1,212 @@
+"""The dashboard's pages: stories and timelines, a story, an article, feeds, subscriptions, login,
+and each Atom subscription's feed at its secret URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.alerts import sent_alerts, subscription_json
+from storage.models import Subscription
+from storage.queries import (
+    Filters,
+    article_detail,
+    choices,
+    figure_points,
+    reports_per_day,
+    stories_page,
+    story_detail,
+    timeline_window,
+)
+from storage.repositories import feed_health
+from web.api import create_subscription, filters, session
+from web.auth import COOKIE, LoginRequired, same_origin, token_of
+from web.plots import figures_chart, reports_chart
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")  # autoescape is on
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links from feeds become links: no javascript:, data: or relative tricks."""
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def highlight(text: str, figures: list[dict]) -> Markup:
+    """The text, escaped, with each figure's quote marked (and anchored for the plot's links)."""
+    out, at = [], 0
+    for figure in sorted(figures, key=lambda f: f["start"]):
+        start, end = figure["start"], figure["end"]
+        if start < at or text[start:end] != figure["quote"]:  # overlapping, or the text changed since
+            continue
+        out += [escape(text[at:start]), Markup(f'<mark id="m{int(figure["id"])}">'), escape(text[start:end]), Markup("</mark>")]
+        at = end
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
+
+
+templates.env.filters["safe_url"] = safe_url
+templates.env.globals["highlight"] = highlight
+
+
+def _reader(request: Request, db: Session) -> None:
+    if not request.app.state.settings.public_dashboard and token_of(request, db) is None:
+        raise LoginRequired()
+
+
+def _editor(request: Request, db: Session) -> None:
+    if token_of(request, db) is None:
+        raise LoginRequired()
+
+
+def _page(request: Request, name: str, db: Session, **context: Any) -> HTMLResponse:
+    context["signed_in"] = token_of(request, db) is not None
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, f: Filters = Depends(filters), cursor: str | None = None,
+              db: Session = Depends(session)) -> HTMLResponse:
+    _reader(request, db)
+    since, until = timeline_window(db, f)
+    stories, next_cursor = stories_page(db, f, 30, cursor)
+    query = {k: v for k, v in {"topic": f.topic, "language": f.language, "outlet": f.outlet,
+                               "since": request.query_params.get("since"), "until": request.query_params.get("until")}.items() if v}
+    return _page(request, "dashboard.html", db, filters=f, query=query, choices=choices(db), stories=stories,
+                 next_url=f"/?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
+                 reports_plot=reports_chart(reports_per_day(db, f, since, until), since, until),
+                 figures_plot=figures_chart(figure_points(db, f, since, until), since, until),
+                 since=since, until=until)
+
+
+@router.get("/stories/{story_id}", response_class=HTMLResponse)
+def story(request: Request, story_id: int, db: Session = Depends(session)) -> HTMLResponse:
+    _reader(request, db)
+    found = story_detail(db, story_id)
+    if found is None:
+        raise HTTPException(404, f"no story {story_id}")
+    return _page(request, "story.html", db, story=found)
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article(request: Request, article_id: str, db: Session = Depends(session)) -> HTMLResponse:
+    _reader(request, db)
+    found = article_detail(db, article_id)
+    if found is None:
+        raise HTTPException(404, f"no article {article_id}")
+    return _page(request, "article.html", db, article=found)
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds(request: Request, db: Session = Depends(session)) -> HTMLResponse:
+    _reader(request, db)
+    return _page(request, "feeds.html", db, feeds=feed_health(db, request.app.state.settings.feed_failing_after))
+
+
+@router.get("/subscriptions", response_class=HTMLResponse)
+def subscriptions(request: Request, message: str | None = None, secret: str | None = None,
+                  db: Session = Depends(session)) -> HTMLResponse:
+    _editor(request, db)
+    rows = [subscription_json(s) for s in db.scalars(select(Subscription).order_by(Subscription.id))]
+    return _page(request, "subscriptions.html", db, subscriptions=rows, message=message, secret=secret,
+                 topics=choices(db)["topics"])
+
+
+def _back(message: str, **extra: str) -> RedirectResponse:
+    return RedirectResponse(f"/subscriptions?{urlencode({'message': message, **extra})}", status_code=303)
+
+
+def _form_guard(request: Request, db: Session) -> None:
+    _editor(request, db)
+    if not same_origin(request):
+        raise HTTPException(403, "cross-site form post refused")
+
+
+@router.post("/subscriptions")
+def add_subscription_form(request: Request, name: str = Form(...), channel: str = Form(...), target: str = Form(""),
+                          topics: str = Form(""), languages: str = Form(""), keywords: str = Form(""),
+                          min_figure: str = Form(""), mode: str = Form("instant"),
+                          db: Session = Depends(session)) -> Response:
+    _form_guard(request, db)
+    try:
+        figure = float(min_figure) if min_figure.strip() else None
+    except ValueError:
+        return _back(f"not added: minimum figure {min_figure!r} is not a number")
+    try:
+        data, secret = create_subscription(db, dict(name=name, channel=channel, target=target, topics=topics,
+                                                    languages=languages, keywords=keywords, min_figure=figure, mode=mode))
+    except HTTPException as exc:
+        return _back(f"not added: {exc.detail}")
+    extra = {"secret": secret} if channel in ("webhook", "atom") else {}
+    return _back(f"subscription {data['id']} added", **extra)
+
+
+@router.post("/subscriptions/{subscription_id}/{action}")
+def change_subscription(request: Request, subscription_id: int, action: str, db: Session = Depends(session)) -> Response:
+    _form_guard(request, db)
+    sub = db.get(Subscription, subscription_id)
+    if sub is None:
+        return _back(f"no subscription {subscription_id}")
+    if action in ("pause", "resume"):
+        sub.active = action == "resume"
+        sub.disabled_reason = None if sub.active else sub.disabled_reason
+        db.commit()
+        return _back(f"subscription {subscription_id} {'resumed' if sub.active else 'paused'}")
+    if action == "delete":
+        db.delete(sub)
+        db.commit()
+        return _back(f"subscription {subscription_id} deleted")
+    if action == "test":
+        from processors.delivery import send_test_alert
+
+        outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, sub)
+        return _back(f"test alert to subscription {subscription_id}: " + ("delivered" if outcome.ok else f"failed: {outcome.error}"))
+    raise HTTPException(404, f"unknown action {action!r}")
+
+
+@router.get("/atom/{secret:path}", name="atom_feed")  # :path: older secrets may hold "/"
+def atom_feed(request: Request, secret: str, db: Session = Depends(session)) -> Response:
+    """An Atom subscription's delivered alerts; the secret in the URL is the credential."""
+    from processors.atom import alerts_feed
+
+    sub = db.scalars(select(Subscription).where(Subscription.secret == secret, Subscription.channel == "atom")).first()
+    if sub is None:
+        raise HTTPException(404, "no such feed")
+    body = alerts_feed(sub.id, sub.name, sent_alerts(db, sub.id), self_url=str(request.url))
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", error: str | None = None, db: Session = Depends(session)) -> HTMLResponse:
+    return _page(request, "login.html", db, next=next if next.startswith("/") and not next.startswith("//") else "/", error=error)
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(...), next: str = Form("/"), db: Session = Depends(session)) -> Response:
+    from storage.tokens import check_token
+
+    if not same_origin(request):
+        raise HTTPException(403, "cross-site form post refused")
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    if check_token(db, token.strip()) is None:
+        return RedirectResponse(f"/login?{urlencode({'next': target, 'error': 'that token is not valid'})}", status_code=303)
+    db.commit()
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        max_age=30 * 24 * 3600)
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response

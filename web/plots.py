@@ -1,0 +1,87 @@
+"""The dashboard's timeline plots as inline SVG: rendered on the server, no script, no build step.
+
+Every piece of text from feeds is escaped here; links are built from our own ids only.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from html import escape
+
+from markupsafe import Markup
+
+WIDTH, HEIGHT = 760, 220
+LEFT, RIGHT, TOP, BOTTOM = 48, 120, 12, 28
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def _x(when: datetime | date, since: datetime, until: datetime) -> float:
+    if isinstance(when, date) and not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day, 12, tzinfo=since.tzinfo)
+    span = max((until - since).total_seconds(), 1.0)
+    return LEFT + (WIDTH - LEFT - RIGHT) * min(max((when - since).total_seconds() / span, 0.0), 1.0)
+
+
+def _frame(title: str, since: datetime, until: datetime, y_labels: list[tuple[float, str]], body: list[str]) -> Markup:
+    axis = [f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
+            f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" class="axis"/>']
+    for y, label in y_labels:
+        axis.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(label)}</text>')
+        axis.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" class="grid"/>')
+    days = max(1, (until - since).days)
+    step = max(1, days // 6)
+    day = since.date()
+    while day <= until.date():
+        x = _x(day, since, until)
+        axis.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="tick" text-anchor="middle">{day.strftime("%d %b")}</text>')
+        day += timedelta(days=step)
+    return Markup(
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">'
+        f"<title>{escape(title)}</title>{''.join(axis)}{''.join(body)}</svg>"
+    )
+
+
+def reports_chart(series: dict[str, dict[str, int]], since: datetime, until: datetime) -> Markup:
+    """Reports per topic per day: one line (and dots) per topic, with a legend."""
+    top = max([n for per_day in series.values() for n in per_day.values()] or [1])
+    scale = (HEIGHT - TOP - BOTTOM) / top
+
+    def y(n: float) -> float:
+        return HEIGHT - BOTTOM - n * scale
+
+    body = []
+    for i, (topic, per_day) in enumerate(sorted(series.items())):
+        color = PALETTE[i % len(PALETTE)]
+        points = sorted((date.fromisoformat(d), n) for d, n in per_day.items())
+        coords = " ".join(f"{_x(d, since, until):.1f},{y(n):.1f}" for d, n in points)
+        body.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" class="series" data-topic="{escape(topic)}"/>')
+        for d, n in points:
+            body.append(f'<circle cx="{_x(d, since, until):.1f}" cy="{y(n):.1f}" r="3" fill="{color}" class="day">'
+                        f"<title>{escape(topic)}: {n} report{'s' if n != 1 else ''} on {d.isoformat()}</title></circle>")
+        body.append(f'<text x="{WIDTH - RIGHT + 10}" y="{TOP + 14 + 16 * i}" fill="{color}" class="legend">{escape(topic)}</text>')
+    if not series:
+        body.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no reports in this window</text>')
+    ticks = [(y(v), str(v)) for v in sorted({0, top // 2, top})]
+    return _frame("Reports per topic per day", since, until, ticks, body)
+
+
+def figures_chart(points: list[dict], since: datetime, until: datetime) -> Markup:
+    """Troop figures over time on a log scale; each point links to its quote in its article."""
+    values = [max(p["value"], 1.0) for p in points] or [10.0]
+    low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+    high = max(high, low + 1)
+
+    def y(v: float) -> float:
+        return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (math.log10(max(v, 1.0)) - low) / (high - low)
+
+    body = []
+    for p in points:
+        label = f"{p['value']:,.0f} {p['unit']}: “{p['quote']}” — {p['outlet']}, {p['when']:%d %b %Y}"
+        body.append(f'<a href="/articles/{escape(p["article"])}#m{int(p["mention"])}" class="figure">'
+                    f'<circle cx="{_x(p["when"], since, until):.1f}" cy="{y(p["value"]):.1f}" r="4">'
+                    f"<title>{escape(label)}</title></circle></a>")
+    if not points:
+        body.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no troop figures in this window</text>')
+    ticks = [(y(10 ** e), f"{10 ** e:,}") for e in range(low, high + 1)]
+    return _frame("Troop figures over time", since, until, ticks, body)
