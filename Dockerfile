@@ -1,4 +1,4 @@
-# newsvigil image: the same `newsvigil` command for migrate, ingest and worker.
+# newsvigil image: the same `newsvigil` command for migrate, ingest, worker and serve.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
@@ -8,6 +8,7 @@ COPY ingest ./ingest
 COPY processors ./processors
 COPY storage ./storage
 COPY migrations ./migrations
+COPY web ./web
 COPY seeds ./seeds
 RUN pip install . && useradd --system --uid 10001 newsvigil
 USER newsvigil

@@ -1,6 +1,7 @@
 """No Docker engine runs here, so the compose file is checked statically against the code."""
 
 import re
+import tomllib
 
 import yaml
 from typer.main import get_command
@@ -34,5 +35,8 @@ def test_compose_services_use_real_commands_and_settings():
 def test_dockerfile_installs_the_package_and_runs_the_cli():
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert re.search(r"^ENTRYPOINT \[\"newsvigil\"\]", dockerfile, re.M)
-    for package in ("newsvigil", "ingest", "processors", "storage", "migrations", "seeds"):
-        assert f"COPY {package} ./{package}" in dockerfile
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    assert "web" in packages
+    for package in packages + ["seeds"]:  # every package the build installs is in the image
+        assert f"COPY {package} ./{package}" in dockerfile, package
