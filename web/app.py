@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     sessions = session_factory(engine)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> Iterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+from werkzeug import Response
 
 from ingest.fetch import fetch_feed, make_client
 from ingest.guard import AddressPolicy, parse_networks
