@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from newsvigil import __version__
-from newsvigil.console import err, out, user_errors
+from newsvigil.console import err, out, progress_bar, user_errors
 from newsvigil.errors import UserError
 from newsvigil.records import TroopMention, parse_time
 from newsvigil.settings import get_settings
@@ -226,8 +226,6 @@ def replay(
     Prints a summary: items read, new, already known, outside --since/--until, rejected with reasons.
     Exits 1 when anything was rejected.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from ingest.replay import Archive
     from processors.pipeline import article_detector
     from processors.rules import load_rules
@@ -238,13 +236,9 @@ def replay(
     to_kafka = settings.kafka_mode and not (dry_run or diff)
     detector = None if to_kafka else (article_detector, (str(settings.topics), tuple(settings.language_list)))
 
-    def progress_bar(label: str) -> Progress:
-        return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} /s"),
-                        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
-
     with Archive([str(p) for p in paths], since_time, until_time, workers, detector) as archive:
         files = archive.list_files()
-        with progress_bar("reading files") as progress:
+        with progress_bar("reading", "files") as progress:
             task = progress.add_task("read", total=len(files))
             archive.read(files, on_file=lambda: progress.advance(task))
         with progress_bar("replay") as progress:
