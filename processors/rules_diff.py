@@ -13,6 +13,7 @@ class DetectionDiff:
     removed_topics: list[str] = field(default_factory=list)
     added_figures: list[str] = field(default_factory=list)
     removed_figures: list[str] = field(default_factory=list)
+    story: str | None = None  # what happens to the article's story membership
 
     @property
     def empty(self) -> bool:
@@ -22,11 +23,17 @@ class DetectionDiff:
         out = [f"{self.article_id[:12]} {self.title[:80]}"]
         out += [f"  + topic {t}" for t in self.added_topics] + [f"  - topic {t}" for t in self.removed_topics]
         out += [f"  + figure {f}" for f in self.added_figures] + [f"  - figure {f}" for f in self.removed_figures]
-        return out
+        return out + ([f"  {self.story}"] if self.story else [])
 
 
 def diff_detection(article_id: str, title: str, old_topics: set[str], new_topics: set[str],
                    old_figures: set[str], new_figures: set[str]) -> DetectionDiff:
-    """Topics and figures (as labels like '~1,200 troops') that new rules add or remove for one article."""
+    """Topics and figures (as labels like '~1,200 troops') that new rules add or remove for one article,
+    and whether it becomes a report of a story (which one is only known when it is stored)."""
+    story = None
+    if new_topics and not old_topics:
+        story = "+ story: becomes a report (opens a story or joins one)"
+    elif old_topics and not new_topics:
+        story = "- story: leaves its story (a story left with no report goes)"
     return DetectionDiff(article_id, title, sorted(new_topics - old_topics), sorted(old_topics - new_topics),
-                         sorted(new_figures - old_figures), sorted(old_figures - new_figures))
+                         sorted(new_figures - old_figures), sorted(old_figures - new_figures), story)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from storage.models import (
     EventRow,
     Feed,
     SeenItem,
+    StoryArticle,
     StoryRow,
     TroopMentionRow,
 )
@@ -101,7 +102,21 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
     off_topic = [a.id for a, d in latest.values() if not d.topics and a.id in existing_events]
     for chunk in _chunks(off_topic):
         session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
+    leave_stories(session, off_topic)
     return [Event(a, d) for a, d in on_topic if a.id not in existing_events]
+
+
+def leave_stories(session: Session, article_ids: Sequence[str]) -> None:
+    """Articles no longer on any topic leave their stories; a story left with no report goes."""
+    for chunk in _chunks(list(article_ids)):
+        counts = session.execute(select(StoryArticle.story_id, func.count()).where(StoryArticle.article_id.in_(chunk))
+                                 .group_by(StoryArticle.story_id)).all()
+        if not counts:
+            continue
+        session.execute(delete(StoryArticle).where(StoryArticle.article_id.in_(chunk)))
+        for story_id, count in counts:
+            session.execute(update(StoryRow).where(StoryRow.id == story_id).values(article_count=StoryRow.article_count - count))
+        session.execute(delete(StoryRow).where(StoryRow.id.in_([s for s, _ in counts]), StoryRow.article_count <= 0))
 
 
 def _mention_row(m: TroopMention) -> dict[str, Any]:

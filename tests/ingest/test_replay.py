@@ -122,6 +122,7 @@ def test_changed_rules_diff_then_redetect(tmp_path):
     dry = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "+ topic markets" in dry.stdout and "- figure ~1,200 militaires" in dry.stdout
+    assert dry.stdout.count("+ story: becomes a report") == 1  # the markets article was on no topic before
     assert "dry run: 7 items, 2 would change" in dry.stdout
     assert newsvigil("stats", "--json", env=env).stdout == before  # nothing written
     assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
@@ -173,3 +174,22 @@ def test_replay_alerts_all_reaches_a_subscriber_added_after_the_first_replay(tmp
     assert all("Greenland" in a["article"] or "Grønland" in a["article"] or "Groenland" in a["article"] for a in first), first
     assert newsvigil("replay", str(SAMPLES), "--alerts", "all", env=env).returncode == 0
     assert len(alert_rows()) == len(first)  # each subscriber gets a report once, however often it is replayed
+
+
+def test_a_removed_topic_takes_its_reports_out_of_their_stories(tmp_path):
+    import yaml
+
+    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    before = json.loads(newsvigil("stats", "--json", env=env).stdout)
+    rules = yaml.safe_load((REPO_ROOT / "seeds" / "topics.yaml").read_text(encoding="utf-8"))
+    del rules["topics"]["greenland"]
+    rules["version"] = "test-no-greenland"
+    (tmp_path / "topics.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    env["NEWSVIGIL_TOPICS"] = str(tmp_path / "topics.yaml")
+    dry = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
+    assert dry.stdout.count("- topic greenland") == 2 and dry.stdout.count("- story: leaves its story") == 2
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    after = json.loads(newsvigil("stats", "--json", env=env).stdout)
+    assert (after["events"], after["stories"]) == (before["events"] - 2, before["stories"] - 2)
+    assert newsvigil("events", "--topic", "greenland", "--json", env=env).stdout.strip() == ""
