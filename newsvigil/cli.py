@@ -261,7 +261,7 @@ def replay(
         raise typer.Exit(1)
 
 
-def _paced(items, rate: float, advance, size: int = 500):
+def _paced(items, rate: float, advance, size: int = 2000):
     """Batches of `items`, paced to `rate` items per second when it is set."""
     size = max(1, min(size, int(rate))) if rate else size
     started = time.monotonic()
