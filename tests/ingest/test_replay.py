@@ -146,9 +146,15 @@ def write_feeds(folder, files: int, per_file: int) -> None:
 def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
     monkeypatch.setattr(ingest.replay, "MAX_OPEN_RUNS", 3)  # forces merging runs in groups first
     write_feeds(tmp_path, files=7, per_file=9)
+    (tmp_path / "cut.xml.gz").write_bytes(gzip.compress((tmp_path / "feed-0.xml").read_bytes())[:-30])
+    (tmp_path / "page.xml").write_text("<html><body><p>Not a feed</p></body></html>")
     detector = (article_detector, (str(REPO_ROOT / "seeds" / "topics.yaml"), ("en",)))
-    read = read_archives([str(tmp_path)], workers=workers, transform=detector, pool_min_bytes=0)
-    assert read.count == 63 and not read.rejected
+    read = read_archives([str(tmp_path), str(tmp_path / "missing.xml")], workers=workers, transform=detector, pool_min_bytes=0)
+    assert read.count == 63
+    reasons = {r.path.rsplit("/", 1)[1]: r.reason for r in read.rejected}
+    assert reasons.keys() == {"cut.xml.gz", "page.xml", "missing.xml"}, reasons  # the rest is still read
+    assert reasons["page.xml"] == "not an RSS or Atom feed" and reasons["missing.xml"] == "no such file or folder"
+    assert reasons["cut.xml.gz"].startswith("cannot read")
     times = [a.published for a, _ in read.articles]
     assert times == sorted(times) and len(set(times)) == 63
     assert all(d.topics == ["nato"] and [m.value for m in d.troops] == [1200] for _, d in read.articles)
