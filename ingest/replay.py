@@ -162,8 +162,8 @@ class Archive:
                                 "replay again with fewer --workers, or --workers 0") from None
         else:
             _install(self.transform)
-            for run in map(_spill, *zip(*args)) if args else ():
-                self._add(run, on_file)
+            for arg in args:
+                self._add(_spill(*arg), on_file)
         return self
 
     def _add(self, run: _Run, on_file: Callable[[], None] | None) -> None:
