@@ -3,6 +3,7 @@ and each Atom subscription's feed at its secret URL."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -184,9 +185,14 @@ def atom_feed(request: Request, secret: str, db: Session = Depends(session)) -> 
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
+def local_path(target: str) -> str:
+    """A redirect target on this site only ("//evil.example" and "/\\evil.example" are other sites)."""
+    return target if re.fullmatch(r"/(?![/\\])[^\s]*", target) else "/"
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/", error: str | None = None, db: Session = Depends(session)) -> HTMLResponse:
-    return _page(request, "login.html", db, next=next if next.startswith("/") and not next.startswith("//") else "/", error=error)
+    return _page(request, "login.html", db, next=local_path(next), error=error)
 
 
 @router.post("/login")
@@ -195,7 +201,7 @@ def login(request: Request, token: str = Form(...), next: str = Form("/"), db: S
 
     if not same_origin(request):
         raise HTTPException(403, "cross-site form post refused")
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    target = local_path(next)
     if check_token(db, token.strip()) is None:
         return RedirectResponse(f"/login?{urlencode({'next': target, 'error': 'that token is not valid'})}", status_code=303)
     db.commit()

@@ -148,3 +148,12 @@ def test_health_and_metrics(replayed):
 def test_pages_render(replayed, path):
     with client_for(replayed) as api:
         assert api.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("target, expected", [("/feeds", "/feeds"), ("//evil.example", "/"), ("/\\evil.example", "/"),
+                                              ("https://evil.example/", "/")])
+def test_sign_in_only_redirects_within_the_site(replayed, target, expected):
+    _, token = new_token(replayed)
+    with client_for(replayed) as api:
+        response = api.post("/login", data={"token": token, "next": target}, follow_redirects=False)
+        assert response.headers["location"] == expected
