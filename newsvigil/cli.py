@@ -421,7 +421,7 @@ def export(
         stream = sys.stdout if str(jsonl) == "-" else jsonl.open("w", encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {jsonl}: {exc.strerror}", "give a writable path") from None
-    with open_database(get_settings().database_url) as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         count = write_jsonl(export_records(session, since_time, until_time, topic), stream)
     if stream is not sys.stdout:
         stream.close()
@@ -435,7 +435,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     from storage.database import open_database
     from storage.repositories import stats as count_rows
 
-    with open_database(get_settings().database_url) as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         counts = count_rows(session)
     if as_json:
         out.print(json.dumps(counts), markup=False)
@@ -457,7 +457,7 @@ def events(
     from storage.repositories import list_events
 
     since_time = _time_option("--since", since)
-    with open_database(get_settings().database_url) as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         rows = list_events(session, topic, since_time, limit)
     for row in rows:
         if as_json:

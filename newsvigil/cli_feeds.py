@@ -16,21 +16,15 @@ from newsvigil.settings import get_settings
 feeds_app = typer.Typer(help="Feed health and management (list, add, remove, import, export).", no_args_is_help=True)
 
 
-def _database():
-    """The configured database, migrated; a context manager yielding its sessionmaker."""
-    from storage.database import open_database
-
-    return open_database(get_settings().database_url)
-
-
 @feeds_app.command("list")
 @user_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """Every known feed with its health: last status, last success, errors in a row, next poll, items/day."""
+    from storage.database import open_database
     from storage.repositories import feed_health
 
     settings = get_settings()
-    with _database() as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         rows = feed_health(session, settings.feed_failing_after)
     for row in rows:
         if as_json:
@@ -48,6 +42,7 @@ def add(url: str = typer.Argument(..., help="A feed URL, or a page that links it
     """Add a feed (discovered from a web page if needed); it is polled from the next cycle on."""
     from ingest.discover import discover_feed
     from ingest.fetch import client_for
+    from storage.database import open_database
     from storage.repositories import add_user_feeds
 
     settings = get_settings()
@@ -62,7 +57,7 @@ def add(url: str = typer.Argument(..., help="A feed URL, or a page that links it
         feed_url, title = asyncio.run(find())
     except ValueError as exc:
         raise UserError(f"no feed added: {exc}", "check the address, or give the feed URL itself") from None
-    with _database() as sessions, sessions.begin() as session:
+    with open_database() as sessions, sessions.begin() as session:
         add_user_feeds(session, [(feed_url, title, None)])
     out.print(f"added {feed_url}" + (f" ({title})" if title else "") + (f", found on {url}" if feed_url != url else ""))
 
@@ -72,9 +67,10 @@ def add(url: str = typer.Argument(..., help="A feed URL, or a page that links it
 def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows it.")) -> None:
     """Forget a feed and its state (a feed of the configured list comes back unless removed there too)."""
     from ingest.feeds import load_feed_list
+    from storage.database import open_database
     from storage.repositories import remove_feed
 
-    with _database() as sessions, sessions.begin() as session:
+    with open_database() as sessions, sessions.begin() as session:
         if not remove_feed(session, url):
             raise UserError(f"no feed {url}", "see `newsvigil feeds list`")
     out.print(f"removed {url}")
@@ -91,10 +87,11 @@ def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows i
 def import_(path: Path = typer.Argument(..., help="OPML file, or text file with one URL per line.")) -> None:
     """Add every feed of an OPML (or plain text) file."""
     from ingest.feeds import load_feed_list
+    from storage.database import open_database
     from storage.repositories import add_user_feeds
 
     feeds = load_feed_list(path)
-    with _database() as sessions, sessions.begin() as session:
+    with open_database() as sessions, sessions.begin() as session:
         add_user_feeds(session, [(f.url, f.title, f.language) for f in feeds])
     out.print(f"imported {len(feeds)} feeds from {path}")
 
@@ -104,9 +101,10 @@ def import_(path: Path = typer.Argument(..., help="OPML file, or text file with 
 def export() -> None:
     """Print every feed (configured list and added ones) as OPML."""
     from ingest.feeds import load_feed_list
+    from storage.database import open_database
     from storage.repositories import user_feeds
 
-    with _database() as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         added = user_feeds(session)
     listed = [(f.url, f.title, f.language) for f in load_feed_list(get_settings().feeds)]
     seen: set[str] = set()

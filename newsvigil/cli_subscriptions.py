@@ -14,13 +14,6 @@ from newsvigil.settings import get_settings
 subscribe_app = typer.Typer(help="Manage alert subscriptions (webhook, email, Apprise, Atom).", no_args_is_help=True)
 
 
-def _database():
-    """The configured database, migrated; a context manager yielding its sessionmaker."""
-    from storage.database import open_database
-
-    return open_database(get_settings().database_url)
-
-
 @subscribe_app.command("add")
 @user_errors
 def add(
@@ -38,6 +31,7 @@ def add(
 ) -> None:
     """Add a subscription; prints its id and, for webhooks, the signing secret."""
     from storage.alerts import add_subscription, subscription_fields
+    from storage.database import open_database
 
     try:
         fields = subscription_fields(name=name, channel=channel, target=target, topics=topics, languages=languages,
@@ -46,7 +40,7 @@ def add(
     except ValueError as exc:
         field, _, reason = str(exc).partition(": ")
         raise UserError(f"--{field.replace('_', '-')}: {reason}", "see `newsvigil subscribe add --help`") from None
-    with _database() as sessions, sessions.begin() as session:
+    with open_database() as sessions, sessions.begin() as session:
         sub = add_subscription(session, **fields)
         out.print(f"subscription {sub.id} added ({channel})")
         if channel == "webhook":
@@ -60,11 +54,12 @@ def add(
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """List subscriptions."""
     from sqlalchemy import select
+    from storage.database import open_database
 
     from storage.alerts import subscription_json
     from storage.models import Subscription
 
-    with _database() as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
             if as_json:
                 out.print(json.dumps(subscription_json(sub), ensure_ascii=False), markup=False)
@@ -87,7 +82,9 @@ def _subscription(session, subscription_id: int):
 @user_errors
 def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Remove a subscription and its alerts."""
-    with _database() as sessions, sessions.begin() as session:
+    from storage.database import open_database
+
+    with open_database() as sessions, sessions.begin() as session:
         session.delete(_subscription(session, subscription_id))
     out.print(f"subscription {subscription_id} removed")
 
@@ -96,7 +93,9 @@ def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Re-enable a subscription that was disabled (e.g. after HTTP 410)."""
-    with _database() as sessions, sessions.begin() as session:
+    from storage.database import open_database
+
+    with open_database() as sessions, sessions.begin() as session:
         sub = _subscription(session, subscription_id)
         sub.active, sub.disabled_reason = True, None
     out.print(f"subscription {subscription_id} enabled")
@@ -107,8 +106,9 @@ def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Send a test alert to a subscription now and report the outcome."""
     from processors.delivery import send_test_alert
+    from storage.database import open_database
 
-    with _database() as sessions:
+    with open_database() as sessions:
         with sessions() as session:
             sub = _subscription(session, subscription_id)
         outcome = send_test_alert(sessions, get_settings(), sub)
@@ -127,13 +127,14 @@ def alerts(
 ) -> None:
     """Alerts and their delivery state (newest first); retry failed ones; print a subscription's Atom feed."""
     from sqlalchemy import select, update
+    from storage.database import open_database
 
     from newsvigil.records import parse_time, utcnow
     from processors.atom import alerts_feed
     from storage.alerts import sent_alerts
     from storage.models import AlertRow
 
-    with _database() as sessions:
+    with open_database() as sessions:
         if retry:
             with sessions.begin() as session:
                 count = session.execute(update(AlertRow).where(AlertRow.status == "failed")

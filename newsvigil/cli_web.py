@@ -35,19 +35,14 @@ def serve(
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}", "choose another --port") from None
 
 
-def _database():
-    from storage.database import open_database
-
-    return open_database(get_settings().database_url)
-
-
 @tokens_app.command("add")
 @user_errors
 def add(name: str = typer.Argument(..., help="Who or what uses the token (e.g. analyst-desk).")) -> None:
     """Create a token and print it (the only time it is shown)."""
+    from storage.database import open_database
     from storage.tokens import create_token
 
-    with _database() as sessions, sessions.begin() as session:
+    with open_database() as sessions, sessions.begin() as session:
         row, token = create_token(session, name)
         out.print(f"token {row.id} ({name}): {token}", markup=False)
     out.print("keep it now: only its hash is stored. Send it as `Authorization: Bearer <token>`, or sign in with it on the dashboard.")
@@ -58,9 +53,10 @@ def add(name: str = typer.Argument(..., help="Who or what uses the token (e.g. a
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """List tokens (never the tokens themselves)."""
     from newsvigil.records import utc_iso
+    from storage.database import open_database
     from storage.tokens import list_tokens
 
-    with _database() as sessions, sessions() as session:
+    with open_database() as sessions, sessions() as session:
         for row in list_tokens(session):
             data = {"id": row.id, "name": row.name, "created_at": utc_iso(row.created_at),
                     "last_used_at": utc_iso(row.last_used_at), "revoked": row.revoked}
@@ -75,9 +71,10 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
 @user_errors
 def revoke(token_id: int = typer.Argument(..., help="Token id (see `newsvigil tokens list`).")) -> None:
     """Revoke a token: it stops working at once."""
+    from storage.database import open_database
     from storage.tokens import revoke_token
 
-    with _database() as sessions, sessions.begin() as session:
+    with open_database() as sessions, sessions.begin() as session:
         if not revoke_token(session, token_id):
             raise UserError(f"no token {token_id}", "see `newsvigil tokens list`")
     out.print(f"token {token_id} revoked")

@@ -11,18 +11,25 @@ from newsvigil.settings import Settings
 CHANNELS = ("articles", "events", "deadletter")
 
 
-def ensure_topics(settings: Settings) -> dict[str, int]:
-    """Create missing bus topics with `kafka_partitions` partitions; refuse a mismatch. Returns name -> partitions."""
+def _admin(settings: Settings):
+    """A Kafka admin client; an unreachable broker is a one-line error."""
     from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.errors import KafkaError
 
-    names = [settings.bus_topic(c) for c in CHANNELS]
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin",
-                                 request_timeout_ms=30_000)
+        return KafkaAdminClient(bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin",
+                                request_timeout_ms=30_000)
     except KafkaError as exc:
         raise UserError(f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER") from None
+
+
+def ensure_topics(settings: Settings) -> dict[str, int]:
+    """Create missing bus topics with `kafka_partitions` partitions; refuse a mismatch. Returns name -> partitions."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    names = [settings.bus_topic(c) for c in CHANNELS]
+    admin = _admin(settings)
     try:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
@@ -63,17 +70,13 @@ def rewind_workers(settings: Settings, since: datetime) -> dict[int, int]:
     """Move the worker group's offsets on <prefix>.articles back to the first message at or after
     `since`, so that the workers re-run from there. Refused while workers are running (Kafka only
     lets an empty group's offsets be changed). Returns partition -> new offset."""
-    from kafka import KafkaAdminClient, TopicPartition
+    from kafka import TopicPartition
     from kafka.admin import OffsetTimestamp
     from kafka.errors import KafkaError, NoError
 
     topic = settings.bus_topic("articles")
     group = settings.kafka_group
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin",
-                                 request_timeout_ms=30_000)
-    except KafkaError as exc:
-        raise UserError(f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER") from None
+    admin = _admin(settings)
     try:
         described = admin.describe_groups([group])[group]
         if described["members"]:

@@ -48,10 +48,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def open_database(url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a database brought up to the newest schema, its engine disposed on exit: where CLI commands start."""
+def open_database(url: str | None = None) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database (default: NEWSVIGIL_DATABASE_URL) brought up to the newest schema, its
+    engine disposed on exit: where CLI commands start."""
     from storage.migrate import upgrade
 
+    if url is None:
+        from newsvigil.settings import get_settings
+
+        url = get_settings().database_url
     upgrade(url)
     engine = make_engine(url)
     try:

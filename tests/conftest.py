@@ -91,3 +91,15 @@ def kafka_servers() -> list[str]:
     if not _reachable(host, int(port)):
         pytest.fail(f"Kafka is not running at {servers[0]}; start it with `make services`")
     return servers
+
+
+@pytest.fixture
+def sessions(database_url):
+    """A sessionmaker over the migrated `database_url` (SQLite, and PostgreSQL under the postgres marker)."""
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()

@@ -15,8 +15,6 @@ from ingest.publish import MemoryPublisher
 from ingest.schedule import HostBackoff, Intervals
 from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.settings import Settings
-from storage.database import make_engine, session_factory
-from storage.migrate import upgrade
 
 FEED = b"<rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>Hello</title></item></channel></rss>"
 
@@ -25,14 +23,6 @@ FEED = b"<rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>
 def server():
     with HTTPServer(host="127.0.0.1", threaded=True) as httpserver:
         yield httpserver
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def settings(**extra) -> Settings:

@@ -2,11 +2,10 @@
 
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import inspect
 
 from newsvigil.records import Article, Detection, TroopMention
-from storage.database import make_engine, session_factory
+from storage.database import make_engine
 from storage.migrate import downgrade, upgrade
 from storage.repositories import (
     FetchOutcome,
@@ -30,14 +29,6 @@ def article(n: int, **kw) -> Article:
 def detection(a: Article, topics: list[str], values: list[float], version: str = "v1") -> Detection:
     troops = [TroopMention(v, v, v, False, "troops", f"{int(v)} troops", i * 20, i * 20 + 10) for i, v in enumerate(values)]
     return Detection(a.id, "en", topics, troops, version)
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def test_save_is_idempotent_and_reports_new_events_once(sessions):
