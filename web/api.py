@@ -15,7 +15,7 @@ from storage.alerts import add_subscription, subscription_fields, subscription_j
 from storage.models import AlertRow, Subscription
 from storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
 from storage.repositories import feed_health
-from web.auth import Unauthorized, token_of
+from web.auth import Unauthorized, may_read, token_of
 
 router = APIRouter(prefix="/api")
 
@@ -28,7 +28,7 @@ async def session(request: Request) -> AsyncIterator[Session]:
 
 async def reader(request: Request, db: Session = Depends(session)) -> None:
     """Read-only data: open when the dashboard is public, else a token is needed (one indexed lookup)."""
-    if not request.app.state.settings.public_dashboard and token_of(request, db) is None:
+    if not may_read(request, db):
         raise Unauthorized("this server's dashboard is private: send Authorization: Bearer <token>")
 
 

@@ -15,6 +15,7 @@ from storage.models import ApiToken
 from storage.tokens import check_token
 
 COOKIE = "nv_token"
+_UNKNOWN = object()
 
 
 class Unauthorized(Exception):
@@ -35,10 +36,19 @@ def presented_token(request: Request) -> str | None:
 
 
 def token_of(request: Request, session: Session) -> ApiToken | None:
-    row = check_token(session, presented_token(request))
-    if row is not None:
-        session.commit()  # last_used_at
+    """The live token of the request, looked up once per request (pages ask more than once)."""
+    row = getattr(request.state, "token", _UNKNOWN)
+    if row is _UNKNOWN:
+        row = check_token(session, presented_token(request))
+        if row is not None:
+            session.commit()  # last_used_at
+        request.state.token = row
     return row
+
+
+def may_read(request: Request, session: Session) -> bool:
+    """Read-only pages and API: open when the dashboard is public, else a token is needed."""
+    return request.app.state.settings.public_dashboard or token_of(request, session) is not None
 
 
 def same_origin(request: Request) -> bool:

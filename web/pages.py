@@ -29,7 +29,7 @@ from storage.queries import (
 )
 from storage.repositories import feed_health
 from web.api import create_subscription, filters, session
-from web.auth import COOKIE, LoginRequired, same_origin, token_of
+from web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
 from web.plots import figures_chart, reports_chart
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +59,7 @@ templates.env.globals["highlight"] = highlight
 
 
 def _reader(request: Request, db: Session) -> None:
-    if not request.app.state.settings.public_dashboard and token_of(request, db) is None:
+    if not may_read(request, db):
         raise LoginRequired()
 
 
