@@ -1,6 +1,12 @@
-"""Score detection on the labelled development corpus: topic micro-F1 and troop F1 per language.
+"""Score detection on a labelled corpus: topic F1 per topic, troop precision/recall/F1 per language.
 
-Usage: python bench/score_corpus.py [--errors] [CORPUS_FOLDER]
+    python bench/score_corpus.py                    # the 200 original items (tests/processors/corpus)
+    python bench/score_corpus.py --real [--half A]  # the real-news corpus (labels + rebuilt text)
+    python bench/score_corpus.py --real --classes   # also per error class
+    python bench/score_corpus.py --feedback         # figures users marked wrong (newsvigil feedback)
+
+The real corpus's text is not committed: rebuild it first with tests/processors/corpus/real/rebuild.py.
+Half A is the half rules are tuned on, half B the half reported (and the other way round).
 """
 
 from __future__ import annotations
@@ -12,21 +18,68 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from processors.evaluation import evaluate, load_corpus  # noqa: E402
+from processors.evaluation import Scores, evaluate, half, load_corpus, load_real_corpus  # noqa: E402
 from processors.rules import load_rules  # noqa: E402
+
+CORPUS = ROOT / "tests" / "processors" / "corpus"
+
+
+def print_scores(scores: Scores, count: dict[str, int], classes: bool) -> None:
+    print(f"{'language':8} {'articles':>8} {'topic F1':>9} {'troop P':>8} {'troop R':>8} {'troop F1':>9} {'vague F1':>9}")
+    for lang in sorted(scores.topics, key=lambda k: (k == "all", k)):
+        t = scores.troops[lang]
+        print(f"{lang:8} {count[lang]:8d} {scores.topics[lang].f1:9.3f} {t.precision:8.3f} {t.recall:8.3f} "
+              f"{t.f1:9.3f} {scores.vague[lang].f1:9.3f}")
+    print()
+    print(f"{'topic':10} {'P':>6} {'R':>6} {'F1':>6} {'gold':>5}")
+    for topic, c in sorted(scores.by_topic.items()):
+        print(f"{topic:10} {c.precision:6.3f} {c.recall:6.3f} {c.f1:6.3f} {c.tp + c.fn:5d}")
+    if classes:
+        print()
+        print(f"{'class':15} {'items':>5} {'topic F1':>9} {'troop P':>8} {'troop R':>8} {'troop FP':>9}")
+        for cls, (topics, troops) in sorted(scores.classes.items()):
+            print(f"{cls:15} {count.get('class:' + cls, 0):5d} {topics.f1:9.3f} {troops.precision:8.3f} "
+                  f"{troops.recall:8.3f} {troops.fp:9d}")
+
+
+def print_feedback() -> None:
+    from newsvigil.cli_feedback import feedback_rows
+
+    rows = feedback_rows()
+    print(f"{len(rows)} figures marked wrong by users")
+    for row in rows:
+        print(f"{row['article_id']}\t{row['kind']}\t{row['value']:g}\t{row['created_at']}\t{row['title']}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("folder", nargs="?", default=str(ROOT / "tests" / "processors" / "corpus"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", nargs="?", help="a folder of labelled *.jsonl (default: the original corpus)")
+    parser.add_argument("--real", action="store_true", help="score the real-news corpus (tests/processors/corpus/real)")
+    parser.add_argument("--half", choices=["A", "B"], help="only the items of one half of the real corpus")
+    parser.add_argument("--classes", action="store_true", help="also print scores per error class")
     parser.add_argument("--errors", action="store_true", help="list every article scored wrong")
+    parser.add_argument("--feedback", action="store_true", help="list the figures users marked wrong, then stop")
+    parser.add_argument("--rules", default=str(ROOT / "seeds" / "topics.yaml"), help="rules file to score")
     args = parser.parse_args()
-    items = load_corpus(Path(args.folder))
-    scores = evaluate(items, load_rules(ROOT / "seeds" / "topics.yaml"))
-    print(f"{'language':8} {'articles':>8} {'topic F1':>9} {'troop F1':>9}")
-    for lang in sorted(scores.topics, key=lambda k: (k == "all", k)):
-        n = len(items) if lang == "all" else sum(1 for i in items if i["lang"] == lang)
-        print(f"{lang:8} {n:8d} {scores.topics[lang].f1:9.3f} {scores.troops[lang].f1:9.3f}")
+    if args.feedback:
+        print_feedback()
+        return
+    if args.real:
+        items = load_real_corpus(CORPUS / "real")
+        if items is None:
+            print("real corpus skipped: its text is absent (run tests/processors/corpus/real/rebuild.py SNAPSHOT)")
+            return
+    else:
+        items = load_corpus(Path(args.folder) if args.folder else CORPUS)
+    if args.half:
+        items = [i for i in items if half(i["id"]) == args.half]
+    scores = evaluate(items, load_rules(args.rules))
+    count: dict[str, int] = {"all": len(items)}
+    for item in items:
+        count[item["lang"]] = count.get(item["lang"], 0) + 1
+        for cls in item.get("classes", []):
+            count["class:" + cls] = count.get("class:" + cls, 0) + 1
+    print_scores(scores, count, args.classes)
     if args.errors:
         print("\n".join(scores.errors))
 

@@ -1,11 +1,15 @@
-"""Scoring detection against a labelled corpus: topic micro-F1 and troop-mention F1, per language.
+"""Scoring detection against a labelled corpus: topic and troop-mention precision, recall and F1.
 
-Topics are scored over (article, topic) pairs. A predicted troop mention matches a gold mention
-of the same article by value, or, for a gold range, by low and high; each matches at most once.
+Topics are scored over (article, topic) pairs, per language and per topic. A predicted troop
+mention matches a gold mention of the same article by value, or, for a gold range, by low and high;
+each matches at most once. Vague quantities ("thousands of troops") match by order of magnitude.
+Items may carry `classes` (error classes, see tests/processors/corpus/README.md): every count is
+also kept per class, so a fix can be judged on the items that hold its trap.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +30,14 @@ class Counts:
         self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
 
     @property
+    def precision(self) -> float:
+        return 1.0 if self.tp + self.fp == 0 else self.tp / (self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return 1.0 if self.tp + self.fn == 0 else self.tp / (self.tp + self.fn)
+
+    @property
     def f1(self) -> float:
         denominator = 2 * self.tp + self.fp + self.fn
         return 1.0 if denominator == 0 else 2 * self.tp / denominator
@@ -35,6 +47,9 @@ class Counts:
 class Scores:
     topics: dict[str, Counts] = field(default_factory=dict)  # per language, plus "all"
     troops: dict[str, Counts] = field(default_factory=dict)
+    vague: dict[str, Counts] = field(default_factory=dict)
+    by_topic: dict[str, Counts] = field(default_factory=dict)  # per topic name, every language
+    classes: dict[str, tuple[Counts, Counts]] = field(default_factory=dict)  # class -> (topics, troops)
     errors: list[str] = field(default_factory=list)  # one line per wrong article, for debugging rules
 
 
@@ -42,12 +57,39 @@ def load_corpus(folder: Path) -> list[dict[str, Any]]:
     """All labelled items of the *.jsonl files in `folder`."""
     items = []
     for path in sorted(folder.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{number}: {exc}") from None
+        items += _read_jsonl(path)
+    return items
+
+
+def load_real_corpus(folder: Path) -> list[dict[str, Any]] | None:
+    """The real-news labels joined with their rebuilt text, or None when the text was not rebuilt.
+
+    The text of real items is third-party and not committed (see the corpus README)."""
+    text_path = folder / "text.jsonl"
+    if not text_path.exists():
+        return None
+    texts = {t["id"]: t for t in _read_jsonl(text_path)}
+    items = []
+    for label in _read_jsonl(folder / "labels.jsonl"):
+        text = texts.get(label["id"])
+        if text is not None:
+            items.append({**label, "title": text["title"], "summary": text["summary"]})
+    return items
+
+
+def half(item_id: str) -> str:
+    """'A' or 'B': a fixed split of the corpus into a half to tune rules on and a half to report."""
+    return "AB"[hashlib.sha1(item_id.encode("utf-8")).digest()[0] & 1]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from None
     return items
 
 
@@ -69,19 +111,46 @@ def _troop_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -
     return counts
 
 
+def _vague_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> Counts:
+    gold_m = [g["magnitude"] for g in gold]
+    pred_m = [p["magnitude"] for p in predicted]
+    tp = 0
+    for m in gold_m:
+        if m in pred_m:
+            pred_m.remove(m)
+            tp += 1
+    return Counts(tp, len(pred_m), len(gold_m) - tp)
+
+
+def predict(text: str, rules: RuleSet, lang: str | None) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(topics, troop mentions as JSON, vague quantities as JSON) that `detect` finds in a text."""
+    found = detect_text(text, rules, lang)
+    vague = getattr(found, "vague", [])
+    return list(found[1]), [m.to_json() for m in found[2]], [v.to_json() for v in vague]
+
+
 def evaluate(items: Iterable[dict[str, Any]], rules: RuleSet, use_gold_language: bool = False) -> Scores:
-    """Run detection over labelled items and count hits per language and overall."""
+    """Run detection over labelled items and count hits per language, topic and class."""
     scores = Scores()
     for item in items:
         text = join_text(item.get("title", ""), item.get("summary", ""))
-        lang, topics, troops = detect_text(text, rules, item["lang"] if use_gold_language else None)
-        predicted = [m.to_json() for m in troops]
-        gold_topics, pred_topics = set(item.get("topics", [])), set(topics)
+        pred_topics_list, predicted, vague = predict(text, rules, item["lang"] if use_gold_language else None)
+        gold_topics, pred_topics = set(item.get("topics", [])), set(pred_topics_list)
         topic_counts = Counts(len(gold_topics & pred_topics), len(pred_topics - gold_topics), len(gold_topics - pred_topics))
         troop_counts = _troop_counts(item.get("troops", []), predicted)
+        vague_counts = _vague_counts(item.get("vague", []), vague)
         for key in (item["lang"], "all"):
             scores.topics.setdefault(key, Counts()).add(topic_counts)
             scores.troops.setdefault(key, Counts()).add(troop_counts)
+            scores.vague.setdefault(key, Counts()).add(vague_counts)
+        for topic in gold_topics | pred_topics | set(rules.topics):
+            scores.by_topic.setdefault(topic, Counts()).add(
+                Counts(int(topic in gold_topics and topic in pred_topics), int(topic in pred_topics - gold_topics),
+                       int(topic in gold_topics - pred_topics)))
+        for cls in item.get("classes", []):
+            topic_class, troop_class = scores.classes.setdefault(cls, (Counts(), Counts()))
+            topic_class.add(topic_counts)
+            troop_class.add(troop_counts)
         if topic_counts.fp or topic_counts.fn or troop_counts.fp or troop_counts.fn:
             scores.errors.append(
                 f"{item['id']}: topics gold={sorted(gold_topics)} got={sorted(pred_topics)}; "
