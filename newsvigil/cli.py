@@ -40,6 +40,9 @@ def _register_subcommands() -> None:
     from newsvigil.cli_web import serve, tokens_app
 
     app.command("serve")(serve)
+    from newsvigil.cli_feedback import feedback
+
+    app.command("feedback")(feedback)
     app.add_typer(tokens_app, name="tokens")
 
 
@@ -159,12 +162,16 @@ def worker(
 @user_errors
 def detect(
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="JSON-lines file of articles (default: stdin)."),
+    explain: bool = typer.Option(False, "--explain", help="Add every troop candidate with why it was kept or dropped (\"explain\" in each line)."),
 ) -> None:
-    """Detect topics and troop figures in articles given as JSON lines; no database, no network.
+    """Detect topics, troop figures and vague quantities in articles given as JSON lines; no database, no network.
 
     Each input line: {"id", "title", "summary", optional "lang", "link", "published", "source"}.
     Each output line: {"id", "lang", "topics", "troops": [{"value", "low", "high", "approx", "unit",
-    "quote", "start", "end", "actor", "action"}]}. Offsets index into title + "\\n" + summary.
+    "quote", "start", "end", "actor", "action"}], "vague": [{"magnitude", "unit", "quote", "start", "end"}]}.
+    "vague" holds quantities with no figure ("thousands of troops"): never figures. Offsets index into
+    title + "\n" + summary. With --explain, "explain": [{"quote", "value" or "magnitude", "unit",
+    "kept", "reason"}] lists every number read next to a unit word and the reason it was kept or dropped.
     """
     from processors.detect import detect_text
     from processors.rules import load_rules
@@ -191,11 +198,14 @@ def detect(
                 if not isinstance(item, dict):
                     raise ValueError("a line must be a JSON object")
                 text = join_text(str(item.get("title") or ""), str(item.get("summary") or ""))
-                lang, topics, troops = detect_text(text, rules, item.get("lang"), languages)
-                result = {"id": item.get("id"), "lang": lang, "topics": topics, "troops": [m.to_json() for m in troops]}
+                found = detect_text(text, rules, item.get("lang"), languages)
+                result = {"id": item.get("id"), "lang": found.lang, "topics": found.topics,
+                          "troops": [m.to_json() for m in found.troops], "vague": [v.to_json() for v in found.vague]}
+                if explain:
+                    result["explain"] = [v.to_json() for v in found.verdicts]
             except ValueError as exc:
                 bad += 1
-                err.print(f"{input or 'stdin'} line {number}: {exc}")
+                err.print(f"{input or 'stdin'} line {number}: {exc}", markup=False)
                 result = {"id": None, "error": f"line {number}: {exc}"}
             write(json.dumps(result, ensure_ascii=False) + "\n")
     if bad:

@@ -123,6 +123,24 @@ class TroopMention:
         return f"{'~' if self.approx else ''}{figure} {self.unit}"
 
 
+@dataclass(slots=True)
+class VagueMention:
+    """A quantity of troops with no figure: 'thousands of troops' -> magnitude 1000. Never a figure."""
+
+    magnitude: int
+    unit: str
+    quote: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"magnitude": self.magnitude, "unit": self.unit, "quote": self.quote, "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "VagueMention":
+        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
+
+
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
@@ -136,6 +154,7 @@ class Detection:
     topics: list[str]
     troops: list[TroopMention]
     rules_version: str
+    vague: list[VagueMention] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,6 +162,7 @@ class Detection:
             "lang": self.lang,
             "topics": list(self.topics),
             "troops": [m.to_json() for m in self.troops],
+            "vague": [v.to_json() for v in self.vague],
             "rules_version": self.rules_version,
         }
 
@@ -154,6 +174,7 @@ class Detection:
             topics=list(data.get("topics") or []),
             troops=[TroopMention.from_json(m) for m in data.get("troops") or []],
             rules_version=str(data.get("rules_version") or ""),
+            vague=[VagueMention.from_json(v) for v in data.get("vague") or []],
         )
 
 

@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from newsvigil.records import Article, Detection
+from newsvigil.records import Article, Detection, TroopMention, VagueMention
 from processors.language import identify_language
 from processors.lexicon import fold, mask_urls
 from processors.rules import RuleSet
 from processors.topics import find_topics
-from processors.troops import find_troops
+from processors.troops import Verdict, scan_troops
 
 DEFAULT_LANGUAGES = ("fr", "en", "de", "da", "nl", "es", "it", "pl", "sv", "no", "fi", "is", "pt", "ru", "uk", "cs", "ro", "hu")
 
 
+class TextDetection(NamedTuple):
+    """What the rules found in one text; offsets index into the text."""
+
+    lang: str | None
+    topics: list[str]
+    troops: list[TroopMention]
+    vague: list[VagueMention]
+    verdicts: list[Verdict]  # every troop candidate with the reason it was kept or dropped (--explain)
+
+
 def detect_text(text: str, rules: RuleSet, lang: str | None = None,
-                languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> tuple[str | None, list[str], list]:
-    """(language, topics, troop mentions) of a text; mention offsets index into `text`."""
+                languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> TextDetection:
+    """Language, topics, troop figures and vague quantities of a text."""
     lang = identify_language(text, lang, languages)
     folded = fold(text)
     masked = mask_urls(folded)
     topics = find_topics(text, masked, lang, rules)
-    troops = find_troops(text, masked, lang, rules.troops)
-    return lang, topics, troops
+    scan = scan_troops(text, masked, lang, rules.troops)
+    return TextDetection(lang, topics, scan.troops, scan.vague, scan.verdicts)
 
 
 def detect(article: Article, rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Detection:
     """Run every rule over an article's title and summary."""
-    lang, topics, troops = detect_text(article.text, rules, article.language, languages)
-    return Detection(article_id=article.id, lang=lang, topics=topics, troops=troops, rules_version=rules.version)
+    found = detect_text(article.text, rules, article.language, languages)
+    return Detection(article_id=article.id, lang=found.lang, topics=found.topics, troops=found.troops,
+                     rules_version=rules.version, vague=found.vague)
 
 
 def wants_full_text(rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Callable[[Article], bool] | None:

@@ -125,8 +125,7 @@ def _vague_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -
 def predict(text: str, rules: RuleSet, lang: str | None) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
     """(topics, troop mentions as JSON, vague quantities as JSON) that `detect` finds in a text."""
     found = detect_text(text, rules, lang)
-    vague = getattr(found, "vague", [])
-    return list(found[1]), [m.to_json() for m in found[2]], [v.to_json() for v in vague]
+    return found.topics, [m.to_json() for m in found.troops], [v.to_json() for v in found.vague]
 
 
 def evaluate(items: Iterable[dict[str, Any]], rules: RuleSet, use_gold_language: bool = False) -> Scores:

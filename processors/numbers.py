@@ -17,53 +17,68 @@ DIGITS_RE = re.compile(DIGITS)
 
 SCALES: dict[str, int] = {}
 for _value, _words in (
-    (1_000, "k thousand thousands tausend tsd tsd. mille mila mil duizend tusind tusinde tys tys. tysiąc tysiące tysięcy tysiącach"),
-    (1_000_000, "m million millions millionen mio mio. miljoen miljoenen millón millones milione milioni millioner mln mln. milion miliony milionów"),
+    (1_000, "k thousand thousands tausend tsd tsd. mille mila mil duizend tusind tusinde tys tys. tysiąc tysiąca tysiące tysięcy tysiącach"),
+    (1_000_000, "m million millions millionen mio mio. miljoen miljoenen millón millones milione milioni millioner mln mln. milion miliona miliony milionów"),
 ):
     for _w in _words.split():
         SCALES[_w] = _value
 
-# "une centaine de soldats" = about 100: nouns of approximate quantity, with the number they stand for.
-APPROX_NOUNS = {
-    "centaine": 100, "centaines": 100, "millier": 1000, "milliers": 1000, "dizaine": 10, "dizaines": 10,
-    "centinaio": 100, "centinaia": 100, "migliaio": 1000, "migliaia": 1000, "centenar": 100, "centenares": 100,
-    "millar": 1000, "millares": 1000, "honderdtal": 100, "duizendtal": 1000, "dozen": 12, "dutzend": 12,
-}
-# Words that only mean "one" before a scale or quantity noun: "a thousand", "un millier".
-ONE = {"a", "an", "one", "un", "une", "ein", "eine", "einer", "et", "en", "een", "uno", "una", "jeden", "jedna"}
+# A plural scale standing alone ("thousands of troops", "tysiące żołnierzy") is a vague quantity,
+# not a figure; after a number ("dwa tysiące", "3 millions") it is a scale.
+PLURAL_SCALES = frozenset({"thousands", "millions", "tysiące", "tysięcy", "tysiącach", "miliony", "milionów",
+                           "millionen", "miljoenen", "millioner", "millones", "milioni"})
 
-_MORPHEMES = sorted(
-    set(
-        """
-        one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
-        seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand
-        un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt
-        vingts trente quarante cinquante soixante septante huitante nonante cent cents mille
-        ein eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig dreissig vierzig
-        fünfzig sechzig siebzig achtzig neunzig hundert tausend und sech sieb
-        een twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien vijftien zestien
+# "une centaine de soldats" = about 100: nouns of approximate quantity, with the number they stand for.
+# Their plurals ("des milliers de soldats") are vague quantities, not figures: see troops.vague in topics.yaml.
+APPROX_NOUNS = {
+    "centaine": 100, "millier": 1000, "dizaine": 10, "centinaio": 100, "migliaio": 1000, "centenar": 100,
+    "millar": 1000, "honderdtal": 100, "duizendtal": 1000, "dozen": 12, "dutzend": 12,
+}
+# Words that only mean "one" before a scale or quantity noun ("a thousand", "un millier"), per
+# language: Danish "en"/"et" and Dutch "een" are also English words, so each is read in its own language.
+ONE_BY_LANG: dict[str, frozenset[str]] = {
+    "en": frozenset({"a", "an", "one"}), "fr": frozenset({"un", "une"}), "de": frozenset({"ein", "eine", "einer"}),
+    "da": frozenset({"en", "et"}), "nl": frozenset({"een"}), "es": frozenset({"un", "uno", "una"}),
+    "it": frozenset({"un", "uno", "una"}), "pl": frozenset({"jeden", "jedna"}),
+}
+ONE = frozenset().union(*ONE_BY_LANG.values())
+
+# Number-word morphemes per language. A word is a number word only in the language of the text it is
+# in: English "to" is not Danish "to" (two), Italian "Otto" in a name is not English, Polish "sto"
+# (hundred) is not read in other languages. Text of an unknown language is read in all of them.
+_MORPHEMES_BY_LANG = {
+    "en": """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+        seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand""",
+    "fr": """un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt
+        vingts trente quarante cinquante soixante septante huitante nonante cent cents mille et""",
+    "de": """ein eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig dreissig vierzig
+        fünfzig sechzig siebzig achtzig neunzig hundert tausend und sech sieb""",
+    "nl": """een twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien vijftien zestien
         zeventien achttien negentien twintig dertig veertig vijftig zestig zeventig tachtig negentig
-        honderd duizend ën en
-        et to tre fire fem seks syv otte ni ti elleve tolv tretten fjorten femten seksten sytten atten
-        nitten tyve tredive fyrre halvtreds tres halvfjerds firs halvfems hundrede tusind tusinde og
-        uno una dos cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis
+        honderd duizend ën en""",
+    "da": """en et to tre fire fem seks syv otte ni ti elleve tolv tretten fjorten femten seksten sytten atten
+        nitten tyve tredive fyrre halvtreds tres halvfjerds firs halvfems hundrede tusind tusinde og""",
+    "es": """un uno una dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis
         dieciseis diecisiete dieciocho diecinueve veinte veinti treinta cuarenta cincuenta sesenta setenta
         ochenta noventa cien ciento doscientos doscientas trescientos trescientas cuatrocientos
         cuatrocientas quinientos quinientas seiscientos seiscientas setecientos setecientas ochocientos
-        ochocientas novecientos novecientas mil
-        due tré quattro cinque sei sette otto nove dieci undici dodici tredici quattordici quindici sedici
-        diciassette diciotto diciannove venti vent trenta trent quaranta quarant cinquanta cinquant
-        sessanta sessant settanta settant ottanta ottant novanta novant cento mila
-        """.split()
-    ),
-    key=len,
-    reverse=True,
-)
-_WORD_NUMBER = re.compile(r"(?:" + "|".join(map(re.escape, _MORPHEMES)) + r")+")
+        ochocientas novecientos novecientas mil y""",
+    "it": """un uno una due tre tré quattro cinque sei sette otto nove dieci undici dodici tredici quattordici
+        quindici sedici diciassette diciotto diciannove venti vent trenta trent quaranta quarant cinquanta
+        cinquant sessanta sessant settanta settant ottanta ottant novanta novant cento mila mille""",
+}
+
+
+def _alternation(words: set[str]) -> re.Pattern[str]:
+    return re.compile(r"(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")+")
+
+
+_WORD_NUMBER_BY_LANG = {lang: _alternation(set(words.split())) for lang, words in _MORPHEMES_BY_LANG.items()}
+_WORD_NUMBER_ANY = _alternation({w for words in _MORPHEMES_BY_LANG.values() for w in words.split()})
 CONNECTORS = {"and", "et", "und", "og", "y", "e", "en", "i"}
 
 # Polish number words in the cases news uses ("dwa tysiące", "trzech tysięcy", "pięciuset").
-_POLISH: dict[str, int] = {}
+_POLISH: dict[str, float] = {}
 for _v, _forms in (
     (1, "jeden jedna jedno jednego"), (2, "dwa dwie dwóch dwu dwoma dwom"), (3, "trzy trzech trzem trzema"),
     (4, "cztery czterech czterem czterema"), (5, "pięć pięciu"), (6, "sześć sześciu"), (7, "siedem siedmiu"),
@@ -80,6 +95,7 @@ for _v, _forms in (
 ):
     for _w in _forms.split():
         _POLISH[_w] = _v
+_POLISH["pół"] = 0.5  # "pół miliona" = 500 000
 _POLISH_SCALES = {w: v for w, v in SCALES.items() if w.startswith(("tys", "mil", "mln"))}
 
 TEXT2NUM_LANGS = ("fr", "en", "de", "es", "it", "nl", "da")
@@ -104,25 +120,37 @@ def parse_digits(token: str) -> float | None:
     return float(f"{head_digits}.{tail}")
 
 
-def is_number_word(word: str) -> bool:
-    """True for a number word (or compound like 'dreitausend', 'quatre-vingt') in any supported language."""
+def is_number_word(word: str, lang: str | None = None) -> bool:
+    """True for a number word (or compound like 'dreitausend', 'quatre-vingt') of `lang`; of any
+    supported language when `lang` is None or not one of them."""
     w = word.lower()
-    if w in _POLISH or w in _POLISH_SCALES or w in SCALES:
-        return True
-    return all(_WORD_NUMBER.fullmatch(part) for part in w.split("-") if part) and bool(w.strip("-"))
+    if lang in _WORD_NUMBER_BY_LANG:
+        pattern = _WORD_NUMBER_BY_LANG[lang]
+        if w in SCALES:
+            return True
+    elif lang == "pl":
+        return w in _POLISH or w in _POLISH_SCALES or w in SCALES
+    else:
+        if w in _POLISH or w in _POLISH_SCALES or w in SCALES:
+            return True
+        pattern = _WORD_NUMBER_ANY
+    return all(pattern.fullmatch(part) for part in w.split("-") if part) and bool(w.strip("-"))
 
 
 def number_words_value(words: list[str], lang: str | None) -> float | None:
-    """The value of a run of number words, or None when it is not a number in any language."""
+    """The value of a run of number words in `lang` (any supported language when None), or None."""
     lowered = [w.lower() for w in words]
-    if all(w in _POLISH or w in _POLISH_SCALES for w in lowered):
-        return _polish_value(lowered)
+    if lang in (None, "pl") or lang not in TEXT2NUM_LANGS:
+        if all(w in _POLISH or w in _POLISH_SCALES for w in lowered):
+            return _polish_value(lowered)
+        if lang == "pl":
+            return None
     return _text2num(" ".join(lowered), lang)
 
 
 @lru_cache(maxsize=4096)
 def _text2num(phrase: str, lang: str | None) -> float | None:
-    langs = ((lang,) if lang in TEXT2NUM_LANGS else ()) + tuple(l for l in TEXT2NUM_LANGS if l != lang)
+    langs = (lang,) if lang in TEXT2NUM_LANGS else TEXT2NUM_LANGS
     for candidate in langs:
         try:
             return float(text2num(phrase, candidate))

@@ -12,7 +12,7 @@ import yaml
 
 from newsvigil.errors import UserError
 from processors.lexicon import Case, Lexicon
-from processors.numbers import DIGITS
+from processors.numbers import DIGITS, SCALES
 
 HINT = "fix the file (see the comments at the top of seeds/topics.yaml) or set NEWSVIGIL_TOPICS"
 
@@ -52,6 +52,13 @@ class TroopRules:
     strength: re.Pattern[str]
     count_cue: re.Pattern[str]  # anchored at the end of the text before a unit: "the number of"
     count_to: re.Pattern[str]  # anchored after a unit: "... in the Baltics to 30,000"
+    civilian: Lexicon  # qualifiers that make personnel non-military: "ICE officers", "oficerów policji"
+    fiction: Lexicon  # words that put soldiers in a game, toy box or film: "Warhammer", "toy soldiers"
+    phrase_breaks: frozenset[str]  # words that, between a number and a unit, part them: "killed 7 after a staff party"
+    vague: re.Pattern[str]  # anchored before a unit: "thousands of", "kilka tysięcy"
+    vague_magnitudes: dict[str, int]  # folded vague phrase -> order of magnitude
+    unit_modifies: Lexicon  # after a unit, a noun it modifies: "personnel carriers", "personnel changes"
+    of_them: re.Pattern[str]  # "sześciu z nich", "5 thousand of them": part of a figure said just before
 
 
 @dataclass(slots=True)
@@ -149,11 +156,16 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
     if not units:
         raise ValueError("troops.units must list at least one unit word")
     units += [(t, "weak", "ignore") for t in _strings(spec.get("weak_units"), "troops.weak_units")]
+    units += [(t, "person", "ignore") for t in _strings(spec.get("person_units"), "troops.person_units")]
+    of_them = _strings(spec.get("of_them"), "troops.of_them")
     approx = _strings(spec.get("approx"), "troops.approx")
     strength = _strings(spec.get("strength_words"), "troops.strength_words") or ["strong"]
     formations = _strings(spec.get("formations"), "troops.formations") or ["force"]
     cues = _strings(spec.get("count_cues"), "troops.count_cues")
     to_words = _strings(spec.get("count_to"), "troops.count_to")
+    vague = _vague_phrases(spec.get("vague"))
+    vague_alt = "|".join(_phrase(v) for v in sorted(vague, key=len, reverse=True)) or r"(?!x)x"
+    approx_alt = "|".join(_phrase(a) for a in sorted(approx, key=len, reverse=True)) or r"(?!x)x"
     return TroopRules(
         units=Lexicon(units),
         military_context=Lexicon((t, "military", "ignore") for t in _strings(spec.get("military_context"), "troops.military_context")),
@@ -169,8 +181,37 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         count_cue=re.compile(r"(?<!\w)(?:" + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
                              + r")\s*(?:\w+\s+){0,2}\Z", re.IGNORECASE) if cues else re.compile(r"(?!x)x"),
         count_to=re.compile(r"(?:[ \t]+[^\s.,;:!?()]+){0,5}?[ \t]+(?:" + "|".join(_phrase(t) for t in sorted(to_words, key=len, reverse=True))
-                            + r")\s+(?P<number>" + DIGITS + r")(?=[ \t]*(?:[.,;:!?)\n]|\Z))", re.IGNORECASE) if to_words else re.compile(r"(?!x)x"),
+                            + r")\s+(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r")(?:\s+(?P<scale>"
+                            + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?(?=[ \t]*(?:[.,;:!?)\n]|\Z))", re.IGNORECASE)
+                  if to_words else re.compile(r"(?!x)x"),
+        civilian=Lexicon((t, "civilian", "ignore") for t in _strings(spec.get("civilian_qualifiers"), "troops.civilian_qualifiers")),
+        fiction=Lexicon((t, "fiction", "ignore") for t in _strings(spec.get("fiction"), "troops.fiction")),
+        phrase_breaks=frozenset(w.lower() for w in _strings(spec.get("phrase_breaks"), "troops.phrase_breaks")),
+        # "thousands of troops", "des milliers d'hommes", "tysiące żołnierzy": up to two words before the unit.
+        vague=re.compile(r"(?<!\w)(?P<phrase>" + vague_alt + r")(?:\s+(?:of|de|di|af|van|von|dei|degli|delle|del)\s+|\s+d['’]|\s+)"
+                         r"(?:[^\s\d.,;:!?()\[\]]+\s+){0,2}?\Z", re.IGNORECASE),
+        vague_magnitudes=vague,
+        unit_modifies=Lexicon((t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")),
+        of_them=re.compile(r"(?<!\w)(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r"|[^\W\d_]+)"
+                           r"(?:\s+(?P<scale>" + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?\s+(?:"
+                           + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x") + r")(?!\w)",
+                           re.IGNORECASE),
     )
+
+
+def _vague_phrases(spec: Any) -> dict[str, int]:
+    """troops.vague: {magnitude: [phrases]} -> {folded phrase: magnitude}."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise ValueError("troops.vague must map an order of magnitude (10, 100, 1000...) to a list of phrases")
+    phrases: dict[str, int] = {}
+    for magnitude, words in spec.items():
+        if not isinstance(magnitude, int) or magnitude < 10:
+            raise ValueError(f"troops.vague: {magnitude!r} is not an order of magnitude (10, 100, 1000...)")
+        for word in _strings(words, f"troops.vague.{magnitude}"):
+            phrases[" ".join(word.lower().split())] = magnitude
+    return phrases
 
 
 def _labelled(spec: Any, where: str) -> list[tuple[str, str, Case]]:

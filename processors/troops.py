@@ -1,15 +1,21 @@
 """Troop-number mentions: counts of military personnel, with approximation, range, actor and action.
 
-A mention is a number (digits, scale words or number words) followed, at most three words later,
-by a unit noun from the rules ("près de 1 200 militaires", "8,5 tys. żołnierzy"). Scanning starts
-from the unit nouns, which are rare, so the cost grows with the mentions, not with the text.
+Two steps. Reading: every unit noun of the rules ("militaires", "troops", "żołnierzy") is a place
+where a number may stand, at most three words before it ("près de 1 200 militaires", "8,5 tys.
+żołnierzy"); each number read there is a candidate. Deciding: one function, `judge`, keeps or drops
+each candidate and names its reason (a civilian qualifier, fiction, a year, no military context for a
+weak unit, a number in another phrase...), so that `newsvigil detect --explain` can show it.
+Scanning starts from the unit nouns, which are rare, so the cost grows with the mentions, not the text.
+A vague quantity ("thousands of troops") is reported apart, never as a figure.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import Any
 
-from newsvigil.records import TroopMention
+from newsvigil.records import TroopMention, VagueMention
 from processors.lexicon import Hit, Lexicon, fold
 from processors.numbers import (
     APPROX_NOUNS,
@@ -17,6 +23,8 @@ from processors.numbers import (
     DIGITS,
     DIGITS_RE,
     ONE,
+    ONE_BY_LANG,
+    PLURAL_SCALES,
     SCALES,
     is_number_word,
     number_words_value,
@@ -25,15 +33,15 @@ from processors.numbers import (
 from processors.rules import TroopRules
 
 _TOKEN = re.compile(DIGITS + r"|[^\W\d_]+(?:['’.\-][^\W\d_]+)*\.?|\S")
+_WORDS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
 _BREAKS = set(".!?;:()[]{},\"«»“”„/|—–-‑…•")
 _SOFT = {"'", "’"}  # elided articles: "postes d'officiers"
 _ABBREVIATIONS = {"tys.", "tsd.", "mio.", "mln.", "ok.", "ca.", "mrd.", "bln.", "nr.", "no."}
 _MAX_MODIFIERS = 3
-_CONTEXT_CHARS = 300  # how far a weak unit ("hommes", "posts") looks for a military word
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 _CURRENCY = ("$", "€", "£", "¥", "kr", "zł")
 _YEAR_CONTEXT = re.compile(
-    r"(?:\b(?:in|en|im|i|w|we|nel|nell'|el|del|since|depuis|seit|siden|desde|dal|sinds|od|until|by|bis|"
+    r"(?:\b(?:in|en|im|i|w|we|nel|nell'|el|del|since|depuis|seit|siden|desde|dal|sinds|od|until|by|bis|the|a|an|"
     r"jusqu'en|hasta|fino al|tot|do|from|de|van|von|année|year|jahr|år|año|anno|jaar|roku|rok)|[,(])\s*\Z",
     re.IGNORECASE,
 )
@@ -45,39 +53,264 @@ _RANGE = re.compile(
     re.IGNORECASE,
 )
 _DIRECT_RANGE = {"-", "‑", "–", "—", "to", "à", "a", "bis", "til", "tot", "do", "au", "al"}
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
+_AND_OTHERS = re.compile(r"\s*(?:,|and|&|or|i|et|und|og|y|e|en|oraz|lub)\s+([^\s,.;:]+)(?:\s+([^\s,.;:]+))?", re.IGNORECASE)
+_FORMATION_BEFORE = re.compile(r"([^\W\d_]+(?:\s+[^\s.,;:!?]+){0,2})\s+(?:of|de|d['’]|di|à|a|af|von|z|ze|numbering|totalling|totaling)\s*\Z",
+                               re.IGNORECASE)
+_FORMATION_AFTER = re.compile(r"\s+(?:of|from|in|de|du|des|di|del|della|af|fra|von|vom|der|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?"
+                              r"([^\s.,;:!?]+(?:\s+[^\s.,;:!?]+)?)", re.IGNORECASE)
+_OF_THEM_CHARS = 200  # characters after the noun: "men of the 82nd Airborne"
+_AFTER_UNIT = re.compile(r"\s+(?:(?:of|from|with|de|du|des|der|des|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
 
 
-def find_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> list[TroopMention]:
-    """All troop mentions in `text` (`folded` = fold(text)), one per distinct figure, in text order."""
-    mentions: list[TroopMention] = []
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A number read before (or after) a unit noun, not yet judged."""
+
+    mention: TroopMention
+    kind: str  # "unit", "weak" (counts only in a military context), "strength", "count"
+    number: str  # the number as written
+    between: str  # the words between the number and the unit
+    unit_start: int
+    unit_end: int
+    magnitude: int | None = None  # set for a vague quantity ("thousands of")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What `judge` decided about a candidate, and why."""
+
+    candidate: Candidate
+    kept: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.candidate.mention
+        figure = {"magnitude": self.candidate.magnitude} if self.candidate.magnitude else {"value": m.to_json()["value"]}
+        return {"quote": m.quote, **figure, "unit": m.unit, "kept": self.kept, "reason": self.reason}
+
+
+@dataclass(slots=True)
+class TroopScan:
+    """Figures, vague quantities and, for --explain, every verdict, in text order."""
+
+    troops: list[TroopMention] = field(default_factory=list)
+    vague: list[VagueMention] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+def scan_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> TroopScan:
+    """Read every candidate of `text` (`folded` = fold(text)) and judge it: figures, one per distinct
+    figure, and vague quantities, in text order."""
+    scan = TroopScan()
     seen: set[tuple[float, float, float]] = set()
+    seen_vague: set[int] = set()
     covered_until = -1
+    candidates: list[Candidate] = []
     for hit in rules.units.find(text, folded):
         if hit.start < covered_until:
             continue  # "military personnel" already took "personnel"
         covered_until = hit.end
-        found = _mentions_before_unit(text, folded, lang, rules, hit) or _count_after_unit(text, folded, rules, hit)
-        for mention in found:
-            if (mention.value, mention.low, mention.high) not in seen:
-                seen.add((mention.value, mention.low, mention.high))
-                mentions.append(mention)
+        vague = _vague_before_unit(text, lang, rules, hit)
+        if vague is not None:
+            candidates.append(vague)
+            continue
+        candidates += _candidates_before_unit(text, folded, lang, rules, hit) or _count_after_unit(text, folded, rules, hit)
     if "-" in text or "‑" in text or "–" in text:
-        for m in rules.strength.finditer(text):
-            mention = _strength_mention(text, folded, rules, m)
-            if mention and (mention.value, mention.low, mention.high) not in seen:
-                seen.add((mention.value, mention.low, mention.high))
-                mentions.append(mention)
-    mentions.sort(key=lambda x: x.start)
-    return mentions
+        candidates += [c for m in rules.strength.finditer(text) if (c := _strength_candidate(text, folded, rules, m))]
+    if candidates:
+        candidates += _of_them_candidates(text, lang, rules, candidates)
+    for candidate in candidates:
+        verdict = judge(text, folded, rules, candidate)
+        scan.verdicts.append(verdict)
+        if not verdict.kept:
+            continue
+        m = candidate.mention
+        if candidate.magnitude is not None:
+            if m.start not in seen_vague:
+                seen_vague.add(m.start)
+                scan.vague.append(VagueMention(candidate.magnitude, m.unit, m.quote, m.start, m.end))
+        elif (m.value, m.low, m.high) not in seen:
+            seen.add((m.value, m.low, m.high))
+            scan.troops.append(m)
+    scan.troops.sort(key=lambda x: x.start)
+    scan.vague.sort(key=lambda x: x.start)
+    scan.verdicts.sort(key=lambda v: v.candidate.mention.start)
+    return scan
 
 
-def _mentions_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> list[TroopMention]:
+def find_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> list[TroopMention]:
+    """All troop mentions in `text` (`folded` = fold(text)), one per distinct figure, in text order."""
+    return scan_troops(text, folded, lang, rules).troops
+
+
+def judge(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> Verdict:
+    """Keep or drop a candidate, with the reason: the one decision of the troop finder."""
+    m = candidate.mention
+    between_words = [w.lower() for w in _WORDS.findall(candidate.between)]
+    breaking = next((w for w in between_words if w in rules.phrase_breaks), None)
+    if breaking:
+        return Verdict(candidate, False, f"number in another phrase ('{breaking}' parts it from the unit)")
+    if "of" in between_words[1:]:
+        return Verdict(candidate, False, f"the number counts '{between_words[between_words.index('of') - 1]}', not '{m.unit}'")
+    lo = candidate.unit_start - len(candidate.between)
+    blockers = rules.blockers.find(candidate.between, folded[lo:candidate.unit_start]) if candidate.between.strip() else []
+    if blockers:
+        return Verdict(candidate, False, f"counts something else ('{text[lo + blockers[0].start:lo + blockers[0].end]}')")
+    qualifier = _civilian_qualifier(text, folded, rules, candidate)
+    if qualifier:
+        return Verdict(candidate, False, f"civilian qualifier '{qualifier}'")
+    modified = _next_word_hit(text, folded, rules.unit_modifies, candidate.unit_end)
+    if modified:
+        return Verdict(candidate, False, f"'{m.unit}' describes '{modified}', it counts nothing")
+    others = _counted_with_others(text, folded, rules, candidate)
+    if others:
+        return Verdict(candidate, False, f"soldiers counted together with others ('{others}')")
+    if candidate.kind in ("unit", "weak") and candidate.magnitude is None:
+        not_count = _not_a_count(text, m.start, candidate)
+        if not_count:
+            return Verdict(candidate, False, not_count)
+    s, e = _sentence(text, m.start, m.end)
+    fiction = rules.fiction.find(text[s:e], folded[s:e])
+    if fiction:
+        return Verdict(candidate, False, f"fiction or game ('{text[s + fiction[0].start:s + fiction[0].end]}')")
+    if candidate.kind == "person":
+        context = _formation_of_persons(text, folded, rules, candidate)
+        if context is None:
+            return Verdict(candidate, False, f"'{m.unit}' not in a military noun phrase")
+        return Verdict(candidate, True, f"'{m.unit}' of a military formation ('{context}')")
+    if candidate.kind == "weak":
+        context = _military_context(text, folded, rules, s, e, candidate)
+        if context is None:
+            return Verdict(candidate, False, f"'{m.unit}' without a military context")
+        return Verdict(candidate, True, f"'{m.unit}' in a military context ('{context}')")
+    if candidate.magnitude is not None:
+        return Verdict(candidate, True, f"vague quantity of '{m.unit}', about {candidate.magnitude:,}s")
+    return Verdict(candidate, True, f"{candidate.kind} '{m.unit}'" if candidate.kind != "unit" else f"military unit '{m.unit}'")
+
+
+def _civilian_qualifier(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> str | None:
+    """A civilian word in the noun phrase: 'ICE officers', 'officiers de police', 'oficerów policji'."""
+    lo = candidate.unit_start - len(candidate.between)
+    hits = rules.civilian.find(text[lo:candidate.unit_end], folded[lo:candidate.unit_end])
+    if hits:
+        return text[lo + hits[0].start:lo + hits[0].end]
+    after = _AFTER_UNIT.match(text, candidate.unit_end)
+    if after:
+        s, e = after.span(1)
+        word = rules.civilian.find(text[s:e], folded[s:e])
+        if word:
+            return text[s + word[0].start:s + word[0].end]
+    return None
+
+
+def _next_word_hit(text: str, folded: str, lexicon: Lexicon, at: int) -> str | None:
+    """The word right after `at`, when `lexicon` has it."""
+    m = _NEXT_WORD.match(text, at)
+    if not m:
+        return None
+    hits = lexicon.find(text[m.start(1):m.end(1)], folded[m.start(1):m.end(1)])
+    return m.group(1) if hits else None
+
+
+def _counted_with_others(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> str | None:
+    """'8,000 soldiers and police officers', '200 troops, officials': one count of soldiers and others."""
+    if candidate.kind not in ("unit", "weak", "person"):
+        return None
+    m = _AND_OTHERS.match(text, candidate.unit_end)
+    if not m or _numberish(m.group(1)):
+        return None  # "7,000 soldiers and 1,000 police": two counts
+    for group in (1, 2):
+        word = m.group(group)
+        if word and rules.civilian.find(word, fold(word)):
+            return word
+    return None
+
+
+def _formation_of_persons(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> str | None:
+    """The military word a count of persons belongs to: 'une force de 1 200 hommes', 'un esercito di
+    300.000 uomini', 'men of the 82nd Airborne' (not 'two men were killed by troops')."""
+    start = candidate.mention.start
+    before = _FORMATION_BEFORE.search(text, max(0, start - 60), start)
+    after = _FORMATION_AFTER.match(text, candidate.unit_end)
+    for m in (before, after):
+        if m:
+            s, e = m.span(1)
+            hits = rules.military_context.find(text[s:e], folded[s:e]) + [
+                h for h in rules.units.find(text[s:e], folded[s:e]) if h.label == "unit"]
+            if hits:
+                return text[s + hits[0].start:s + hits[0].end]
+    return None
+
+
+def _not_a_count(text: str, start: int, candidate: Candidate) -> str | None:
+    """Money, or a year ('2027 personnel changes', 'the 1998 soldier case'): the number counts nothing."""
+    number = candidate.number
+    before = text[max(0, start - 4):start].rstrip()
+    if before.endswith(_CURRENCY) or text[:start].rstrip().endswith(_CURRENCY):
+        return "money"
+    if number.isdigit() and len(number) == 4 and 1900 <= int(number) <= 2100 and not candidate.mention.approx:
+        number_start = text.rfind(number, 0, candidate.unit_start)
+        if candidate.kind == "weak" or _YEAR_CONTEXT.search(text, max(0, number_start - 20), number_start):
+            return f"a year ({number}), not a count"
+    return None
+
+
+def _military_context(text: str, folded: str, rules: TroopRules, s: int, e: int, candidate: Candidate,
+                      title: bool = True) -> str | None:
+    """A military word in text[s:e] (the mention's sentence) or the title (news items are short: the
+    title says 'army', the summary '1,200 personnel')."""
+    title_end = text.find("\n")
+    spans = [(s, e)] + ([(0, title_end)] if title and 0 < title_end < s else [])
+    for lo, hi in spans:
+        # A military word, or a military unit noun ("US Marines to rotate 1,000 personnel"), but not the unit itself.
+        hits = rules.military_context.find(text[lo:hi], folded[lo:hi])
+        hits += [h for h in rules.units.find(text[lo:hi], folded[lo:hi]) if h.label == "unit"]
+        for hit in hits:
+            if not (candidate.unit_start <= lo + hit.start < candidate.unit_end):
+                return text[lo + hit.start:lo + hit.end]
+    return None
+
+
+def _vague_before_unit(text: str, lang: str | None, rules: TroopRules, hit: Hit) -> Candidate | None:
+    """'thousands of troops', 'des milliers de soldats', 'kilka tysięcy żołnierzy' (not 'dwa tysiące')."""
+    unit_start = _unit_start(text, hit)
+    window_start = max(0, unit_start - 80)
+    m = rules.vague.search(text, window_start, unit_start)
+    if not m:
+        return None
+    tokens = list(_TOKEN.finditer(text, max(0, m.start() - 30), m.start()))
+    if tokens and _numberish(tokens[-1].group(), lang):
+        return None  # "dwa tysiące żołnierzy", "5 thousand": a figure
+    magnitude = rules.vague_magnitudes.get(" ".join(m.group("phrase").lower().split()))
+    if magnitude is None:
+        return None
+    quote_start = m.start()
+    mention = TroopMention(value=magnitude, low=magnitude, high=magnitude, approx=True, unit=text[hit.start:hit.end],
+                           quote=text[quote_start:hit.end], start=quote_start, end=hit.end)
+    between = text[m.end("phrase"):unit_start]
+    return Candidate(mention, hit.label, m.group("phrase"), between, unit_start, hit.end, magnitude)
+
+
+def _unit_start(text: str, hit: Hit) -> int:
+    unit_start = hit.start
+    while unit_start > 0 and text[unit_start - 1] in "-‑" and unit_start > 1 and text[unit_start - 2].isalnum():
+        unit_start -= 1  # "US-Soldaten": the compound's first part belongs to the unit
+        while unit_start > 0 and text[unit_start - 1].isalnum():
+            unit_start -= 1
+    return unit_start
+
+
+def _candidates_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> list[Candidate]:
     """'près de 1 200 militaires'; a change 'de 80 000 à 65 000 soldats' gives both figures."""
-    mention = _mention_before_unit(text, folded, lang, rules, hit)
-    if mention is None:
+    candidate = _candidate_before_unit(text, folded, lang, rules, hit)
+    if candidate is None:
         return []
-    first = _transition_start(text, mention)
-    return [first, mention] if first else [mention]
+    first = _transition_start(text, candidate.mention)
+    if first is None:
+        return [candidate]
+    return [Candidate(first, candidate.kind, first.quote.split()[0], candidate.between, candidate.unit_start,
+                      candidate.unit_end), candidate]
 
 
 def _transition_start(text: str, mention: TroopMention) -> TroopMention | None:
@@ -99,7 +332,7 @@ def _transition_start(text: str, mention: TroopMention) -> TroopMention | None:
                         actor=mention.actor, action=mention.action)
 
 
-def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> list[TroopMention]:
+def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> list[Candidate]:
     """'øger antallet af soldater i Baltikum til 30.000': a count cue, the unit, then the figure."""
     cue = rules.count_cue.search(text, max(0, hit.start - 40), hit.start)
     if not cue:
@@ -108,28 +341,27 @@ def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> li
     if not after:
         return []
     value = parse_digits(after.group("number"))
+    if value is not None and after.group("scale"):
+        value *= SCALES[after.group("scale").lower()]
     if value is None or not value.is_integer() or value < 2:
         return []
     start, end = cue.start(), after.end()
     s, e = _sentence(text, start, end)
-    return [TroopMention(value=value, low=value, high=value, approx=False, unit=text[hit.start:hit.end],
-                         quote=text[start:end], start=start, end=end,
-                         actor=_closest(rules.actors, text, folded, s, e, start, end),
-                         action=_closest(rules.actions, text, folded, s, e, start, end))]
+    mention = TroopMention(value=value, low=value, high=value, approx=bool(after.group("approx")), unit=text[hit.start:hit.end],
+                           quote=text[start:end], start=start, end=end,
+                           actor=_closest(rules.actors, text, folded, s, e, start, end),
+                           action=_closest(rules.actions, text, folded, s, e, start, end))
+    return [Candidate(mention, "count", after.group("number"), "", hit.start, hit.end)]
 
 
-def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> TroopMention | None:
-    unit_start = hit.start
-    while unit_start > 0 and text[unit_start - 1] in "-‑" and unit_start > 1 and text[unit_start - 2].isalnum():
-        unit_start -= 1  # "US-Soldaten": the compound's first part belongs to the unit
-        while unit_start > 0 and text[unit_start - 1].isalnum():
-            unit_start -= 1
+def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> Candidate | None:
+    unit_start = _unit_start(text, hit)
     tokens = list(_TOKEN.finditer(text, max(0, unit_start - 160), unit_start))
     i = len(tokens) - 1
     modifiers = 0
     while i >= 0:
         tok = tokens[i].group()
-        if _numberish(tok):
+        if _numberish(tok, lang):
             break
         if tok in _SOFT:
             i -= 1
@@ -142,17 +374,18 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
         return None
     number_end = tokens[i].end()
     between = text[number_end:unit_start]
-    if "\n" in between or (between.strip() and rules.blockers.find(between, folded[number_end:unit_start])):
+    if "\n" in between:
         return None
 
+    one = ONE_BY_LANG.get(lang or "", ONE)
     j = i
     while j > 0:
         prev = tokens[j - 1].group()
         if text[tokens[j - 1].end() : tokens[j].start()].strip():
             break
-        if _numberish(prev) or (prev.lower() in ONE and j - 1 >= 0):
+        if _numberish(prev, lang) or prev.lower() in one:
             j -= 1
-        elif prev.lower() in CONNECTORS and j > 1 and is_number_word(tokens[j - 2].group()) and not DIGITS_RE.fullmatch(tokens[j].group()):
+        elif prev.lower() in CONNECTORS and j > 1 and is_number_word(tokens[j - 2].group(), lang) and not DIGITS_RE.fullmatch(tokens[j].group()):
             j -= 1
         else:
             break
@@ -162,6 +395,8 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
     value, quote_start, approx = parsed
     if value < 1:
         return None
+    digit_tokens = [t.group() for t in tokens[j : i + 1] if DIGITS_RE.fullmatch(t.group())]
+    number = digit_tokens[-1] if digit_tokens else text[tokens[j].start():number_end]
 
     low = high = value
     rng = _RANGE.search(text, max(0, quote_start - 60), quote_start) if _digit_before(text, quote_start) else None
@@ -181,12 +416,7 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
 
     unit_end = hit.end
     sentence_start, sentence_end = _sentence(text, quote_start, unit_end)
-    if hit.label == "weak":
-        # News items are short: the military word may sit in the title or the next sentence.
-        lo, hi = max(0, quote_start - _CONTEXT_CHARS), min(len(text), unit_end + _CONTEXT_CHARS)
-        if not rules.military_context.find(text[lo:hi], folded[lo:hi]):
-            return None
-    return TroopMention(
+    mention = TroopMention(
         value=value,
         low=low,
         high=high,
@@ -198,6 +428,7 @@ def _mention_before_unit(text: str, folded: str, lang: str | None, rules: TroopR
         actor=_closest(rules.actors, text, folded, sentence_start, sentence_end, quote_start, unit_end),
         action=_closest(rules.actions, text, folded, sentence_start, sentence_end, quote_start, unit_end),
     )
+    return Candidate(mention, hit.label, number, between, unit_start, unit_end)
 
 
 def _read_number(text: str, run: list[re.Match[str]], lang: str | None) -> tuple[float, int, bool] | None:
@@ -220,19 +451,22 @@ def _read_number(text: str, run: list[re.Match[str]], lang: str | None) -> tuple
                 approx = True
             else:
                 return None
-        if not value.is_integer() or _is_year_or_money(text, start, tok.group()):
+        if not value.is_integer():
             return None
         return value, start, approx
 
     # Number words only: "dreitausend", "deux cents", "un millier", "dwa tysiące".
+    if len(words) == 1 and words[0].lower() in PLURAL_SCALES:
+        return None  # "thousands of troops": a vague quantity, not a figure
+    one = ONE_BY_LANG.get(lang or "", ONE)
     for k in range(len(words)):
         part = words[k:]
         key_last = part[-1].lower()
         approx = key_last in APPROX_NOUNS
-        if approx or (len(part) == 2 and part[0].lower() in ONE and key_last in SCALES):
+        if approx or (len(part) == 2 and part[0].lower() in one and key_last in SCALES):
             head = part[:-1]
             multiplier = APPROX_NOUNS.get(key_last) or SCALES[key_last]
-            if not head or (len(head) == 1 and head[0].lower() in ONE):
+            if not head or (len(head) == 1 and head[0].lower() in one):
                 value = float(multiplier)
             else:
                 base = number_words_value(head, lang)
@@ -240,7 +474,7 @@ def _read_number(text: str, run: list[re.Match[str]], lang: str | None) -> tuple
                     continue
                 value = base * multiplier
             return value, run[k].start(), approx
-        if part[0].lower() in ONE and len(part) == 1:
+        if part[0].lower() in one and len(part) == 1:
             return None  # "a soldier", "un soldat": an article, not a figure
         value = number_words_value(part, lang)
         if value is not None and value >= 2:
@@ -253,19 +487,12 @@ def _attached_to_word(text: str, start: int, end: int, run: list[re.Match[str]],
     before = text[start - 1] if start else " "
     if before.isalpha() or (before in "-‑" and start > 1 and text[start - 2].isalpha()):
         return True
+    if (before == ":" and start > 1 and text[start - 2].isdigit()) or text[end:end + 2][:1] == ":" and text[end + 1:end + 2].isdigit():
+        return True  # a time or a score: "13:22", "2:1"
     after = text[end] if end < len(text) else " "
     if after.isalpha():
         return not (at + 1 < len(run) and run[at + 1].group().lower() in SCALES)
     return after in "-‑" and end + 1 < len(text) and text[end + 1].isalpha()
-
-
-def _is_year_or_money(text: str, start: int, token: str) -> bool:
-    before = text[max(0, start - 4) : start].rstrip()
-    if before.endswith(_CURRENCY):
-        return True
-    if token.isdigit() and len(token) == 4 and 1900 <= int(token) <= 2100:
-        return bool(_YEAR_CONTEXT.search(text, max(0, start - 20), start))
-    return False
 
 
 def _digit_before(text: str, start: int) -> bool:
@@ -299,9 +526,9 @@ def _scale_of(high: float, low: float) -> float:
     return 1
 
 
-def _numberish(token: str) -> bool:
+def _numberish(token: str, lang: str | None = None) -> bool:
     key = token.lower()
-    return bool(DIGITS_RE.fullmatch(token)) or key in SCALES or key in APPROX_NOUNS or is_number_word(key)
+    return bool(DIGITS_RE.fullmatch(token)) or key in SCALES or key in APPROX_NOUNS or is_number_word(key, lang)
 
 
 def _ends_sentence(token: str) -> bool:
@@ -327,7 +554,29 @@ def _closest(lexicon: Lexicon, text: str, folded: str, s: int, e: int, qs: int, 
     return hits[0].label
 
 
-def _strength_mention(text: str, folded: str, rules: TroopRules, m: re.Match[str]) -> TroopMention | None:
+def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: list[Candidate]) -> list[Candidate]:
+    """'12 żołnierzy zostało rannych ... sześciu z nich', 'more than 5 thousand of them': a part of a
+    troop figure said just before (within _OF_THEM_CHARS)."""
+    out: list[Candidate] = []
+    figures = [c for c in found if c.magnitude is None and c.kind == "unit"]
+    for m in rules.of_them.finditer(text):
+        before = [c for c in figures if 0 <= m.start() - c.mention.end <= _OF_THEM_CHARS]
+        if not before:
+            continue
+        number = m.group("number")
+        value = parse_digits(number) if DIGITS_RE.fullmatch(number) else number_words_value([number], lang) if is_number_word(number, lang) else None
+        if value is None or not value.is_integer() or value < 2:
+            continue
+        if m.group("scale"):
+            value *= SCALES[m.group("scale").lower()]
+        ref = before[-1].mention
+        mention = TroopMention(value=value, low=value, high=value, approx=bool(m.group("approx")), unit=ref.unit,
+                               quote=text[m.start():m.end()], start=m.start(), end=m.end(), actor=ref.actor, action=ref.action)
+        out.append(Candidate(mention, "of them", number, "", m.start(), m.end()))
+    return out
+
+
+def _strength_candidate(text: str, folded: str, rules: TroopRules, m: re.Match[str]) -> Candidate | None:
     """'a 4,000-strong brigade', 'a 300-member contingent'."""
     value = parse_digits(m.group("number"))
     if value is None or not value.is_integer() or value < 2:
@@ -338,12 +587,13 @@ def _strength_mention(text: str, folded: str, rules: TroopRules, m: re.Match[str
     if approx_start is not None:
         approx, start = True, approx_start
     s, e = _sentence(text, start, end)
-    return TroopMention(
+    mention = TroopMention(
         value=value, low=value, high=value, approx=approx, unit=m.group("formation"),
         quote=text[start:end], start=start, end=end,
         actor=_closest(rules.actors, text, folded, s, e, start, end),
         action=_closest(rules.actions, text, folded, s, e, start, end),
     )
+    return Candidate(mention, "strength", m.group("number"), "", m.start("formation"), m.end("formation"))
 
 
 def troops_in(text: str, rules: TroopRules, lang: str | None = None) -> list[TroopMention]:

@@ -81,6 +81,8 @@ class DetectionRow(Base):
     lang: Mapped[str | None] = mapped_column(String(16))
     rules_version: Mapped[str] = mapped_column(String(64))
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Vague quantities ("thousands of troops") as JSON: shown on the article page, never figures.
+    vague: Mapped[str | None] = mapped_column(Text)
 
 
 class ArticleTopic(Base):
@@ -104,6 +106,21 @@ class TroopMentionRow(Base):
     end: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
+
+
+class TroopFeedback(Base):
+    """A user's word that a detected figure was wrong: real mistakes become labelled cases."""
+
+    __tablename__ = "troop_feedback"
+    __table_args__ = (UniqueConstraint("article_id", "kind", "value", name="uq_troop_feedback_figure"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "not_troops"
+    value: Mapped[float] = mapped_column(Float)
+    rules_version: Mapped[str | None] = mapped_column(String(64))  # the rules that reported the figure
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(255))  # "cli" or the API token's name
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class EventRow(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from newsvigil.records import parse_time, utc_iso
-from storage.models import ArticleRow, ArticleTopic, DetectionRow, EventRow, StoryArticle, StoryRow, TroopMentionRow
+from storage.models import ArticleRow, ArticleTopic, DetectionRow, EventRow, StoryArticle, StoryRow, TroopFeedback, TroopMentionRow
 
 MAX_LIMIT = 200
 TIMELINE_DAYS = 30
@@ -180,17 +180,20 @@ def articles_page(session: Session, filters: Filters, limit: int = 50, cursor: s
 
 def article_detail(session: Session, article_id: str) -> dict[str, Any] | None:
     """One article with its full text, topics and figures (offsets index into `text`)."""
-    row = session.execute(select(ArticleRow, DetectionRow.lang).outerjoin(DetectionRow, DetectionRow.article_id == ArticleRow.id)
+    row = session.execute(select(ArticleRow, DetectionRow.lang, DetectionRow.vague)
+                          .outerjoin(DetectionRow, DetectionRow.article_id == ArticleRow.id)
                           .where(ArticleRow.id == article_id)).first()
     if row is None:
         return None
-    article, lang = row
+    article, lang, vague = row
     data = _article_json(article, lang, _topics(session, [article.id]).get(article.id, []),
                          _mentions(session, [article.id]).get(article.id, []))
     text = f"{article.title}\n{article.summary}" if article.summary else article.title
     data["text"] = f"{text}\n{article.body}" if article.body else text
     story = session.scalar(select(StoryArticle.story_id).where(StoryArticle.article_id == article.id))
     data["story"] = story
+    data["vague"] = json.loads(vague) if vague else []
+    data["not_troops"] = sorted(session.scalars(select(TroopFeedback.value).where(TroopFeedback.article_id == article.id)))
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -87,9 +88,10 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
         session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
         session.execute(delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)))
     upsert(session, DetectionRow, [
-        {"article_id": a.id, "lang": d.lang, "rules_version": d.rules_version, "detected_at": now}
+        {"article_id": a.id, "lang": d.lang, "rules_version": d.rules_version, "detected_at": now,
+         "vague": json.dumps([v.to_json() for v in d.vague], ensure_ascii=False) if d.vague else None}
         for a, d in latest.values()
-    ], ["article_id"], ["lang", "rules_version", "detected_at"])
+    ], ["article_id"], ["lang", "rules_version", "detected_at", "vague"])
     topic_rows = [{"article_id": a.id, "topic": t} for a, d in latest.values() for t in dict.fromkeys(d.topics)]
     upsert(session, ArticleTopic, topic_rows, ["article_id", "topic"])
     mention_rows = [{"article_id": a.id, **_mention_row(m)} for a, d in latest.values() for m in d.troops]

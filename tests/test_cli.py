@@ -97,9 +97,39 @@ def test_detect_contract():
     assert [l["id"] for l in lines] == ["1", "2", "3", None]
     assert lines[0]["topics"] == ["nato"] and lines[0]["lang"] == "fr"
     assert [(t["value"], t["approx"], t["quote"]) for t in lines[0]["troops"]] == [(1200, True, "près de 1 200 militaires")]
-    assert lines[1] == {"id": "2", "lang": "en", "topics": ["greenland"], "troops": []}
+    assert lines[1] == {"id": "2", "lang": "en", "topics": ["greenland"], "troops": [], "vague": []}
     assert lines[2]["topics"] == [] and lines[2]["troops"] == []
     assert result.returncode == 1 and "stdin line 4" in result.stderr
+
+
+def test_detect_reports_vague_quantities_apart_and_explains_candidates():
+    items = [{"id": "1", "lang": "en", "title": "Trump threatens to send troops to Greenland",
+              "summary": "Thousands of troops massed at the border; 3,500 ICE officers were hired, and 1,200 US soldiers left."}]
+    plain = json.loads(newsvigil("detect", input=json.dumps(items[0]) + "\n").stdout)
+    assert [t["value"] for t in plain["troops"]] == [1200]
+    assert [(v["magnitude"], v["quote"]) for v in plain["vague"]] == [(1000, "Thousands of troops")]
+    assert "explain" not in plain
+    explained = json.loads(newsvigil("detect", "--explain", input=json.dumps(items[0]) + "\n").stdout)
+    reasons = {(e["quote"], e["kept"]): e["reason"] for e in explained["explain"]}
+    assert reasons[("3,500 ICE officers", False)] == "civilian qualifier 'ICE'"
+    assert reasons[("1,200 US soldiers", True)] == "military unit 'soldiers'"
+    assert reasons[("Thousands of troops", True)].startswith("vague quantity")
+
+
+def test_feedback_records_a_wrong_figure_and_lists_it(env):
+    assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
+    event = next(json.loads(l) for l in newsvigil("events", "--json", env=env).stdout.splitlines()
+                 if json.loads(l)["troops"])
+    value = event["troops"][0]["value"]
+    done = newsvigil("feedback", event["id"], "--not-troops", str(value), "--note", "test", env=env)
+    assert done.returncode == 0 and f"recorded: {value:g} in article {event['id']} is not a troop figure" in done.stdout
+    wrong = newsvigil("feedback", event["id"], "--not-troops", "7", env=env)
+    assert wrong.returncode == 2 and "has no troop figure 7" in wrong.stderr and "Traceback" not in wrong.stderr
+    listed = [json.loads(l) for l in newsvigil("feedback", "--list", env=env).stdout.splitlines()]
+    assert [(r["article_id"], r["value"], r["note"]) for r in listed] == [(event["id"], value, "test")]
+    scored = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "score_corpus.py"), "--feedback"], capture_output=True,
+                            text=True, env={**os.environ, **env}, timeout=120)
+    assert scored.returncode == 0 and scored.stdout.startswith("1 figures marked wrong by users") and event["id"] in scored.stdout
 
 
 def test_detect_file_and_missing_file(tmp_path):

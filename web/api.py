@@ -111,6 +111,35 @@ def get_article(article_id: str, db: Session = Depends(session)) -> dict[str, An
     return article
 
 
+class FeedbackIn(BaseModel):
+    not_troops: float = Field(description="A figure the detector reported in this article that is not a count of troops.")
+    note: Optional[str] = Field(None, max_length=500, description="Why, in a few words.")
+
+
+@router.post("/articles/{article_id}/feedback", status_code=201, dependencies=[Depends(writer)], tags=["articles"])
+def post_feedback(article_id: str, body: FeedbackIn, request: Request, db: Session = Depends(session)) -> dict[str, Any]:
+    """Mark a detected figure as not a troop figure (listed by `bench/score_corpus.py --feedback`)."""
+    row, new = save_feedback(request, db, article_id, body.not_troops, body.note)
+    return {"article_id": row.article_id, "kind": row.kind, "value": row.value, "new": new}
+
+
+def save_feedback(request: Request, db: Session, article_id: str, value: float, note: str | None = None) -> tuple[Any, bool]:
+    """Record feedback from the API or the dashboard; 404 for an unknown article, 422 for a figure it lacks."""
+    from newsvigil.errors import UserError
+    from storage.feedback import record_feedback
+    from storage.models import ArticleRow
+
+    if db.get(ArticleRow, article_id) is None:
+        raise HTTPException(404, f"no article {article_id}")
+    token = token_of(request, db)
+    try:
+        row, new = record_feedback(db, article_id, value, note=note, created_by=token.name if token else None)
+    except UserError as exc:
+        raise HTTPException(422, exc.message) from None
+    db.commit()
+    return row, new
+
+
 @router.get("/feeds", dependencies=[Depends(reader)], tags=["feeds"])
 def list_feeds(request: Request, db: Session = Depends(session)) -> list[dict[str, Any]]:
     """Feed health: last status and error, last success, errors in a row, next poll, items/day, flagged."""

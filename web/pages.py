@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,7 +28,7 @@ from storage.queries import (
     timeline_window,
 )
 from storage.repositories import feed_health
-from web.api import create_subscription, filters, session
+from web.api import create_subscription, filters, save_feedback, session
 from web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
 from web.plots import figures_chart, reports_chart
 
@@ -104,6 +104,18 @@ def article(request: Request, article_id: str, db: Session = Depends(session)) -
     if found is None:
         raise HTTPException(404, f"no article {article_id}")
     return _page(request, "article.html", db, article=found)
+
+
+@router.post("/articles/{article_id}/feedback")
+def article_feedback(request: Request, article_id: str, not_troops: str = Form(...), db: Session = Depends(session)) -> Response:
+    """The article page's "not troops" button (token required)."""
+    _form_guard(request, db)
+    try:
+        value = float(not_troops)
+    except ValueError:
+        raise HTTPException(422, f"not_troops: {not_troops!r} is not a number") from None
+    save_feedback(request, db, article_id, value)
+    return RedirectResponse(f"/articles/{quote(article_id, safe='')}#figures", status_code=303)
 
 
 @router.get("/feeds", response_class=HTMLResponse)

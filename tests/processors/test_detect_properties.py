@@ -16,9 +16,14 @@ TEXTS = st.one_of(st.text(max_size=300), st.lists(st.one_of(FRAGMENTS, st.text(m
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXTS, lang=st.sampled_from([None, "fr", "en", "de", "da", "nl", "es", "it", "pl", "xx"]))
 def test_detection_is_total_and_offsets_match(rules, text, lang):
-    detected_lang, topics, troops = detect_text(text, rules, lang)
+    detected_lang, topics, troops, vague, verdicts = detect_text(text, rules, lang)
     assert set(topics) <= set(rules.topics)
     for mention in troops:
         assert 0 <= mention.start < mention.end <= len(text)
         assert text[mention.start : mention.end] == mention.quote
         assert mention.low <= mention.value <= mention.high
+    for quantity in vague:
+        assert text[quantity.start : quantity.end] == quantity.quote
+        assert quantity.magnitude >= 10
+    kept = [v.candidate.mention for v in verdicts if v.kept and v.candidate.magnitude is None]
+    assert {(m.value, m.low, m.high) for m in kept} == {(m.value, m.low, m.high) for m in troops}

@@ -15,7 +15,7 @@ def test_user_adds_topic_and_unit(tmp_path):
     path = tmp_path / "topics.yaml"
     path.write_text(text, encoding="utf-8")
     rules = load_rules(path)
-    lang, found, troops = detect_text("La Norvège envoie 40 gardistes au Svalbard.", rules, "fr")
+    lang, found, troops, _, _ = detect_text("La Norvège envoie 40 gardistes au Svalbard.", rules, "fr")
     assert found == ["svalbard"]
     assert [m.value for m in troops] == [40]
 

@@ -157,3 +157,25 @@ def test_sign_in_only_redirects_within_the_site(replayed, target, expected):
     with client_for(replayed) as api:
         response = api.post("/login", data={"token": token, "next": target}, follow_redirects=False)
         assert response.headers["location"] == expected
+
+
+def test_feedback_on_a_figure_needs_a_token_and_shows_on_the_page(replayed):
+    _, token = new_token(replayed)
+    auth = {"Authorization": f"Bearer {token}"}
+    with client_for(replayed) as api:
+        figure = api.get("/api/articles/hostile-1").json()["figures"][0]["value"]
+        assert api.post("/api/articles/hostile-1/feedback", json={"not_troops": figure}).status_code == 401
+        missing = api.post("/api/articles/nope/feedback", json={"not_troops": 1}, headers=auth)
+        assert missing.status_code == 404
+        wrong = api.post("/api/articles/hostile-1/feedback", json={"not_troops": 7}, headers=auth)
+        assert wrong.status_code == 422 and "no troop figure 7" in wrong.json()["detail"]
+        page = api.get("/articles/hostile-1").text
+        assert "not troops</button>" not in page  # signed out: no button
+        api.cookies.set("nv_token", token)
+        assert 'name="not_troops"' in api.get("/articles/hostile-1").text
+        sent = api.post("/articles/hostile-1/feedback", data={"not_troops": str(figure)}, follow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"] == "/articles/hostile-1#figures"
+        assert api.get("/api/articles/hostile-1").json()["not_troops"] == [figure]
+        assert "marked not troops" in api.get("/articles/hostile-1").text
+        again = api.post("/api/articles/hostile-1/feedback", json={"not_troops": figure}, headers=auth)
+        assert again.status_code == 201 and again.json()["new"] is False
