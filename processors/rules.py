@@ -58,7 +58,8 @@ class TroopRules:
     vague: re.Pattern[str]  # anchored before a unit: "thousands of", "kilka tysięcy"
     vague_magnitudes: dict[str, int]  # folded vague phrase -> order of magnitude
     unit_modifies: Lexicon  # after a unit, a noun it modifies: "personnel carriers", "personnel changes"
-    of_them: re.Pattern[str]  # "sześciu z nich", "5 thousand of them": part of a figure said just before
+    of_them: re.Pattern[str]  # "of them", "z nich": a part of a figure said just before follows
+    of_them_number: re.Pattern[str]  # anchored before "of them": "sześciu", "more than 5 thousand"
 
 
 @dataclass(slots=True)
@@ -192,10 +193,10 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
                          r"(?:[^\s\d.,;:!?()\[\]]+\s+){0,2}?\Z", re.IGNORECASE),
         vague_magnitudes=vague,
         unit_modifies=Lexicon((t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")),
-        of_them=re.compile(r"(?<!\w)(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r"|[^\W\d_]+)"
-                           r"(?:\s+(?P<scale>" + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?\s+(?:"
-                           + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x") + r")(?!\w)",
-                           re.IGNORECASE),
+        of_them=re.compile(r"(?<!\w)(?:" + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x")
+                           + r")(?!\w)", re.IGNORECASE),
+        of_them_number=re.compile(r"(?<!\w)(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r"|[^\W\d_]+)(?:\s+(?P<scale>"
+                                  + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?\s+\Z", re.IGNORECASE),
     )
 
 

@@ -559,9 +559,12 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
     troop figure said just before (within _OF_THEM_CHARS)."""
     out: list[Candidate] = []
     figures = [c for c in found if c.magnitude is None and c.kind == "unit"]
-    for m in rules.of_them.finditer(text):
-        before = [c for c in figures if 0 <= m.start() - c.mention.end <= _OF_THEM_CHARS]
+    for phrase in rules.of_them.finditer(text):
+        before = [c for c in figures if 0 <= phrase.start() - c.mention.end <= _OF_THEM_CHARS]
         if not before:
+            continue
+        m = rules.of_them_number.search(text, max(0, phrase.start() - 40), phrase.start())
+        if not m:
             continue
         number = m.group("number")
         value = parse_digits(number) if DIGITS_RE.fullmatch(number) else number_words_value([number], lang) if is_number_word(number, lang) else None
@@ -571,8 +574,9 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
             value *= SCALES[m.group("scale").lower()]
         ref = before[-1].mention
         mention = TroopMention(value=value, low=value, high=value, approx=bool(m.group("approx")), unit=ref.unit,
-                               quote=text[m.start():m.end()], start=m.start(), end=m.end(), actor=ref.actor, action=ref.action)
-        out.append(Candidate(mention, "of them", number, "", m.start(), m.end()))
+                               quote=text[m.start():phrase.end()], start=m.start(), end=phrase.end(), actor=ref.actor,
+                               action=ref.action)
+        out.append(Candidate(mention, "of them", number, "", phrase.start(), phrase.end()))
     return out
 
 

@@ -90,3 +90,97 @@ def test_count_cue_then_figure_after_the_unit(rules):
     assert figures("Nato øger antallet af soldater i Baltikum til 30.000.", rules) == [(30000, 30000, 30000, False)]
     assert figures("Nato øger antallet af soldater til 30.000\nDanmark bidrager.", rules) == [(30000, 30000, 30000, False)]
     assert figures("They raised the number of troops to 2025 levels.", rules) == []
+
+
+def scan(text, rules, lang=None):
+    from processors.lexicon import fold
+    from processors.troops import scan_troops
+
+    return scan_troops(text, fold(text), lang, rules.troops)
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        # 1. a word that is a number only in another language
+        ("Trump threatens to send troops to Greenland", "en"),
+        ("The president asked to deploy soldiers quickly", "en"),
+        ("Het kabinet stuurt een militair naar Mali", "nl"),
+        # 3. police and other civilian personnel, civilian jobs
+        ("The agency will hire 3,500 ICE officers next year", "en"),
+        ("Congress funds 15,000 new immigration officers", "en"),
+        ("Four Met officers were suspended", "en"),
+        ("200 prison officers went on strike", "en"),
+        ("La police a mobilisé 1 500 officiers de police judiciaire", "fr"),
+        ("Zatrzymano 12 oficerów policji", "pl"),
+        ("Der Konzern will 4.000 Stellen abbauen", "de"),
+        ("L'usine annonce 1 500 postes supprimés", "fr"),
+        ("The factory will cut 650 jobs", "en"),
+        # 4. fiction and games
+        ("Games Workshop unveils 5 new Chaos Space Marines kits for Warhammer", "en"),
+        ("The film follows 300 soldiers at Thermopylae", "en"),
+        # 5. years
+        ("The ministry announced 2027 personnel changes in the army", "en"),
+        # 6. weak units without military context
+        ("Two men were arrested after the match", "en"),
+        ("Six men were seen near the station", "en"),
+        # 7. a number that belongs to another phrase
+        ("He killed 7 after a staff party", "en"),
+        ("The group was stopped 3 by plain clothes officers", "en"),
+        # persons killed by troops are not troops
+        ("Two Palestinian men were killed by Israeli troops", "en"),
+        # soldiers counted with others
+        ("About 8,000 soldiers and police officers were sent to the province", "en"),
+        ("Bulgaria sends 100 armored personnel carriers to Ukraine", "en"),
+    ],
+)
+def test_traps_give_no_figure(text, lang, rules):
+    assert figures(text, rules, lang) == [], [(v.candidate.mention.quote, v.reason) for v in scan(text, rules, lang).verdicts]
+
+
+@pytest.mark.parametrize(
+    "text, lang, magnitude",
+    [
+        ("Thousands of troops massed at the border", "en", 1000),
+        ("Russia sent tens of thousands of soldiers", "en", 10000),
+        ("Kreml wysłał tysiące żołnierzy", "pl", 1000),
+        ("Des milliers de soldats ont défilé", "fr", 1000),
+        ("Tausende Soldaten üben in Litauen", "de", 1000),
+        ("Hundreds of soldiers were wounded", "en", 100),
+        ("Several thousand reservists were called up", "en", 1000),
+        ("Na granicę trafiło kilka tysięcy żołnierzy", "pl", 1000),
+    ],
+)
+def test_vague_quantities_are_apart_from_figures(text, lang, magnitude, rules):
+    found = scan(text, rules, lang)
+    assert found.troops == []
+    assert [v.magnitude for v in found.vague] == [magnitude]
+    assert all(text[v.start:v.end] == v.quote for v in found.vague)
+
+
+@pytest.mark.parametrize(
+    "text, lang, expected",
+    [
+        ("Denmark sends omkring to tusind soldater", "da", [2000]),  # Danish "to" is two
+        ("dwa tysiące żołnierzy", "pl", [2000]),
+        ("un millier de soldats", "fr", [1000]),
+        ("41 members of the armed forces were injured", "en", [41]),
+        ("Three active-duty Air Force officers were charged", "en", [3]),
+        ("Une force de 1 200 hommes sera déployée", "fr", [1200]),
+        ("12 żołnierzy zostało rannych, sześciu z nich trafiło do szpitala", "pl", [12, 6]),
+        ("W Nigrze przebywa około 1,5 tysiąca francuskich żołnierzy", "pl", [1500]),
+        ("Prawie pół miliona żołnierzy zginęło", "pl", [500000]),
+        ("US Marines to rotate 1,000 personnel through Norway", "en", [1000]),
+        ("Paris veut porter le nombre de soldats en Estonie à près de 1 300", "fr", [1300]),
+    ],
+)
+def test_real_figures_said_in_many_ways(text, lang, expected, rules):
+    assert [f[0] for f in figures(text, rules, lang)] == expected
+
+
+def test_every_candidate_has_a_named_reason(rules):
+    found = scan("Trump wants to send troops. 3,500 ICE officers, thousands of troops and 1,200 US soldiers.", rules, "en")
+    reasons = {v.candidate.mention.quote: (v.kept, v.reason) for v in found.verdicts}
+    assert reasons["3,500 ICE officers"] == (False, "civilian qualifier 'ICE'")
+    assert reasons["1,200 US soldiers"] == (True, "military unit 'soldiers'")
+    assert reasons["thousands of troops"][0] is True and "vague" in reasons["thousands of troops"][1]
