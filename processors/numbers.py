@@ -14,6 +14,7 @@ from text_to_num import text2num
 # Digit groups: "80 000" (space, U+00A0, U+202F, U+2009), "80,000", "80.000", "80'000", "1,5".
 DIGITS = r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\d])|(?<![\d.,])\d+(?:[.,'’]\d+)*"
 DIGITS_RE = re.compile(DIGITS)
+_INDIAN_GROUPS = re.compile(r"\d{1,2}(?:,\d\d)+,\d{3}")
 
 SCALES: dict[str, int] = {}
 for _value, _words in (
@@ -96,6 +97,7 @@ for _v, _forms in (
     for _w in _forms.split():
         _POLISH[_w] = _v
 _POLISH["pół"] = 0.5  # "pół miliona" = 500 000
+_POLISH["półtora"] = 1.5  # "półtora tysiąca" = 1 500
 _POLISH_SCALES = {w: v for w, v in SCALES.items() if w.startswith(("tys", "mil", "mln"))}
 
 TEXT2NUM_LANGS = ("fr", "en", "de", "es", "it", "nl", "da")
@@ -104,6 +106,8 @@ TEXT2NUM_LANGS = ("fr", "en", "de", "es", "it", "nl", "da")
 def parse_digits(token: str) -> float | None:
     """The value of a digit token: '1 200' -> 1200, '80.000' -> 80000, '1,5' -> 1.5, '2.5' -> 2.5."""
     compact = re.sub(r"[ \u00a0\u202f\u2009]", "", token)
+    if _INDIAN_GROUPS.fullmatch(compact):
+        return float(compact.replace(",", ""))  # "2,44,000" = 244 000 (lakh grouping, Indian outlets)
     parts = re.split(r"[.,'’]", compact)
     if len(parts) == 1:
         return float(compact) if compact.isdigit() else None

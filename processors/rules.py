@@ -50,6 +50,7 @@ class TroopRules:
     actions: Lexicon
     approx: frozenset[tuple[str, ...]]  # folded word sequences: ("près", "de"), ("about",)
     strength: re.Pattern[str]
+    formations: Lexicon  # "brigade", "force", "contingent": a count of persons of one is a troop figure
     count_cue: re.Pattern[str]  # anchored at the end of the text before a unit: "the number of"
     count_to: re.Pattern[str]  # anchored after a unit: "... in the Baltics to 30,000"
     civilian: Lexicon  # qualifiers that make personnel non-military: "ICE officers", "oficerów policji"
@@ -58,6 +59,10 @@ class TroopRules:
     vague: re.Pattern[str]  # anchored before a unit: "thousands of", "kilka tysięcy"
     vague_magnitudes: dict[str, int]  # folded vague phrase -> order of magnitude
     unit_modifies: Lexicon  # after a unit, a noun it modifies: "personnel carriers", "personnel changes"
+    counted_noun_endings: dict[str, tuple[str, ...]]  # per language: a word between number and unit that the number counts
+    non_state: Lexicon  # armed groups that are not a state's forces: "Wagner reportedly has 50,000 troops"
+    non_state_verbs: frozenset[str]  # between such a group and a figure, these make the figure its own
+    singular_units: frozenset[str]  # after a year these are labels: "the 2021 troop withdrawal"
     of_them: re.Pattern[str]  # "of them", "z nich": a part of a figure said just before follows
     of_them_number: re.Pattern[str]  # anchored before "of them": "sześciu", "more than 5 thousand"
 
@@ -174,6 +179,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         actors=Lexicon(_labelled(spec.get("actors"), "troops.actors")),
         actions=Lexicon(_labelled(spec.get("actions"), "troops.actions")),
         approx=frozenset(tuple(a.lower().split()) for a in approx if a.strip()),
+        formations=Lexicon((f, "formation", "ignore") for f in formations),
         strength=re.compile(
             r"(?P<number>" + DIGITS + r")\s?[-‑–]\s?(?:" + "|".join(map(re.escape, strength)) + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
             + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True)) + r")(?!\w)",
@@ -192,12 +198,25 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         vague=re.compile(r"(?<!\w)(?P<phrase>" + vague_alt + r")(?:\s+(?:of|de|di|af|van|von|dei|degli|delle|del)\s+|\s+d['’]|\s+)"
                          r"(?:[^\s\d.,;:!?()\[\]]+\s+){0,2}?\Z", re.IGNORECASE),
         vague_magnitudes=vague,
+        counted_noun_endings=_endings(spec.get("counted_noun_endings")),
+        non_state=Lexicon((t, "non-state", "ignore") for t in _strings(spec.get("non_state_groups"), "troops.non_state_groups")),
+        non_state_verbs=frozenset(w.lower() for w in _strings(spec.get("non_state_verbs"), "troops.non_state_verbs")),
+        singular_units=frozenset(w.lower() for w in _strings(spec.get("singular_units"), "troops.singular_units")),
         unit_modifies=Lexicon((t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")),
         of_them=re.compile(r"(?<!\w)(?:" + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x")
                            + r")(?!\w)", re.IGNORECASE),
         of_them_number=re.compile(r"(?<!\w)(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r"|[^\W\d_]+)(?:\s+(?P<scale>"
                                   + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?\s+\Z", re.IGNORECASE),
     )
+
+
+def _endings(spec: Any) -> dict[str, tuple[str, ...]]:
+    """troops.counted_noun_endings: {language: [endings]}."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise ValueError("troops.counted_noun_endings must map a language code to a list of word endings")
+    return {str(lang): tuple(_strings(endings, f"troops.counted_noun_endings.{lang}")) for lang, endings in spec.items()}
 
 
 def _vague_phrases(spec: Any) -> dict[str, int]:
@@ -238,6 +257,9 @@ def _strings(value: Any, where: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
         raise ValueError(f"{where} must be a list of words")
+    flag = next((v for v in value if isinstance(v, bool)), None)
+    if flag is not None:
+        raise ValueError(f"{where} holds {flag!r}, not a word: YAML reads unquoted on/off/yes/no as true/false, so quote it ('on')")
     return [str(v) for v in value]
 
 

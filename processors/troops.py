@@ -53,14 +53,17 @@ _RANGE = re.compile(
     re.IGNORECASE,
 )
 _DIRECT_RANGE = {"-", "‑", "–", "—", "to", "à", "a", "bis", "til", "tot", "do", "au", "al"}
+_PREVIOUS_WORD = re.compile(r"([^\W\d_]+)['’]?s?[ \t]+\Z")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
-_AND_OTHERS = re.compile(r"\s*(?:,|and|&|or|i|et|und|og|y|e|en|oraz|lub)\s+([^\s,.;:]+)(?:\s+([^\s,.;:]+))?", re.IGNORECASE)
+_AND_OTHERS = re.compile(r"[ \t]+(?:and|&|or|i|et|und|og|y|e|en|oraz|lub)[ \t]+([^\s,.;:]+)(?:[ \t]+([^\s,.;:]+))?", re.IGNORECASE)
 _FORMATION_BEFORE = re.compile(r"([^\W\d_]+(?:\s+[^\s.,;:!?]+){0,2})\s+(?:of|de|d['’]|di|à|a|af|von|z|ze|numbering|totalling|totaling)\s*\Z",
                                re.IGNORECASE)
-_FORMATION_AFTER = re.compile(r"\s+(?:of|from|in|de|du|des|di|del|della|af|fra|von|vom|der|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?"
-                              r"([^\s.,;:!?]+(?:\s+[^\s.,;:!?]+)?)", re.IGNORECASE)
-_OF_THEM_CHARS = 200  # characters after the noun: "men of the 82nd Airborne"
-_AFTER_UNIT = re.compile(r"\s+(?:(?:of|from|with|de|du|des|der|des|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
+_FORMATION_AFTER = re.compile(r"\s+(?:of|from|in|into|aboard|on board|de|du|des|di|del|della|af|fra|von|vom|der|z|ze|do|na pokładzie)\s+"
+                              r"(?:the\s+|an?\s+|la\s+|le\s+|l['’])?([^\s.,;:!?]+(?:\s+[^\s.,;:!?]+){0,2})", re.IGNORECASE)
+_OF_THEM_CHARS = 200
+_PART_WORDS = {"more", "other", "additional", "extra", "fewer", "less"}  # "nine more of its soldiers"
+_CLAUSE_CHARS = 80  # how far before a figure a non-state group may own it ("Wagner reportedly has up to 50,000 troops")  # characters after the noun: "men of the 82nd Airborne"
+_AFTER_UNIT = re.compile(r"[ \t]+(?:(?:of|from|with|de|du|des|der|des|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,7 @@ def scan_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> 
     figure, and vague quantities, in text order."""
     scan = TroopScan()
     seen: set[tuple[float, float, float]] = set()
-    seen_vague: set[int] = set()
+    seen_vague: set[tuple[int, str]] = set()
     covered_until = -1
     candidates: list[Candidate] = []
     for hit in rules.units.find(text, folded):
@@ -121,14 +124,14 @@ def scan_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> 
     if candidates:
         candidates += _of_them_candidates(text, lang, rules, candidates)
     for candidate in candidates:
-        verdict = judge(text, folded, rules, candidate)
+        verdict = judge(text, folded, lang, rules, candidate)
         scan.verdicts.append(verdict)
         if not verdict.kept:
             continue
         m = candidate.mention
         if candidate.magnitude is not None:
-            if m.start not in seen_vague:
-                seen_vague.add(m.start)
+            if (candidate.magnitude, m.unit.lower()) not in seen_vague:  # the title and summary often repeat it
+                seen_vague.add((candidate.magnitude, m.unit.lower()))
                 scan.vague.append(VagueMention(candidate.magnitude, m.unit, m.quote, m.start, m.end))
         elif (m.value, m.low, m.high) not in seen:
             seen.add((m.value, m.low, m.high))
@@ -144,15 +147,18 @@ def find_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> 
     return scan_troops(text, folded, lang, rules).troops
 
 
-def judge(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> Verdict:
+def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate: Candidate) -> Verdict:
     """Keep or drop a candidate, with the reason: the one decision of the troop finder."""
     m = candidate.mention
     between_words = [w.lower() for w in _WORDS.findall(candidate.between)]
     breaking = next((w for w in between_words if w in rules.phrase_breaks), None)
     if breaking:
         return Verdict(candidate, False, f"number in another phrase ('{breaking}' parts it from the unit)")
-    if "of" in between_words[1:]:
+    if "of" in between_words[1:] and between_words[between_words.index("of") - 1] not in _PART_WORDS:
         return Verdict(candidate, False, f"the number counts '{between_words[between_words.index('of') - 1]}', not '{m.unit}'")
+    counted = next((w for w in between_words if w.endswith(rules.counted_noun_endings.get(lang or "", ()))), None)
+    if counted:
+        return Verdict(candidate, False, f"the number counts '{counted}', not '{m.unit}'")
     lo = candidate.unit_start - len(candidate.between)
     blockers = rules.blockers.find(candidate.between, folded[lo:candidate.unit_start]) if candidate.between.strip() else []
     if blockers:
@@ -167,10 +173,13 @@ def judge(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> Ve
     if others:
         return Verdict(candidate, False, f"soldiers counted together with others ('{others}')")
     if candidate.kind in ("unit", "weak") and candidate.magnitude is None:
-        not_count = _not_a_count(text, m.start, candidate)
+        not_count = _not_a_count(text, m.start, rules, candidate)
         if not_count:
             return Verdict(candidate, False, not_count)
     s, e = _sentence(text, m.start, m.end)
+    group = _non_state_owner(text, folded, rules, s, m.start)
+    if group:
+        return Verdict(candidate, False, f"fighters of a non-state group ('{group}')")
     fiction = rules.fiction.find(text[s:e], folded[s:e])
     if fiction:
         return Verdict(candidate, False, f"fiction or game ('{text[s + fiction[0].start:s + fiction[0].end]}')")
@@ -180,6 +189,9 @@ def judge(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> Ve
             return Verdict(candidate, False, f"'{m.unit}' not in a military noun phrase")
         return Verdict(candidate, True, f"'{m.unit}' of a military formation ('{context}')")
     if candidate.kind == "weak":
+        civilian = _called_civilian_elsewhere(text, folded, rules, m.unit)
+        if civilian:
+            return Verdict(candidate, False, f"'{m.unit}' are called '{civilian}' in the text")
         context = _military_context(text, folded, rules, s, e, candidate)
         if context is None:
             return Verdict(candidate, False, f"'{m.unit}' without a military context")
@@ -222,7 +234,7 @@ def _counted_with_others(text: str, folded: str, rules: TroopRules, candidate: C
         return None  # "7,000 soldiers and 1,000 police": two counts
     for group in (1, 2):
         word = m.group(group)
-        if word and rules.civilian.find(word, fold(word)):
+        if word and (rules.civilian.find(word, fold(word)) or any(h.label == "person" for h in rules.units.find(word, fold(word)))):
             return word
     return None
 
@@ -236,14 +248,43 @@ def _formation_of_persons(text: str, folded: str, rules: TroopRules, candidate: 
     for m in (before, after):
         if m:
             s, e = m.span(1)
-            hits = rules.military_context.find(text[s:e], folded[s:e]) + [
+            hits = rules.military_context.find(text[s:e], folded[s:e]) + rules.formations.find(text[s:e], folded[s:e]) + [
                 h for h in rules.units.find(text[s:e], folded[s:e]) if h.label == "unit"]
             if hits:
                 return text[s + hits[0].start:s + hits[0].end]
     return None
 
 
-def _not_a_count(text: str, start: int, candidate: Candidate) -> str | None:
+def _called_civilian_elsewhere(text: str, folded: str, rules: TroopRules, unit: str) -> str | None:
+    """'5 former Memphis officers ... the five former police officers': the text names them civilian."""
+    unit_key = fold(unit)
+    for hit in rules.civilian.find(text, folded):  # news items are short: the whole item
+        after = _NEXT_WORD.match(folded, hit.end)
+        if after and after.group(1) == unit_key:
+            return text[hit.start:after.end(1)]
+    return None
+
+
+def _non_state_owner(text: str, folded: str, rules: TroopRules, s: int, start: int) -> str | None:
+    """'Wagner reportedly has up to 50,000 troops', "Wagner's 25,000 fighters": a non-state group that
+    owns the figure (its name, then a verb of having or sending, in the figure's clause)."""
+    clause = max(s, start - _CLAUSE_CHARS, text.rfind(":", s, start) + 1, text.rfind(";", s, start) + 1,
+                 text.rfind(",", s, start) + 1)
+    groups = rules.non_state.find(text[clause:start], folded[clause:start])
+    if not groups:
+        return None
+    last = groups[-1]
+    between = text[clause + last.end:start]
+    if between.startswith(("'s", "’s")) or _word_set(between) & rules.non_state_verbs:
+        return text[clause + last.start:clause + last.end]
+    return None
+
+
+def _word_set(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def _not_a_count(text: str, start: int, rules: TroopRules, candidate: Candidate) -> str | None:
     """Money, or a year ('2027 personnel changes', 'the 1998 soldier case'): the number counts nothing."""
     number = candidate.number
     before = text[max(0, start - 4):start].rstrip()
@@ -251,7 +292,8 @@ def _not_a_count(text: str, start: int, candidate: Candidate) -> str | None:
         return "money"
     if number.isdigit() and len(number) == 4 and 1900 <= int(number) <= 2100 and not candidate.mention.approx:
         number_start = text.rfind(number, 0, candidate.unit_start)
-        if candidate.kind == "weak" or _YEAR_CONTEXT.search(text, max(0, number_start - 20), number_start):
+        singular = candidate.mention.unit.lower() in rules.singular_units
+        if candidate.kind == "weak" or singular or _YEAR_CONTEXT.search(text, max(0, number_start - 20), number_start):
             return f"a year ({number}), not a count"
     return None
 
@@ -261,14 +303,22 @@ def _military_context(text: str, folded: str, rules: TroopRules, s: int, e: int,
     """A military word in text[s:e] (the mention's sentence) or the title (news items are short: the
     title says 'army', the summary '1,200 personnel')."""
     title_end = text.find("\n")
-    spans = [(s, e)] + ([(0, title_end)] if title and 0 < title_end < s else [])
+    spans = [(s, e)]
+    if title and 0 < title_end < s:
+        spans.append((0, title_end))
+    elif title and 0 < title_end and e <= title_end:  # a title's figure, its context in the summary's first sentence
+        spans.append(_sentence(text, title_end + 1, title_end + 1))
     for lo, hi in spans:
         # A military word, or a military unit noun ("US Marines to rotate 1,000 personnel"), but not the unit itself.
         hits = rules.military_context.find(text[lo:hi], folded[lo:hi])
         hits += [h for h in rules.units.find(text[lo:hi], folded[lo:hi]) if h.label == "unit"]
         for hit in hits:
-            if not (candidate.unit_start <= lo + hit.start < candidate.unit_end):
-                return text[lo + hit.start:lo + hit.end]
+            if candidate.unit_start <= lo + hit.start < candidate.unit_end:
+                continue  # the unit is not its own context
+            before = _PREVIOUS_WORD.search(text, max(0, lo + hit.start - 30), lo + hit.start)
+            if before and rules.civilian.find(before.group(1), fold(before.group(1))):
+                continue  # "police force", "security forces", "Border Force"
+            return text[lo + hit.start:lo + hit.end]
     return None
 
 
@@ -476,6 +526,8 @@ def _read_number(text: str, run: list[re.Match[str]], lang: str | None) -> tuple
             return value, run[k].start(), approx
         if part[0].lower() in one and len(part) == 1:
             return None  # "a soldier", "un soldat": an article, not a figure
+        if run[k].start() > 0 and text[run[k].start() - 1] in "-‑":
+            return None  # "7-Eleven": a name, not a figure
         value = number_words_value(part, lang)
         if value is not None and value >= 2:
             return value, run[k].start(), False

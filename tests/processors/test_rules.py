@@ -28,6 +28,10 @@ def test_user_adds_topic_and_unit(tmp_path):
         ("version: 1\ntopics:\n  x:\n    label: X\ntroops: {units: [a]}\n", "topics.x has no terms"),
         ("version: 1\ntopics:\n  x:\n    terms: [a]\n    exclude: ['(']\ntroops: {units: [a]}\n", "topics.x.exclude[0] is not a valid regular expression"),
         ("version: 1\ntopics:\n  x:\n    terms: a\ntroops: {units: [a]}\n", "topics.x.terms must be a list"),
+        ("version: 1\ntopics:\n  x:\n    terms: [a]\ntroops: {units: [a], phrase_breaks: [by, on]}\n",
+         "troops.phrase_breaks holds True, not a word: YAML reads unquoted on/off/yes/no as true/false"),
+        ("version: 1\ntopics:\n  x:\n    terms: [a]\ntroops: {units: [a], vague: {lots: [many]}}\n",
+         "troops.vague: 'lots' is not an order of magnitude"),
     ],
 )
 def test_bad_rules_name_the_problem(tmp_path, content, message):
