@@ -42,6 +42,15 @@ def test_topic_names(text, lang, expected, rules):
         ("Richard Greenland, a chef from Leeds, opened a bistro.", "en"),
         ("Greenland Holdings reported higher profit in Shanghai.", "en"),
         ("The film Greenland stars Gerard Butler.", "en"),
+        # Topic sense on words the rules never listed: rules that generalise, not lists of examples.
+        ("Greenland sharks can live for 400 years, scientists say.", "en"),
+        ("Fishermen landed a record catch of Greenland halibut off Norway.", "en"),
+        ("Der Grönlandhai wird bis zu 400 Jahre alt.", "de"),
+        ("Le requin du Groenland vit très longtemps.", "fr"),
+        ("Greenland Foods Ltd opens a new bakery in Leeds.", "en"),
+        ("Greenland Pizza on Main Street wins an award.", "en"),
+        ("Watch the new Greenland trailer before the weekend.", "en"),
+        ("The National Association of Theater Owners (NATO) set ticket prices at $4.", "en"),
     ],
 )
 def test_traps(text, lang, rules):
