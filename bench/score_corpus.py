@@ -6,7 +6,8 @@
     python bench/score_corpus.py --feedback         # figures users marked wrong (newsvigil feedback)
 
 The real corpus's text is not committed: rebuild it first with tests/processors/corpus/real/rebuild.py.
-Half A is the half rules are tuned on, half B the half reported (and the other way round).
+Half A is the half rules were tuned on first, half B the half reported (then the other way round);
+part C was labelled after all tuning and scored once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from processors.evaluation import Scores, evaluate, half, load_corpus, load_real_corpus  # noqa: E402
+from processors.evaluation import Scores, evaluate, load_corpus, load_real_corpus, split_of  # noqa: E402
 from processors.rules import load_rules  # noqa: E402
 
 CORPUS = ROOT / "tests" / "processors" / "corpus"
@@ -55,7 +56,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", nargs="?", help="a folder of labelled *.jsonl (default: the original corpus)")
     parser.add_argument("--real", action="store_true", help="score the real-news corpus (tests/processors/corpus/real)")
-    parser.add_argument("--half", choices=["A", "B"], help="only the items of one half of the real corpus")
+    parser.add_argument("--half", choices=["A", "B", "C"], help="only one part of the real corpus: A and B are the development "
+                        "halves, C the 400 items labelled after all tuning")
     parser.add_argument("--classes", action="store_true", help="also print scores per error class")
     parser.add_argument("--errors", action="store_true", help="list every article scored wrong")
     parser.add_argument("--feedback", action="store_true", help="list the figures users marked wrong, then stop")
@@ -72,7 +74,7 @@ def main() -> None:
     else:
         items = load_corpus(Path(args.folder) if args.folder else CORPUS)
     if args.half:
-        items = [i for i in items if half(i["id"]) == args.half]
+        items = [i for i in items if split_of(i) == args.half]
     scores = evaluate(items, load_rules(args.rules))
     count: dict[str, int] = {"all": len(items)}
     for item in items:

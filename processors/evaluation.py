@@ -82,6 +82,11 @@ def half(item_id: str) -> str:
     return "AB"[hashlib.sha1(item_id.encode("utf-8")).digest()[0] & 1]
 
 
+def split_of(item: dict[str, Any]) -> str:
+    """'A' or 'B' (the development halves), or 'C': items labelled after all tuning, scored once."""
+    return str(item.get("half") or half(item["id"]))
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

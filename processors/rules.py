@@ -49,6 +49,7 @@ class TroopRules:
     actors: Lexicon
     actions: Lexicon
     approx: frozenset[tuple[str, ...]]  # folded word sequences: ("près", "de"), ("about",)
+    approx_words: frozenset[str]  # every word of those phrases: "up", "to", "about"
     strength: re.Pattern[str]
     formations: Lexicon  # "brigade", "force", "contingent": a count of persons of one is a troop figure
     count_cue: re.Pattern[str]  # anchored at the end of the text before a unit: "the number of"
@@ -179,6 +180,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         actors=Lexicon(_labelled(spec.get("actors"), "troops.actors")),
         actions=Lexicon(_labelled(spec.get("actions"), "troops.actions")),
         approx=frozenset(tuple(a.lower().split()) for a in approx if a.strip()),
+        approx_words=frozenset(w for a in approx for w in a.lower().split()),
         formations=Lexicon((f, "formation", "ignore") for f in formations),
         strength=re.compile(
             r"(?P<number>" + DIGITS + r")\s?[-‑–]\s?(?:" + "|".join(map(re.escape, strength)) + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
@@ -191,7 +193,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
                             + r")\s+(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r")(?:\s+(?P<scale>"
                             + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?(?=[ \t]*(?:[.,;:!?)\n]|\Z))", re.IGNORECASE)
                   if to_words else re.compile(r"(?!x)x"),
-        civilian=Lexicon((t, "civilian", "ignore") for t in _strings(spec.get("civilian_qualifiers"), "troops.civilian_qualifiers")),
+        civilian=Lexicon((t, "civilian", _written_case(t)) for t in _strings(spec.get("civilian_qualifiers"), "troops.civilian_qualifiers")),
         fiction=Lexicon((t, "fiction", "ignore") for t in _strings(spec.get("fiction"), "troops.fiction")),
         phrase_breaks=frozenset(w.lower() for w in _strings(spec.get("phrase_breaks"), "troops.phrase_breaks")),
         # "thousands of troops", "des milliers d'hommes", "tysiące żołnierzy": up to two words before the unit.
@@ -232,6 +234,14 @@ def _vague_phrases(spec: Any) -> dict[str, int]:
         for word in _strings(words, f"troops.vague.{magnitude}"):
             phrases[" ".join(word.lower().split())] = magnitude
     return phrases
+
+
+def _written_case(word: str) -> Case:
+    """Acronyms ("ICE", "FBI") match only in capitals, capitalised names ("Met") only capitalised."""
+    core = word.strip("*").replace(".", "").replace("-", "")
+    if core.isupper():
+        return "exact"
+    return "capitalized" if core[:1].isupper() else "ignore"
 
 
 def _labelled(spec: Any, where: str) -> list[tuple[str, str, Case]]:

@@ -163,7 +163,7 @@ def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate
     blockers = rules.blockers.find(candidate.between, folded[lo:candidate.unit_start]) if candidate.between.strip() else []
     if blockers:
         return Verdict(candidate, False, f"counts something else ('{text[lo + blockers[0].start:lo + blockers[0].end]}')")
-    qualifier = _civilian_qualifier(text, folded, rules, candidate)
+    qualifier = _civilian_qualifier(text, folded, lang, rules, candidate)
     if qualifier:
         return Verdict(candidate, False, f"civilian qualifier '{qualifier}'")
     modified = _next_word_hit(text, folded, rules.unit_modifies, candidate.unit_end)
@@ -201,14 +201,14 @@ def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate
     return Verdict(candidate, True, f"{candidate.kind} '{m.unit}'" if candidate.kind != "unit" else f"military unit '{m.unit}'")
 
 
-def _civilian_qualifier(text: str, folded: str, rules: TroopRules, candidate: Candidate) -> str | None:
+def _civilian_qualifier(text: str, folded: str, lang: str | None, rules: TroopRules, candidate: Candidate) -> str | None:
     """A civilian word in the noun phrase: 'ICE officers', 'officiers de police', 'oficerów policji'."""
     lo = candidate.unit_start - len(candidate.between)
     hits = rules.civilian.find(text[lo:candidate.unit_end], folded[lo:candidate.unit_end])
     if hits:
         return text[lo + hits[0].start:lo + hits[0].end]
     after = _AFTER_UNIT.match(text, candidate.unit_end)
-    if after:
+    if after and (after.group(0).split()[0] != after.group(1) or lang == "pl"):  # a bare next word qualifies only in Polish ("oficerów policji")
         s, e = after.span(1)
         word = rules.civilian.find(text[s:e], folded[s:e])
         if word:
@@ -275,13 +275,12 @@ def _non_state_owner(text: str, folded: str, rules: TroopRules, s: int, start: i
         return None
     last = groups[-1]
     between = text[clause + last.end:start]
-    if between.startswith(("'s", "’s")) or _word_set(between) & rules.non_state_verbs:
+    words = [w.lower() for w in _WORDS.findall(between)]
+    while words and words[-1] in rules.approx_words:
+        words.pop()  # "has up to 50,000 troops"
+    if between.startswith(("'s", "’s")) or (words and words[-1] in rules.non_state_verbs):
         return text[clause + last.start:clause + last.end]
     return None
-
-
-def _word_set(text: str) -> set[str]:
-    return {w.lower() for w in _WORDS.findall(text)}
 
 
 def _not_a_count(text: str, start: int, rules: TroopRules, candidate: Candidate) -> str | None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from processors.evaluation import evaluate, half, load_corpus
+from processors.evaluation import evaluate, load_corpus, split_of
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -56,7 +56,7 @@ def test_real_corpus_labels_are_sound():
     assert sum(1 for l in labels if not l["troops"] and l["classes"]) >= 600  # hard negatives
     assert {l["lang"] for l in labels} == {"en", "pl"}
     assert all(set(l["topics"]) <= {"nato", "greenland"} for l in labels)
-    assert {half(l["id"]) for l in labels} == {"A", "B"}
+    assert {split_of(l) for l in labels} == {"A", "B", "C"}
     assert not (REAL / "text.jsonl").exists() or "text.jsonl" in (CORPUS.parents[2] / ".gitignore").read_text()
 
 

@@ -110,6 +110,7 @@ def scan(text, rules, lang=None):
         ("The agency will hire 3,500 ICE officers next year", "en"),
         ("Congress funds 15,000 new immigration officers", "en"),
         ("Four Met officers were suspended", "en"),
+        ("Wagner reportedly has up to 50,000 troops fighting in Ukraine", "en"),
         ("200 prison officers went on strike", "en"),
         ("La police a mobilisé 1 500 officiers de police judiciaire", "fr"),
         ("Zatrzymano 12 oficerów policji", "pl"),
@@ -171,6 +172,12 @@ def test_vague_quantities_are_apart_from_figures(text, lang, magnitude, rules):
         ("W Nigrze przebywa około 1,5 tysiąca francuskich żołnierzy", "pl", [1500]),
         ("Prawie pół miliona żołnierzy zginęło", "pl", [500000]),
         ("US Marines to rotate 1,000 personnel through Norway", "en", [1000]),
+        # word lists of one language must not fire in another: Danish "told" (customs) is English "told"
+        ("About 2,000 U.S. troops told to prepare for deployment", "en", [2000]),
+        ("Some 300 troops met the minister at the base", "en", [300]),
+        ("Troops fire on protesters: 40 soldiers fire tear gas", "en", [40]),
+        # a non-state group that captured soldiers does not own them
+        ("Rapid Support Forces claim to have captured 700 soldiers at a base", "en", [700]),
         ("Paris veut porter le nombre de soldats en Estonie à près de 1 300", "fr", [1300]),
     ],
 )
