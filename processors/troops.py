@@ -63,7 +63,7 @@ _FORMATION_AFTER = re.compile(r"\s+(?:of|from|in|into|aboard|on board|de|du|des|
 _OF_THEM_CHARS = 200
 _PART_WORDS = {"more", "other", "additional", "extra", "fewer", "less"}  # "nine more of its soldiers"
 _CLAUSE_CHARS = 80  # how far before a figure a non-state group may own it ("Wagner reportedly has up to 50,000 troops")  # characters after the noun: "men of the 82nd Airborne"
-_AFTER_UNIT = re.compile(r"[ \t]+(?:(?:of|from|with|de|du|des|der|des|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
+_AFTER_UNIT = re.compile(r"[ \t]+(?:(?:of|from|with|de|du|des|der|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
 
 
 @dataclass(frozen=True, slots=True)
