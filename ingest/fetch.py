@@ -86,13 +86,30 @@ async def fetch_feed(
         return FetchResult(url, None, error=f"HTTP error: {exc}")
 
 
+def raw_header(response: httpx.Response, name: bytes) -> str | None:
+    """A header's value as the bytes received, one character per byte (latin-1): RFC 9110 allows
+    obs-text ('"café"' in an ETag), and the value must go back unchanged."""
+    for key, value in response.headers.raw:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def header_bytes(value: str) -> bytes:
+    """A stored validator as the bytes to send (values stored before raw_header were decoded as UTF-8)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None,
                  max_bytes: int) -> FetchResult:
-    headers = {}
+    headers: dict[str, bytes] = {}
     if etag:
-        headers["If-None-Match"] = etag  # echoed exactly as the server sent it
+        headers["If-None-Match"] = header_bytes(etag)  # echoed exactly as the server sent it
     if last_modified:
-        headers["If-Modified-Since"] = last_modified
+        headers["If-Modified-Since"] = header_bytes(last_modified)
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         check_url(current)
@@ -124,8 +141,8 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
                 200,
                 content=bytes(body),
                 content_type=response.headers.get("content-type"),
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
+                etag=raw_header(response, b"etag"),
+                last_modified=raw_header(response, b"last-modified"),
                 headers=kept,
             )
     raise FetchRefused(f"more than {MAX_REDIRECTS} redirects")

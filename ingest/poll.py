@@ -76,8 +76,10 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
     if result.error:
         report.error = result.error
     elif result.status == 200:
-        parsed = parse_feed(result.content, source.url, source=source.title, language=source.language,
-                            content_type=result.content_type)
+        # Parsing is CPU work: in a thread, so that one big feed never stalls the event loop and the
+        # other feeds' fetches (and their timeouts) go on meanwhile.
+        parsed = await asyncio.to_thread(parse_feed, result.content, source.url, source=source.title,
+                                         language=source.language, content_type=result.content_type)
         ttl = parsed.ttl_minutes
         if parsed.error:
             report.error = parsed.error
@@ -109,6 +111,16 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
     if report.error:
         log.warning("%s: %s", source.url, report.error)
     return FeedPoll(report, outcome, now, delay)
+
+
+def unexpected_failure(source: FeedSource, state: Feed | None, settings: Settings, error: str) -> FeedPoll:
+    """A poll that raised: recorded on the feed like any failure (its validators kept) and backed off,
+    so that one broken feed is neither retried every second nor silently forgotten."""
+    errors = ((state.consecutive_errors or 0) if state else 0) + 1
+    now = utcnow()
+    outcome = FetchOutcome(None, error, state.etag if state else None, state.last_modified if state else None)
+    delay = next_delay(intervals(settings), errors=errors, status=None, headers={}, ttl_minutes=None, now=now)
+    return FeedPoll(PollReport(source.url, error=error), outcome, now, delay)
 
 
 def _host(url: str) -> str:
@@ -144,12 +156,12 @@ async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], session
             blocked = backoff.blocked(host, utcnow()) if backoff else None
             if blocked:
                 return PollReport(source.url, deferred=f"host {host} refused repeatedly; waiting until {utc_iso(blocked)}")
+            state = states.get(source.url)
             try:
-                poll = await poll_feed(client, source, states.get(source.url), sessions, publisher, settings, backoff,
-                                       full_text)
+                poll = await poll_feed(client, source, state, sessions, publisher, settings, backoff, full_text)
             except Exception as exc:  # a bug or a database problem must not end the cycle
                 log.exception("%s: unexpected error", source.url)
-                return PollReport(source.url, error=f"unexpected error: {exc.__class__.__name__}: {exc}")
+                poll = unexpected_failure(source, state, settings, f"unexpected error: {exc.__class__.__name__}: {exc}")
             unsaved.append(poll)
             if len(unsaved) >= SAVE_EVERY:
                 save()

@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from newsvigil import __version__
-from newsvigil.console import err, out, progress_bar, user_errors
+from newsvigil.console import err, out, progress_bar, styled, user_errors
 from newsvigil.errors import UserError
 from newsvigil.records import TroopMention, parse_time
 from newsvigil.settings import get_settings
@@ -64,13 +64,10 @@ def main(
 def _print_cycle(number: int, reports: list, seconds: float, events: list[int]) -> None:
     failed = [r for r in reports if r.error]
     for report in failed:
-        err.print(f"[yellow]feed {report.url}:[/] {report.error}", markup=True)
+        err.print(styled(f"feed {report.url}:", "yellow", report.error))
     new = sum(r.new for r in reports)
-    out.print(
-        f"[dim]cycle {number}:[/] {len(reports)} feeds, {new} new articles, {events[0]} events, "
-        f"{len(failed)} feed errors ({seconds:.1f} s)",
-        markup=True,
-    )
+    out.print(styled(f"cycle {number}:", "dim", f"{len(reports)} feeds, {new} new articles, {events[0]} events, "
+                                                  f"{len(failed)} feed errors ({seconds:.1f} s)"))
     events[0] = 0
 
 
@@ -321,7 +318,7 @@ def _replay_locally(batches, rules, settings, alerts: str) -> str:
                     known += len(known_article_ids(session, [a.id for a, _ in chunk]))
                 result = processor.store(chunk)
                 for article, reason in result.failed:
-                    err.print(f"[yellow]not processed {article.id}:[/] {reason}")
+                    err.print(styled(f"not processed {article.id}:", "yellow", reason))
                 items += len(chunk)
                 events += len(result.events)
         finally:
@@ -374,7 +371,7 @@ def reprocess(
 
 def _print_rejected(rejected) -> None:
     for item in rejected:
-        err.print(f"[yellow]rejected {item.path}:[/] {item.reason}", markup=True)
+        err.print(styled(f"rejected {item.path}:", "yellow", item.reason))
 
 
 def _print_rule_diff(batches, rules, database_url: str, show: bool) -> int:

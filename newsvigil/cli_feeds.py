@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import typer
+from rich.text import Text
 
 from newsvigil.console import out, user_errors
 from newsvigil.errors import UserError
@@ -30,10 +31,14 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
         if as_json:
             out.print(json.dumps(row, ensure_ascii=False), markup=False)
             continue
-        flag = f"[red]FAILING ({row['consecutive_errors']} in a row): {row['last_error']}[/]" if row["failing"] else (
-            f"[yellow]{row['consecutive_errors']} error(s): {row['last_error']}[/]" if row["consecutive_errors"] else "[green]ok[/]")
-        out.print(f"{row['url']}  status={row['last_status'] or '-'} last-success={row['last_success'] or 'never'} "
-                  f"next={row['next_poll'] or '-'} {row['items_per_day']}/day {flag}", markup=True, highlight=False)
+        if row["failing"]:
+            flag = Text(f"FAILING ({row['consecutive_errors']} in a row): {row['last_error']}", style="red")
+        elif row["consecutive_errors"]:
+            flag = Text(f"{row['consecutive_errors']} error(s): {row['last_error']}", style="yellow")
+        else:
+            flag = Text("ok", style="green")
+        out.print(Text.assemble(f"{row['url']}  status={row['last_status'] or '-'} last-success={row['last_success'] or 'never'} "
+                                f"next={row['next_poll'] or '-'} {row['items_per_day']}/day ", flag))
 
 
 @feeds_app.command("add")

@@ -1,4 +1,9 @@
-"""The console the CLI prints to, and how user errors are reported (one line plus a hint)."""
+"""The console the CLI prints to, and how user errors are reported (one line plus a hint).
+
+Markup is off on both consoles: feed titles, HTTP reasons, error messages and URLs are untrusted
+text, and "[/]" in a reason phrase must print as itself, not end the program with a MarkupError.
+Style comes only from `styled`, which never parses its text.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,17 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from newsvigil.errors import UserError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+
+def styled(label: str, style: str, rest: Any = "") -> Text:
+    """'label' in `style`, then `rest` as plain text: untrusted text is never read as markup."""
+    return Text.assemble((label, style), " ", str(rest)) if rest != "" else Text(label, style=style)
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,15 +35,15 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+            err.print(styled("error:", "bold red", exc.message))
             if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", markup=True)
+                err.print(styled("hint:", "dim", exc.hint))
             raise typer.Exit(2) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             field = "NEWSVIGIL_" + str(first["loc"][0]).upper() if first.get("loc") else "a NEWSVIGIL_ setting"
-            err.print(f"[bold red]error:[/] {field}: {first['msg']}", markup=True)
-            err.print("[dim]hint:[/] see 'Settings' in README.md", markup=True)
+            err.print(styled("error:", "bold red", f"{field}: {first['msg']}"))
+            err.print(styled("hint:", "dim", "see 'Settings' in README.md"))
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("stopped")
@@ -50,5 +61,5 @@ def progress_bar(label: str, unit: str = "items"):
         def render(self, task: Any) -> Text:
             return Text(f"{task.speed:,.0f} {unit}/s" if task.speed else "", style="progress.data.speed")
 
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(),
+    return Progress(TextColumn(label, markup=False), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(),
                     console=err, transient=True, disable=not err.is_terminal)

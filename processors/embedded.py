@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 from typing import Callable
@@ -22,6 +23,8 @@ from processors.rules import load_rules
 from storage.database import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.repositories import ensure_feeds, next_due, user_feeds
+
+log = logging.getLogger("newsvigil.monitor")
 
 
 class Monitor:
@@ -77,13 +80,23 @@ class Monitor:
         number = 0
         while True:
             started = time.monotonic()
-            reports = await self.cycle(due_only=not once)
-            if reports or once:
-                number += 1
-                on_cycle(number, reports, time.monotonic() - started)
+            try:
+                reports = await self.cycle(due_only=not once)
+                if reports or once:
+                    number += 1
+                    on_cycle(number, reports, time.monotonic() - started)
+            except Exception:  # nothing one cycle meets may end an always-on monitor: log, wait, go on
+                if once:
+                    raise
+                log.exception("polling cycle failed; the next one starts after the usual wait")
             if once:
                 return
-            await asyncio.sleep(self.idle_seconds())
+            try:
+                wait = self.idle_seconds()
+            except Exception:
+                log.exception("cannot read when feeds are due; waiting the shortest interval")
+                wait = self.settings.poll_min_interval
+            await asyncio.sleep(wait)
 
     def close(self) -> None:
         self.publisher.close()

@@ -40,6 +40,11 @@ XXE = ("<?xml version='1.0'?><!DOCTYPE rss [<!ENTITY xxe SYSTEM 'file:///etc/pas
        "<rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>Leak &xxe; end</title></item></channel></rss>")
 
 
+# A leading comment that repeats "<!DOCTYPE": close to the body cap once inflated, a few KB gzipped.
+DOCTYPE_COMMENT = gzip.compress(("<?xml version='1.0'?><!--" + "<!DOCTYPE " * 90_000 + "-->"
+                                 + RSS.format(enc="utf-8", items=item("after the comment"))[len("<?xml version='1.0' encoding='utf-8'?>"):]).encode())
+
+
 def stream(chunks, **headers):
     return lambda request: Response(chunks(), headers=headers, content_type="application/rss+xml")
 
@@ -79,6 +84,10 @@ CASES = {
     "empty": (lambda r: Response("", content_type="application/rss+xml"), "empty document"),
     "304-without-validators": (lambda r: Response("", status=304), "HTTP 304 Not Modified to a request without validators"),
     "too-many-requests": (lambda r: Response("slow down", status=429, headers={"Retry-After": "7200"}), "HTTP 429"),
+    # Rich markup in a reason phrase once ended `run` with a MarkupError, and `feeds list` after it.
+    "markup-reason": (lambda r: Response("oops", status="500 [/]"), "HTTP 500 [/]"),
+    # The DTD pre-check once took quadratic time on this (minutes at 1 MB), on the event loop.
+    "doctype-comment": (lambda r: Response(DOCTYPE_COMMENT, headers={"Content-Encoding": "gzip"}, content_type="application/rss+xml"), None),
 }
 
 
@@ -148,7 +157,9 @@ def test_hostile_feeds_each_get_a_reason_and_the_good_feed_is_read(server, tmp_p
     assert "root:" not in stored  # the external entity was never resolved
     assert "lollollollol" not in stored  # nor the entities expanded
     titles = {json.loads(line)["article"]["title"] for line in stored.splitlines()}
-    assert {"Grønland", "one"} <= titles  # latin-1 read despite a utf-8 declaration; truncated: what came before
+    assert {"Grønland", "one", "after the comment"} <= titles  # latin-1 read despite a utf-8 declaration; truncated: what came before
+    listed = newsvigil("feeds", "list", env=env)
+    assert listed.returncode == 0 and "HTTP 500 [/]" in listed.stdout and "Traceback" not in listed.stderr
     refused = health[urls["too-many-requests"]]
     wait = datetime.fromisoformat(refused["next_poll"]) - datetime.fromisoformat(refused["last_polled"])
     assert wait >= timedelta(seconds=7200)  # Retry-After is honoured
@@ -195,3 +206,41 @@ def test_a_file_url_in_the_feed_list_is_refused_with_its_line(tmp_path):
     run = newsvigil("run", "--once", env={"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "NEWSVIGIL_FEEDS": str(feeds)})
     assert run.returncode == 2 and "line 2: 'file:///etc/passwd' is not an http(s) URL" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_non_ascii_etag_is_sent_back_as_received(tmp_path):
+    """RFC 9110 allows obs-text in an ETag: the next poll once failed before connecting, for good."""
+    body = RSS.format(enc="utf-8", items=item("etag")).encode()
+    seen: list[str | None] = []
+
+    def answer(request):
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"café"':
+            return Response("", status=304)
+        return Response(body, content_type="application/rss+xml", headers={"ETag": '"café"'})
+
+    with HTTPServer(host="127.0.0.1") as httpserver:
+        httpserver.expect_request("/etag.xml").respond_with_handler(answer)
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(httpserver.url_for("/etag.xml") + "\n")
+        env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}", "NEWSVIGIL_FEEDS": str(feeds),
+               "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32"}
+        for _ in range(2):
+            run = newsvigil("run", "--once", env=env)
+            assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+        [row] = map(json.loads, newsvigil("feeds", "list", "--json", env=env).stdout.splitlines())
+    assert seen == [None, '"café"']
+    assert row["last_status"] == 304 and row["last_error"] is None and row["consecutive_errors"] == 0
+
+
+def test_an_unexpected_failure_is_recorded_and_backed_off():
+    from ingest.feeds import FeedSource
+    from ingest.poll import unexpected_failure
+    from newsvigil.settings import Settings
+    from storage.models import Feed
+
+    state = Feed(url="https://example.org/rss", consecutive_errors=2, etag='"v1"', last_modified=None)
+    poll = unexpected_failure(FeedSource("https://example.org/rss"), state, Settings(), "unexpected error: ValueError: x")
+    assert poll.report.error == poll.outcome.error == "unexpected error: ValueError: x"
+    assert poll.outcome.etag == '"v1"'  # the validators stay as they were
+    assert poll.delay >= 4 * Settings().poll_interval  # the third failure in a row: backed off, not retried every second
