@@ -27,6 +27,26 @@ _BLOCKED = [ipaddress.ip_network(n) for n in (
 )]
 
 
+# IPv6 forms that carry an IPv4 address in their last 32 bits: NAT64 (well-known and local-use),
+# IPv4-translated and the deprecated IPv4-compatible form. ::ffff: (mapped), 6to4 and Teredo have
+# attributes of their own.
+_EMBEDDING = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96")]
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches through a transition mechanism, if any: the guard
+    checks that one ('64:ff9b::a9fe:a9fe' is 169.254.169.254)."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]  # the client's address
+    if any(ip in net for net in _EMBEDDING) and int(ip) > 1:  # not :: and ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 class FetchRefused(Exception):
     """The URL may not be fetched (scheme or address), or the response broke a limit."""
 
@@ -41,8 +61,8 @@ class AddressPolicy:
     def refusal(self, address: str) -> str | None:
         """Why a connection to `address` is refused, or None when it is allowed."""
         ip = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = embedded_ipv4(ip) or ip
         if self.allow_private or any(ip in net for net in self.allowed):
             return None
         if not ip.is_global or any(ip in net for net in _BLOCKED):

@@ -53,10 +53,37 @@ async def test_redirects_followed_and_bounded(httpserver):
     assert (await fetch(httpserver.url_for("/loop"))).error == "more than 5 redirects"
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:1/feed", "http://localhost/feed", "http://169.254.169.254/latest", "http://10.0.0.1/"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/feed", "http://localhost/feed"])
 async def test_private_networks_refused_by_default(url):
+    # Loopback only: a broken guard must never send traffic off the machine. Other ranges are
+    # checked on the policy function below, which connects to nothing.
     result = await fetch(url, allow_private=False)
     assert "non-public address" in result.error and "NEWSVIGIL_ALLOW_PRIVATE_NETWORKS" in result.error
+
+
+@pytest.mark.parametrize("address, reaches", [
+    ("10.0.0.1", "10.0.0.1"), ("169.254.169.254", "169.254.169.254"), ("100.64.0.1", "100.64.0.1"),
+    ("::ffff:10.0.0.1", "10.0.0.1"),
+    ("64:ff9b::a00:5", "10.0.0.5"),  # NAT64, well-known prefix
+    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+    ("64:ff9b:1::a00:1", "10.0.0.1"),  # NAT64, local-use prefix
+    ("2002:a00:1::1", "10.0.0.1"),  # 6to4
+    ("::a9fe:a9fe", "169.254.169.254"),  # IPv4-compatible
+    ("::ffff:0:a00:1", "10.0.0.1"),  # IPv4-translated
+    ("fd00:ec2::254", "fd00:ec2::254"), ("fe80::1%eth0", "fe80::1"),
+])
+def test_guard_refuses_private_addresses_in_every_form(address, reaches):
+    from ingest.guard import AddressPolicy
+
+    assert AddressPolicy().refusal(address) == f"non-public address {reaches}"
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111"])
+def test_guard_lets_public_addresses_through_in_every_form(address):
+    from ingest.guard import AddressPolicy, parse_networks
+
+    assert AddressPolicy().refusal(address) is None
+    assert AddressPolicy(allowed=parse_networks("10.0.0.0/8")).refusal("64:ff9b::a00:5") is None  # the escape hatch
 
 
 async def test_only_http_schemes():
