@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from datetime import timedelta
@@ -14,7 +14,7 @@ from newsvigil.records import Article, Detection, Event
 from processors.detect import DEFAULT_LANGUAGES, detect
 from processors.rules import RuleSet, load_rules
 from storage.alerts import enqueue_alerts
-from storage.repositories import save_detections
+from storage.repositories import save_detections, stored_bodies
 from storage.stories import assign_stories, stored_story_events
 
 
@@ -85,6 +85,21 @@ class ArticleProcessor:
         """
         return self.store(detect_articles(articles, self.rules, self.languages), alerts)
 
+    def _with_stored_bodies(self, session: Session, results: list[tuple[Article, Detection]]) -> list[tuple[Article, Detection]]:
+        """Articles that come without a body (replay, a feed re-read) but were stored with one are
+        detected on that body again: a figure found in the full text is never lost."""
+        bare = [a.id for a, _ in results if not a.body]
+        bodies = stored_bodies(session, bare) if bare else {}
+        if not bodies:
+            return results
+        out = []
+        for article, detection in results:
+            if not article.body and article.id in bodies:
+                article = replace(article, body=bodies[article.id])
+                detection = detect(article, self.rules, self.languages)
+            out.append((article, detection))
+        return out
+
     def store(self, detected: Sequence[Detected], alerts: str | None = None) -> BatchResult:
         """Store articles detected elsewhere (e.g. in replay's process pool), as `process` does.
 
@@ -99,6 +114,7 @@ class ArticleProcessor:
             else:
                 results.append((article, detection))
         with self.sessions.begin() as session:
+            results = self._with_stored_bodies(session, results)
             result.events = save_detections(session, results)
             story_events = assign_stories(session, result.events, self.story_window)
             if alerts == "all":

@@ -31,7 +31,7 @@ _CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
 
 
 def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str],
-           update: Sequence[str] = ()) -> None:
+           update: Sequence[str] = (), keep: Sequence[str] = ()) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING, on SQLite and PostgreSQL alike.
 
     Rows go as one Core executemany (psycopg 3 pipelines it). Measured on PostgreSQL with
@@ -43,7 +43,10 @@ def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(model.__table__)  # Core, not the ORM bulk path: one multi-row INSERT per page
     if update:
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+        table = model.__table__
+        # `keep` columns are updated only with a value: a NULL never replaces what is stored.
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={
+            c: func.coalesce(stmt.excluded[c], table.c[c]) if c in keep else stmt.excluded[c] for c in update})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, list(rows))
@@ -69,6 +72,15 @@ def article_row(article: Article) -> dict[str, Any]:
     }
 
 
+def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str]:
+    """The stored full text of those of `article_ids` that have one."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(list(article_ids)):
+        rows = session.execute(select(ArticleRow.id, ArticleRow.body).where(ArticleRow.id.in_(chunk), ArticleRow.body.is_not(None)))
+        found.update({article_id: body for article_id, body in rows})
+    return found
+
+
 def save_detections(session: Session, results: Sequence[tuple[Article, Detection]]) -> list[Event]:
     """Store articles with what was detected in them; return the events that are new.
 
@@ -80,8 +92,9 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
     now = utcnow()
     latest: dict[str, tuple[Article, Detection]] = {a.id: (a, d) for a, d in results}
     ids = list(latest)
+    # A replayed copy of an article polled with its full text has no body: the stored body stays.
     upsert(session, ArticleRow, [article_row(a) for a, _ in latest.values()], ["id"],
-           ["title", "summary", "link", "published_at", "language", "body"])
+           ["title", "summary", "link", "published_at", "language", "body"], keep=["body"])
     existing_events: set[str] = set()
     for chunk in _chunks(ids):
         existing_events |= set(session.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
