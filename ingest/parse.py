@@ -8,7 +8,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import nh3
@@ -47,9 +47,10 @@ def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, lang
     With `prefer_self_link` (archives), the feed's own rel=self URL names it when present, so that
     replayed items get the same ids as when they were polled live.
     """
-    headers = {"content-location": feed_url}
-    if content_type:
-        headers["content-type"] = content_type
+    # No base URL for feedparser: it would resolve a relative <guid> against it, and the same item
+    # would get one id when polled (base: the feed URL) and another when replayed (base: the file).
+    # Links are resolved below instead; ids come from the guid as written.
+    headers = {"content-type": content_type} if content_type else {}
     if not content.strip():
         return ParsedFeed(error="empty document")
     if _declares_entities(content):
@@ -66,7 +67,8 @@ def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, lang
             return ParsedFeed(error=f"malformed feed: {_bozo_reason(parsed)}")
     feed_meta = parsed.get("feed", {})
     if prefer_self_link:
-        feed_url = next((l["href"] for l in feed_meta.get("links", []) if l.get("rel") == "self" and l.get("href")), feed_url)
+        self_link = next((l["href"] for l in feed_meta.get("links", []) if l.get("rel") == "self" and l.get("href")), None)
+        feed_url = urljoin(feed_url, self_link) if self_link else feed_url
     title = plain_text(feed_meta.get("title")) or None
     source_name = source or title or (urlsplit(feed_url).hostname or feed_url)
     feed_language = language or feed_meta.get("language")
@@ -97,6 +99,8 @@ def _article(entry, feed_url: str, source: str, language: str | None, fetched_at
     title = plain_text(entry.get("title"))
     summary = plain_text(_best_summary(entry))
     link = entry.get("link") or None
+    if link and feed_url.startswith(("http://", "https://")):
+        link = urljoin(feed_url, link)
     if not (title or summary):
         return None  # nothing to detect on and nothing to show
     guid = entry.get("id") or link or hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()

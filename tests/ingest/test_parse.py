@@ -16,8 +16,21 @@ def test_golden_rss():
         for a in parsed.articles
     ]
     assert got == expected
-    assert parsed.articles[0].id == article_id("https://example.org/feed", "https://example.org/sample-fr-1")  # feedparser resolves relative guids
+    assert parsed.articles[0].id == article_id("https://example.org/feed", "sample-fr-1")  # the guid as written
     assert all(a.source == "Exemple — Défense Europe" for a in parsed.articles)
+
+
+def test_an_item_has_the_same_id_polled_and_replayed():
+    """A relative <guid> (isPermaLink by default) was resolved against the base URL: the feed's when
+    polled, the archive file's when replayed, so one item was stored twice and alerted twice."""
+    doc = (b"<?xml version='1.0'?><rss version='2.0' xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>T</title>"
+           b"<atom:link rel='self' href='https://ex.org/feed.xml'/>"
+           b"<item><guid>item-1</guid><title>One</title><link>/a/1</link></item>"
+           b"<item><guid>https://ex.org/p/2</guid><title>Two</title></item></channel></rss>")
+    live = parse_feed(doc, "https://ex.org/feed.xml").articles
+    replayed = parse_feed(doc, "archive:feed.xml", prefer_self_link=True).articles
+    assert [a.id for a in live] == [a.id for a in replayed]
+    assert [a.link for a in live] == [a.link for a in replayed] == ["https://ex.org/a/1", "https://ex.org/p/2"]
 
 
 def test_html_stripped_entities_decoded_and_missing_fields_kept():
