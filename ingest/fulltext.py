@@ -32,6 +32,13 @@ async def add_full_text(client: httpx.AsyncClient, articles: Sequence[Article], 
     limit = asyncio.Semaphore(concurrency)
 
     async def one(article: Article) -> Article:
+        try:
+            return await with_full_text(article)
+        except Exception as exc:  # one unreadable page (or a missing extractor) must not cost the feed its items
+            log.warning("full text of %s not read: %s: %s", article.link, exc.__class__.__name__, exc)
+            return article
+
+    async def with_full_text(article: Article) -> Article:
         if not article.link or article.body or not wanted(article):
             return article
         async with limit:

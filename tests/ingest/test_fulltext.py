@@ -49,3 +49,25 @@ def test_full_text_fetched_for_topics_that_ask(tmp_path):
     stored = {json.loads(l)["article"]["title"]: json.loads(l)["article"] for l in newsvigil("export", "--jsonl", "-", env=env).stdout.splitlines()}
     body = stored["Nato: Washington plant Truppenabzug"]["body"]
     assert "rund 1.500 Soldaten" in body and "Impressum" not in body and "Startseite" not in body
+
+
+async def test_one_unreadable_page_leaves_only_its_article_as_it_was():
+    """An error while reading one page once took the whole feed's items with it."""
+    from ingest.fetch import make_client
+    from ingest.fulltext import add_full_text
+    from ingest.guard import AddressPolicy, parse_networks
+    from newsvigil.records import Article
+
+    def wanted(article: Article) -> bool:
+        if article.id == "bad":
+            raise ValueError("cannot decide")  # any error on one article
+        return True
+
+    with HTTPServer(host="127.0.0.1") as server:
+        server.expect_request("/good.html").respond_with_data(PAGE, content_type="text/html; charset=utf-8")
+        articles = [Article(id=i, feed_url="f", source="s", title=i, summary="", link=server.url_for("/good.html"))
+                    for i in ("bad", "good")]
+        async with make_client("newsvigil-test", 5, AddressPolicy(allowed=parse_networks("127.0.0.1/32"))) as client:
+            bad, good = await add_full_text(client, articles, wanted, max_bytes=1 << 20, deadline=5)
+    assert bad == articles[0]
+    assert "rund 1.500 Soldaten" in good.body
