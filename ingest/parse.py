@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import nh3
 
-from newsvigil.records import Article, article_id, utcnow
+from newsvigil.records import Article, article_id, bounded, utcnow
 
 _SPACES = re.compile(r"\s+")
 _BLOCK_TAGS = re.compile(r"(?i)<\s*(?:br|/p|/div|/li|/h[1-6])\b[^>]*>")
@@ -74,7 +74,7 @@ def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, lang
     feed_language = language or feed_meta.get("language")
     fetched = fetched_at or utcnow()
     articles = [_article(entry, feed_url, source_name, feed_language, fetched) for entry in entries]
-    return ParsedFeed(articles=[a for a in articles if a is not None], title=title, ttl_minutes=_ttl(feed_meta))
+    return ParsedFeed(articles=[bounded(a) for a in articles if a is not None], title=title, ttl_minutes=_ttl(feed_meta))
 
 
 def _declares_entities(content: bytes) -> bool:

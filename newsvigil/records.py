@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -67,18 +68,53 @@ class Article:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Article":
-        return cls(
+        return bounded(cls(
             id=str(data["id"]),
             feed_url=str(data.get("feed_url") or ""),
             source=str(data.get("source") or ""),
             title=str(data.get("title") or ""),
             summary=str(data.get("summary") or ""),
-            link=data.get("link") or None,
+            link=_string(data.get("link")),
             published=parse_time(data.get("published")),
             fetched_at=parse_time(data.get("fetched_at")) or utcnow(),
-            language=data.get("language") or data.get("lang") or None,
+            language=_string(data.get("language")) or _string(data.get("lang")),
             body=str(data.get("body") or ""),
-        )
+        ))
+
+
+def _string(value: Any) -> str | None:
+    """A text field of a JSON record: a string, or None for anything else (a list, a number)."""
+    return value if isinstance(value, str) and value else None
+
+
+# Column sizes of the stored article (storage/models.py): a longer value cannot be stored whole.
+LINK_CHARS, FEED_URL_CHARS, SOURCE_CHARS = 4096, 2048, 512
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def bounded(article: Article) -> Article:
+    """The article as it can be stored anywhere: no NUL characters (PostgreSQL refuses them), a
+    link or feed URL too long for its column dropped rather than cut (a cut URL leads elsewhere), the
+    source name shortened, the language a well-formed tag of at most 16 characters or none."""
+    def text(value: str) -> str:
+        return value.replace("\x00", "") if "\x00" in value else value
+
+    link = text(article.link) if article.link else None
+    language = text(article.language or "").strip()
+    if language and not (len(language) <= 16 and _LANGUAGE_TAG.fullmatch(language)):
+        primary = re.split(r"[-_\s]", language, maxsplit=1)[0]
+        language = primary if _LANGUAGE_TAG.fullmatch(primary) and len(primary) <= 3 else ""
+    return replace(
+        article,
+        id=text(article.id),
+        feed_url=text(article.feed_url)[:FEED_URL_CHARS],
+        source=text(article.source)[:SOURCE_CHARS],
+        title=text(article.title),
+        summary=text(article.summary),
+        link=link if link and len(link) <= LINK_CHARS else None,
+        language=language or None,
+        body=text(article.body),
+    )
 
 
 def join_text(title: str, summary: str) -> str:

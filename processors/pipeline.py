@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.records import Article, Detection, Event
@@ -19,6 +20,14 @@ from storage.stories import assign_stories, stored_story_events
 
 
 log = logging.getLogger("newsvigil.pipeline")
+
+
+def refused_by_database(exc: StatementError) -> bool:
+    """The database refused the data (a value too long, a NUL, a constraint), as opposed to being
+    unreachable: retrying the same record can never succeed."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    return not (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 @dataclass(slots=True)
@@ -100,6 +109,19 @@ class ArticleProcessor:
             out.append((article, detection))
         return out
 
+    def _commit(self, results: list[tuple[Article, Detection]], alerts: str, result: BatchResult) -> None:
+        """Store, group into stories and queue alerts in one transaction; adds to `result`."""
+        with self.sessions.begin() as session:
+            results = self._with_stored_bodies(session, results)
+            events = save_detections(session, results)
+            story_events = assign_stories(session, events, self.story_window)
+            if alerts == "all":
+                new = {e.article.id for e in events}
+                story_events += stored_story_events(session, [Event(a, d) for a, d in results if d.topics and a.id not in new])
+            alerted = enqueue_alerts(session, story_events) if alerts != "none" else 0
+        result.events += events
+        result.alerts += alerted
+
     def store(self, detected: Sequence[Detected], alerts: str | None = None) -> BatchResult:
         """Store articles detected elsewhere (e.g. in replay's process pool), as `process` does.
 
@@ -113,15 +135,21 @@ class ArticleProcessor:
                 result.failed.append((article, detection))
             else:
                 results.append((article, detection))
-        with self.sessions.begin() as session:
-            results = self._with_stored_bodies(session, results)
-            result.events = save_detections(session, results)
-            story_events = assign_stories(session, result.events, self.story_window)
-            if alerts == "all":
-                new = {e.article.id for e in result.events}
-                story_events += stored_story_events(session, [Event(a, d) for a, d in results if d.topics and a.id not in new])
-            if alerts != "none":
-                result.alerts = enqueue_alerts(session, story_events)
+        try:
+            self._commit(results, alerts, result)
+        except StatementError as exc:
+            if not refused_by_database(exc):
+                raise  # an outage: the caller retries the batch
+            # One record the database refuses must not hold back the others (nor be retried forever):
+            # store each alone; those still refused are reported as failed (the worker dead-letters them).
+            for one in results:
+                try:
+                    self._commit([one], alerts, result)
+                except StatementError as single:
+                    if not refused_by_database(single):
+                        raise
+                    reason = str(single.orig or single).strip().splitlines()[0]
+                    result.failed.append((one[0], f"refused by the database: {reason}"))
         if result.alerts and self.after_commit:
             self.after_commit()
         if self.on_event:

@@ -2,6 +2,8 @@
 
 from datetime import datetime, timezone
 
+import pytest
+
 from newsvigil.records import Article
 from processors.pipeline import ArticleProcessor
 from storage.queries import article_detail
@@ -21,3 +23,36 @@ def test_a_copy_without_its_body_keeps_the_stored_body_and_its_figures(sessions,
         stored = article_detail(session, "a1")
     assert stored["text"].endswith("through Lithuania next year.")
     assert [f["value"] for f in stored["figures"]] == [4500]
+
+
+@pytest.mark.postgres
+def test_a_record_the_database_refuses_is_reported_and_the_others_are_stored(postgres_url, rules):
+    """A value too long for its column once failed the whole batch, and the Kafka worker retried it forever."""
+    from storage.database import make_engine, session_factory
+    from storage.migrate import upgrade
+
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        sessions = session_factory(engine)
+        good = Article(id="good", feed_url="https://f.example/rss", source="F", title="Nato sends 300 troops", summary="")
+        # Built directly, past every cleaning step: only the database can refuse it.
+        bad = Article(id="bad", feed_url="https://f.example/rss", source="F", title="Nato news", summary="",
+                      language="x" * 21)
+        result = ArticleProcessor(rules, sessions, alerts="none").process([bad, good])
+        assert [a.id for a, _ in result.failed] == ["bad"] and "refused by the database" in result.failed[0][1]
+        assert [e.id for e in result.events] == ["good"]
+        with sessions() as session:
+            assert article_detail(session, "good") is not None and article_detail(session, "bad") is None
+    finally:
+        engine.dispose()
+
+
+def test_feed_fields_are_cleaned_and_bounded_at_parse_time():
+    from ingest.parse import parse_feed
+
+    doc = ("<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><language>" + "en-" + "x" * 18
+           + "</language><item><guid>1</guid><title>Nato&#0; talks</title><link>https://f.example/" + "a" * 5000
+           + "</link></item></channel></rss>").encode()
+    [article] = parse_feed(doc, "https://f.example/rss").articles
+    assert article.title == "Nato talks" and article.link is None and article.language == "en"
