@@ -95,6 +95,12 @@ def raw_header(response: httpx.Response, name: bytes) -> str | None:
     return None
 
 
+def validator(value: str | None, limit: int) -> str | None:
+    """A validator worth keeping: one that fits its column (feeds.etag, feeds.last_modified) and holds
+    no NUL. Without it the next poll is unconditional, which is always correct."""
+    return value if value and len(value) <= limit and "\x00" not in value else None
+
+
 def header_bytes(value: str) -> bytes:
     """A stored validator as the bytes to send (values stored before raw_header were decoded as UTF-8)."""
     try:
@@ -141,8 +147,8 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
                 200,
                 content=bytes(body),
                 content_type=response.headers.get("content-type"),
-                etag=raw_header(response, b"etag"),
-                last_modified=raw_header(response, b"last-modified"),
+                etag=validator(raw_header(response, b"etag"), 1024),
+                last_modified=validator(raw_header(response, b"last-modified"), 128),
                 headers=kept,
             )
     raise FetchRefused(f"more than {MAX_REDIRECTS} redirects")
