@@ -307,11 +307,16 @@ def _replay_locally(batches, rules, settings, alerts: str) -> str:
             out.print(alert_line(event), markup=False)
 
     items = known = events = 0
+    sent = [0]  # alerts delivered by the rounds after each batch
     with open_database(settings.database_url) as sessions:
         dispatcher = Dispatcher(sessions, settings)
+
+        def deliver_round() -> None:
+            sent[0] += dispatcher.deliver_due()["sent"]
+
         processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
                                      timedelta(hours=settings.story_window_hours), alerts=alerts,
-                                     after_commit=dispatcher.deliver_due)
+                                     after_commit=deliver_round)
         try:
             for chunk in batches:
                 with sessions() as session:
@@ -321,9 +326,22 @@ def _replay_locally(batches, rules, settings, alerts: str) -> str:
                     err.print(styled(f"not processed {article.id}:", "yellow", reason))
                 items += len(chunk)
                 events += len(result.events)
+            delivery = _drain_alerts(dispatcher, sent[0]) if alerts != "none" else ""
         finally:
             dispatcher.close()
-    return f"{items} items, {items - known} new, {known} already known, {events} new events"
+    return f"{items} items, {items - known} new, {known} already known, {events} new events{delivery}"
+
+
+def _drain_alerts(dispatcher, sent: int) -> str:
+    """Deliver the alerts replay queued before exiting (a round is 200); say what stays queued."""
+    with progress_bar("delivering alerts", "alerts") as progress:
+        task = progress.add_task("deliver", total=None)
+        delivered, pending = dispatcher.drain(lambda counts: progress.advance(task, sum(counts.values())))
+    delivered += sent
+    if pending:
+        err.print(styled("hint:", "dim", f"{pending} alerts wait for a retry or a digest; `newsvigil run` "
+                                         "delivers them (see `newsvigil alerts`)"))
+    return f", {delivered} alerts delivered" + (f", {pending} still queued" if pending else "")
 
 
 def _replay_to_kafka(batches, settings, alerts: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsvigil.records import utcnow
 from newsvigil.settings import Settings
 from processors.alerts import render_html, render_text
-from storage.alerts import claim, due_alerts, held_digest
+from storage.alerts import claim, due_alerts, held_digest, pending_counts
 from storage.models import AlertRow, Subscription
 
 log = logging.getLogger("newsvigil.delivery")
@@ -145,6 +145,20 @@ class Dispatcher:
         if outcomes:
             self._record(outcomes, counts)
         return counts
+
+    def drain(self, on_round: Callable[[dict[str, int]], None] | None = None) -> tuple[int, int]:
+        """Deliver rounds until nothing due is left or a round sends nothing (everything left waits for
+        a retry time or a digest); returns (alerts delivered, alerts still pending)."""
+        delivered = 0
+        while True:
+            counts = self.deliver_due()
+            delivered += counts["sent"]
+            if on_round:
+                on_round(counts)
+            with self.sessions() as session:
+                due, later = pending_counts(session, utcnow())
+            if not due or not any(counts.values()):
+                return delivered, due + later
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
         """Deliver (alert id, attempts, payload) items to one subscription as one message."""

@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newsvigil.records import parse_time, utcnow
@@ -79,6 +79,15 @@ def due_alerts(session: Session, now: datetime, limit: int = 200) -> list[AlertR
         select(AlertRow).where(AlertRow.status == "pending", AlertRow.next_attempt_at <= now)
         .order_by(AlertRow.next_attempt_at, AlertRow.id).limit(limit)
     ))
+
+
+def pending_counts(session: Session, now: datetime) -> tuple[int, int]:
+    """(alerts due now, alerts waiting for a later attempt or a digest)."""
+    due = session.scalar(select(func.count()).select_from(AlertRow).where(
+        AlertRow.status == "pending", AlertRow.next_attempt_at <= now)) or 0
+    later = session.scalar(select(func.count()).select_from(AlertRow).where(
+        AlertRow.status == "pending", AlertRow.next_attempt_at > now)) or 0
+    return due, later
 
 
 def claim(session: Session, alert: AlertRow, lease: timedelta) -> bool:

@@ -199,3 +199,19 @@ def test_a_removed_topic_takes_its_reports_out_of_their_stories(tmp_path):
     after = json.loads(newsvigil("stats", "--json", env=env).stdout)
     assert (after["events"], after["stories"]) == (before["events"] - 2, before["stories"] - 2)
     assert newsvigil("events", "--topic", "greenland", "--json", env=env).stdout.strip() == ""
+
+
+def test_replay_delivers_every_alert_it_queues_before_exiting(tmp_path):
+    """Of 2,000 alerts one round of 200 was sent and the rest stayed pending with no message."""
+    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}"}
+    added = newsvigil("subscribe", "add", "--name", "desk", "--channel", "atom", "--topics", "nato",
+                      "--kinds", "new_story,new_report", env=env)
+    assert added.returncode == 0, added.stderr
+    write_feeds(tmp_path, files=3, per_file=90)  # 270 new reports, each alerting the subscriber
+    replayed = newsvigil("replay", str(tmp_path), "--alerts", "new", "--workers", "0", env=env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "270 alerts delivered" in replayed.stdout and "still queued" not in replayed.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "d.db") as db:
+        assert dict(db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall()) == {"sent": 270}
