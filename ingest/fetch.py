@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ingest.guard import AddressPolicy, FetchRefused, GuardedBackend, parse_networks
+from ingest.guard import AddressPolicy, FetchRefused, GuardedBackend, policy_for
 
 MAX_REDIRECTS = 5
 ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -58,8 +58,7 @@ def make_client(user_agent: str, timeout: float, policy: AddressPolicy = Address
 
 def client_for(settings) -> httpx.AsyncClient:
     """The fetch client the settings describe (user agent, timeout, address policy)."""
-    policy = AddressPolicy(settings.allow_private_networks, parse_networks(settings.allowed_networks))
-    return make_client(settings.user_agent, settings.fetch_timeout, policy)
+    return make_client(settings.user_agent, settings.fetch_timeout, policy_for(settings))
 
 
 async def fetch_feed(

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from urllib.parse import unquote, urlsplit
 from dataclasses import dataclass, field
 from typing import Iterable
 
 import httpcore
+import httpx
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -69,6 +71,108 @@ class AddressPolicy:
             return f"non-public address {ip}"
         return None
 
+    def check(self, host: str, addresses: list[str]) -> list[str]:
+        """`addresses` when every one is allowed; else FetchRefused naming the host and the address.
+        All of them: a mixed answer is how rebinding attacks start."""
+        for address in addresses:
+            reason = self.refusal(address)
+            if reason:
+                raise FetchRefused(f"{host} resolves to {reason}; set NEWSVIGIL_ALLOW_PRIVATE_NETWORKS=1 "
+                                   "or NEWSVIGIL_ALLOWED_NETWORKS to allow it")
+        return addresses
+
+
+class GuardedSyncBackend(httpcore.NetworkBackend):
+    """The same guard for synchronous clients (alert delivery): resolve, check, connect to the checked address."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy = policy
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+        addresses = self.policy.check(host, resolve_now(host, port))
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return self.inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                              socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+        raise FetchRefused("unix sockets are not used")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def resolve_now(host: str, port: int) -> list[str]:
+    """`resolve`, blocking: for synchronous clients."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def guarded_sync_client(policy: AddressPolicy, **options) -> httpx.Client:
+    """A synchronous httpx client whose every connection goes through the guard (no redirects)."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    if not policy.allow_private:
+        transport._pool._network_backend = GuardedSyncBackend(policy)  # as for feeds: the connect step
+    return httpx.Client(transport=transport, follow_redirects=False, trust_env=False, **options)
+
+
+def policy_for(settings) -> AddressPolicy:
+    """The address policy the settings describe: one for feeds, pages and alert delivery alike."""
+    return AddressPolicy(settings.allow_private_networks, parse_networks(settings.allowed_networks))
+
+
+# Apprise services whose address is the service's own (the URL holds tokens, not a host): allowed.
+APPRISE_SERVICES = frozenset({"tgram", "slack", "discord", "msteams", "pover", "pbul", "opsgenie", "pagerduty"})
+# Apprise services that connect to a host named in the URL: allowed when that host passes the guard.
+APPRISE_HOSTED = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "gotify", "gotifys",
+                            "matrix", "matrixs", "mmost", "mmosts", "rocket", "rockets", "mailto", "mailtos"})
+
+
+def apprise_refusal(target: str, policy: AddressPolicy | None = None) -> str | None:
+    """Why an Apprise URL may not be used, or None. Without `policy` only its form is checked (when a
+    subscription is made); with it, the host it names is resolved and checked too (before each delivery;
+    Apprise then connects on its own, so a name that changes in between is the remaining gap)."""
+    scheme, _, rest = target.partition("://")
+    scheme = scheme.lower()
+    allowed = ", ".join(sorted(APPRISE_SERVICES | APPRISE_HOSTED))
+    if scheme in APPRISE_SERVICES:
+        return None
+    if scheme not in APPRISE_HOSTED:
+        return f"Apprise scheme {scheme!r} is not allowed (allowed: {allowed})"
+    parts = urlsplit(target)
+    # Split by hand: parse_qsl reads "+" as a space, and "+Header" is how Apprise sets a header.
+    for key, _, value in (unquote(p).partition("=") for p in parts.query.split("&") if p):
+        if key[:1] in "+-:":
+            return f"Apprise URL parameter {key!r} (a header or field of your choosing) is not allowed"
+        if key.lower() == "method" and value.lower() != "post":
+            return f"Apprise method {value!r} is not allowed (alerts are POSTed)"
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        return f"Apprise URL: {exc}"
+    if not host:
+        return "Apprise URL names no host"
+    if policy is None or policy.allow_private:
+        return None
+    try:
+        policy.check(host, resolve_now(host, port or 443))
+    except FetchRefused as exc:
+        return str(exc)
+    except httpcore.ConnectError as exc:
+        return str(exc)
+    return None
+
 
 def parse_networks(spec: str) -> tuple[Network, ...]:
     """'10.1.0.0/16, 192.0.2.7' -> networks; ValueError names the bad entry."""
@@ -92,12 +196,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
-        addresses = await resolve(host, port)
-        for address in addresses:  # all of them: a mixed answer is how rebinding attacks start
-            reason = self.policy.refusal(address)
-            if reason:
-                raise FetchRefused(f"{host} resolves to {reason}; set NEWSVIGIL_ALLOW_PRIVATE_NETWORKS=1 "
-                                   "or NEWSVIGIL_ALLOWED_NETWORKS to allow it")
+        addresses = self.policy.check(host, await resolve(host, port))
         error: Exception | None = None
         for address in addresses:
             try:

@@ -37,14 +37,15 @@ def serve(
 
 @tokens_app.command("add")
 @user_errors
-def add(name: str = typer.Argument(..., help="Who or what uses the token (e.g. analyst-desk).")) -> None:
+def add(name: str = typer.Argument(..., help="Who or what uses the token (e.g. analyst-desk)."),
+        admin: bool = typer.Option(False, "--admin", help="Also see the network details of delivery tests (operators only).")) -> None:
     """Create a token and print it (the only time it is shown)."""
     from storage.database import open_database
     from storage.tokens import create_token
 
     with open_database() as sessions, sessions.begin() as session:
-        row, token = create_token(session, name)
-        out.print(f"token {row.id} ({name}): {token}", markup=False)
+        row, token = create_token(session, name, admin=admin)
+        out.print(f"token {row.id} ({name}{', admin' if admin else ''}): {token}", markup=False)
     out.print("keep it now: only its hash is stored. Send it as `Authorization: Bearer <token>`, or sign in with it on the dashboard.")
 
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     poll_interval: float = Field(300.0, gt=0, description="seconds between two polls of a feed, unless the feed asks for more")
     poll_min_interval: float = Field(60.0, gt=0, description="shortest time between two polls of a feed")
     poll_max_interval: float = Field(6 * 3600.0, gt=0, description="longest time between two polls of a feed (ttl, caching and backoff are capped here)")
-    allow_private_networks: bool = Field(False, description="allow feeds on loopback/private addresses")
+    allow_private_networks: bool = Field(False, description="allow feeds, pages and alert delivery on loopback/private addresses")
     allowed_networks: str = Field("", description="comma-separated networks allowed despite the guard, e.g. an intranet feed server: 10.1.2.0/24")
     feed_failing_after: int = Field(5, ge=1, description="consecutive failed polls after which a feed is flagged")
     fetch_timeout: float = Field(20.0, gt=0, description="seconds a single feed fetch may take in total")

@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
 from newsvigil.records import utcnow
 from newsvigil.settings import Settings
 from processors.alerts import render_html, render_text
@@ -79,8 +80,10 @@ class Dispatcher:
         self.sessions = sessions
         self.settings = settings
         self.rng = rng or random.Random()
-        self.http = httpx.Client(timeout=httpx.Timeout(10.0), follow_redirects=False,
-                                 headers={"User-Agent": settings.user_agent})
+        # Webhooks go through the same guard as feeds (and NEWSVIGIL_ALLOWED_NETWORKS opens it alike):
+        # a subscriber's URL must not reach the metadata service or anything on the internal network.
+        self.policy = policy_for(settings)
+        self.http = guarded_sync_client(self.policy, timeout=httpx.Timeout(10.0), headers={"User-Agent": settings.user_agent})
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -186,6 +189,8 @@ class Dispatcher:
                 "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
                 "webhook-signature": sign(sub["secret"], msg_id, timestamp, body),
             })
+        except FetchRefused as exc:  # the target is not allowed: retrying cannot help
+            return Outcome(False, f"webhook {sub['target']} refused: {exc}", gone=True)
         except httpx.HTTPError as exc:
             return Outcome(False, f"webhook {sub['target']}: {exc.__class__.__name__}: {exc}")
         if 200 <= response.status_code < 300:
@@ -211,6 +216,9 @@ class Dispatcher:
     def _apprise(self, sub: dict[str, Any], payloads: list[dict[str, Any]]) -> Outcome:
         import apprise
 
+        refusal = apprise_refusal(sub["target"], self.policy)
+        if refusal:
+            return Outcome(False, refusal, gone=True)
         notifier = apprise.Apprise()
         if not notifier.add(sub["target"]):
             return Outcome(False, f"not a valid Apprise URL: {sub['target']}", gone=True)

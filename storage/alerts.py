@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ingest.guard import apprise_refusal
 from newsvigil.records import parse_time, utcnow
 from processors.alerts import KINDS, StoryEvent, SubscriptionRule, alert_payload, decide_alert
 from storage.models import AlertRow, Subscription
@@ -122,6 +123,8 @@ def subscription_fields(*, name: str, channel: str, target: str = "", topics: st
         raise ValueError(f"target: {target!r} is not a URL (e.g. https://example.org/hook)")
     if channel == "webhook" and not target.lower().startswith(("http://", "https://")):
         raise ValueError(f"target: {target!r} is not an http(s) URL")
+    if channel == "apprise" and (problem := apprise_refusal(target)):
+        raise ValueError(f"target: {problem}")
     if channel == "email" and "@" not in target:
         raise ValueError(f"target: {target!r} is not an email address")
     if digest_minutes < 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    false,
     Boolean,
     DateTime,
     Float,
@@ -238,3 +239,5 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Admin tokens see network details of delivery tests ("Connection refused" would make /test a port scanner).
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -19,10 +19,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
+def create_token(session: Session, name: str, admin: bool = False) -> tuple[ApiToken, str]:
     """A new token: its row, and the token itself (the only time it is known)."""
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=_hash(token), created_at=utcnow(), revoked=False)
+    row = ApiToken(name=name, token_hash=_hash(token), created_at=utcnow(), revoked=False, admin=admin)
     session.add(row)
     session.flush()
     return row, token

@@ -224,7 +224,17 @@ def test_subscription(subscription_id: int, request: Request, db: Session = Depe
     from processors.delivery import send_test_alert
 
     outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, _subscription(db, subscription_id))
-    return {"delivered": outcome.ok, "error": outcome.error}
+    return {"delivered": outcome.ok, "error": test_error(outcome, token_of(request, db))}
+
+
+def test_error(outcome: Any, token: Any) -> str | None:
+    """What a delivery test may tell: network details ("Connection refused", "HTTP 302") would make it
+    a port scanner, so only admin tokens see them."""
+    if outcome.ok:
+        return None
+    if token is not None and token.admin:
+        return outcome.error
+    return "not delivered (an admin token, `newsvigil subscribe test` or `newsvigil alerts --failed` show why)"
 
 
 @router.get("/alerts", response_model=Page, dependencies=[Depends(writer)], tags=["alerts"])

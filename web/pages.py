@@ -28,7 +28,7 @@ from storage.queries import (
     timeline_window,
 )
 from storage.repositories import feed_health
-from web.api import create_subscription, filters, save_feedback, session
+from web.api import create_subscription, filters, save_feedback, session, test_error
 from web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
 from web.plots import figures_chart, reports_chart
 
@@ -181,7 +181,8 @@ def change_subscription(request: Request, subscription_id: int, action: str, db:
         from processors.delivery import send_test_alert
 
         outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, sub)
-        return _back(f"test alert to subscription {subscription_id}: " + ("delivered" if outcome.ok else f"failed: {outcome.error}"))
+        return _back(f"test alert to subscription {subscription_id}: "
+                     + ("delivered" if outcome.ok else f"failed: {test_error(outcome, token_of(request, db))}"))
     raise HTTPException(404, f"unknown action {action!r}")
 
 

@@ -245,3 +245,56 @@ def test_apprise_channel_posts_to_a_real_endpoint(world, httpserver):
     [message] = received
     assert message["title"].startswith("[newsvigil] new story: US to withdraw about 3,000 troops")
     assert "~3,000 troops" in message["message"]
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_webhooks_go_through_the_guard(database_url, rules, httpserver, allowed):
+    """Webhooks once POSTed to 127.0.0.1 and [::1]: a subscriber could reach the internal network."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    settings = Settings(database_url=database_url, allowed_networks="127.0.0.1/32" if allowed else "")
+    dispatcher = Dispatcher(sessions, settings)
+    try:
+        receiver = []
+        httpserver.expect_request("/hook").respond_with_handler(lambda r: (receiver.append(1), Response("ok"))[1])
+        sub_id, _ = subscribe(sessions, target=httpserver.url_for("/hook"))
+        ArticleProcessor(rules, sessions, after_commit=dispatcher.deliver_due).handle([article(1, *WITHDRAWAL)])
+        with sessions() as session:
+            sub = session.get(Subscription, sub_id)
+            statuses = session.scalars(select(AlertRow.status)).all()
+        if allowed:  # the escape hatch feeds use opens delivery alike
+            assert receiver == [1] and statuses == ["sent"]
+        else:
+            assert receiver == [] and statuses == ["failed"]  # nothing reached the server
+            assert not sub.active and "non-public address 127.0.0.1" in sub.disabled_reason
+    finally:
+        dispatcher.close()
+        engine.dispose()
+
+
+@pytest.mark.parametrize("target, problem", [
+    ("json://10.0.0.1/x", "resolves to non-public address 10.0.0.1"),
+    ("json://169.254.169.254/computeMetadata/v1/", "non-public address 169.254.169.254"),
+    ("form://[::1]:8080/x", "non-public address ::1"),
+    ("mailto://user:pw@10.1.2.3", "non-public address 10.1.2.3"),
+    ("json://203.0.113.9/x?method=GET", "method 'GET' is not allowed"),
+    ("json://203.0.113.9/x?+Metadata-Flavor=Google", "parameter '+Metadata-Flavor'"),
+    ("syslog://127.0.0.1", "scheme 'syslog' is not allowed"),
+])
+def test_apprise_targets_are_checked_by_the_policy(target, problem):
+    """Checked on the policy function (literal addresses, nothing is connected to)."""
+    from ingest.guard import AddressPolicy, apprise_refusal
+
+    assert problem in apprise_refusal(target, AddressPolicy())
+    assert apprise_refusal("tgram://bottoken/chatid", AddressPolicy()) is None
+    assert apprise_refusal("json://10.0.0.1/x", AddressPolicy(allow_private=True)) is None
+
+
+def test_an_apprise_target_that_cannot_be_guarded_is_refused_when_subscribing():
+    from storage.alerts import subscription_fields
+
+    with pytest.raises(ValueError, match="target: Apprise scheme 'syslog' is not allowed"):
+        subscription_fields(name="x", channel="apprise", target="syslog://127.0.0.1")
+    with pytest.raises(ValueError, match="method 'GET' is not allowed"):
+        subscription_fields(name="x", channel="apprise", target="json://example.org/x?method=GET")

@@ -179,3 +179,22 @@ def test_feedback_on_a_figure_needs_a_token_and_shows_on_the_page(replayed):
         assert "marked not troops" in api.get("/articles/hostile-1").text
         again = api.post("/api/articles/hostile-1/feedback", json={"not_troops": figure}, headers=auth)
         assert again.status_code == 201 and again.json()["new"] is False
+
+
+def test_a_delivery_test_shows_network_details_to_admin_tokens_only(replayed, httpserver):
+    """`/test` once answered "Connection refused", "HTTP 302" or "ReadTimeout": a port scanner."""
+    _, token = new_token(replayed)
+    engine = make_engine(replayed)
+    try:
+        with session_factory(engine).begin() as session:
+            _, admin = create_token(session, "operator", admin=True)
+    finally:
+        engine.dispose()
+    httpserver.expect_request("/hook").respond_with_data("", status=302, headers={"Location": "/elsewhere"})
+    with client_for(replayed, allowed_networks="127.0.0.1/32") as api:
+        sub = api.post("/api/subscriptions", json={"name": "hook", "channel": "webhook", "target": httpserver.url_for("/hook")},
+                       headers={"Authorization": f"Bearer {token}"}).json()
+        plain = api.post(f"/api/subscriptions/{sub['id']}/test", headers={"Authorization": f"Bearer {token}"}).json()
+        detailed = api.post(f"/api/subscriptions/{sub['id']}/test", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert plain["delivered"] is False and "302" not in plain["error"] and "admin token" in plain["error"]
+    assert detailed["delivered"] is False and "HTTP 302" in detailed["error"]
