@@ -32,6 +32,9 @@ FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 WARC_SUFFIXES = {".warc"}
 MAX_OPEN_RUNS = 256  # runs merged at once; more are first merged in groups
+# Largest feed document (or export line, or WARC record) read from an archive, once inflated: set per
+# process by `_install` from NEWSVIGIL_MAX_ARCHIVE_BYTES (Settings.max_archive_bytes).
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 # What each pool process applies to a file's articles (e.g. detection), built once per process
 # by a picklable factory: the items of a run are whatever it returns, one per article.
@@ -97,14 +100,12 @@ def read_file(path: Path) -> FileRead:
         _read_warc(path, out)
         return out
     try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+        if kind == "jsonl":
+            _read_jsonl(path, out)
+            return out
+        data = _read_bounded(path, MAX_DOCUMENT_BYTES)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, DocumentTooLarge) as exc:
         out.rejected.append(Rejected(str(path), f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
-        return out
-    if kind == "jsonl":
-        _read_jsonl(path, data, out)
         return out
     parsed = parse_feed(data, f"archive:{path.name.removesuffix('.gz')}", prefer_self_link=True)
     if parsed.error:
@@ -124,8 +125,9 @@ class Archive:
 
     def __init__(self, paths: list[str], since: datetime | None = None, until: datetime | None = None,
                  workers: int = 0, transform: tuple[Callable[..., Transform], tuple] | None = None,
-                 pool_min_bytes: int = 4 << 20) -> None:
+                 pool_min_bytes: int = 4 << 20, max_document_bytes: int = MAX_DOCUMENT_BYTES) -> None:
         self.paths, self.since, self.until = paths, since, until
+        self.max_document_bytes = max_document_bytes
         self.workers = workers
         self.pool_min_bytes = pool_min_bytes  # smaller archives: starting processes costs more than it saves
         self.transform = transform
@@ -154,14 +156,14 @@ class Archive:
         if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
             try:
                 with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_install,
-                                         initargs=(self.transform,)) as pool:
+                                         initargs=(self.transform, self.max_document_bytes)) as pool:
                     for run in pool.map(_spill, *zip(*args), chunksize=1):
                         self._add(run, on_file)
             except BrokenProcessPool:
                 raise UserError("a replay process died while reading the archives (out of memory?)",
                                 "replay again with fewer --workers, or --workers 0") from None
         else:
-            _install(self.transform)
+            _install(self.transform, self.max_document_bytes)
             for arg in args:
                 self._add(_spill(*arg), on_file)
         return self
@@ -203,9 +205,10 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _install(transform: tuple[Callable[..., Transform], tuple] | None) -> None:
-    global _transform
+def _install(transform: tuple[Callable[..., Transform], tuple] | None, max_document_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+    global _transform, MAX_DOCUMENT_BYTES
     _transform = transform[0](*transform[1]) if transform else None
+    MAX_DOCUMENT_BYTES = max_document_bytes
 
 
 def _spill(path: str, since: datetime | None, until: datetime | None, run_path: str) -> _Run:
@@ -234,19 +237,50 @@ def _read_run(path: str) -> Iterator[tuple]:
                 return
 
 
-def _read_jsonl(path: Path, data: bytes, out: FileRead) -> None:
-    """`newsvigil export` lines ({"article": {...}, ...}) or bare article objects."""
-    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            payload = record.get("article", record) if isinstance(record, dict) else None
-            if not isinstance(payload, dict) or not payload.get("id"):
-                raise ValueError("not an article record (needs an object with an 'id')")
-            out.articles.append(Article.from_json(payload))
-        except (ValueError, TypeError, KeyError) as exc:
-            out.rejected.append(Rejected(f"{path}:{number}", str(exc)))
+def _read_jsonl(path: Path, out: FileRead) -> None:
+    """`newsvigil export` lines ({"article": {...}, ...}) or bare article objects, read line by line
+    (an export may be large; a line longer than MAX_DOCUMENT_BYTES is rejected, not held whole)."""
+    with _open(path) as stream:
+        for number, raw in enumerate(iter(lambda: stream.readline(MAX_DOCUMENT_BYTES + 1), b""), start=1):
+            if len(raw) > MAX_DOCUMENT_BYTES:
+                out.rejected.append(Rejected(f"{path}:{number}", f"line longer than {MAX_DOCUMENT_BYTES:,} bytes"))
+                while raw and not raw.endswith(b"\n"):
+                    raw = stream.readline(MAX_DOCUMENT_BYTES + 1)
+                continue
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                payload = record.get("article", record) if isinstance(record, dict) else None
+                if not isinstance(payload, dict) or not payload.get("id"):
+                    raise ValueError("not an article record (needs an object with an 'id')")
+                out.articles.append(Article.from_json(payload))
+            except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
+                out.rejected.append(Rejected(f"{path}:{number}", str(exc) or exc.__class__.__name__))
+
+
+class DocumentTooLarge(ValueError):
+    """An archived document inflates past MAX_DOCUMENT_BYTES."""
+
+
+def _open(path: Path):
+    """The file, inflated as it is read when it is gzipped."""
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else path.open("rb")
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """A whole document, inflated when gzipped, refused past `limit` bytes: a small .gz must not cost
+    hundreds of MB (the cap fetching has too)."""
+    with _open(path) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise DocumentTooLarge(f"more than {limit:,} bytes once inflated (raise NEWSVIGIL_MAX_ARCHIVE_BYTES to read it)")
+    return data
+
+
 def _read_warc(path: Path, out: FileRead) -> None:
     """Feed responses in a WARC (plain or gzipped); other responses are listed as rejected."""
     from warcio.archiveiterator import ArchiveIterator
@@ -260,7 +294,10 @@ def _read_warc(path: Path, out: FileRead) -> None:
                     continue
                 uri = record.rec_headers.get_header("WARC-Target-URI") or f"archive:{path.name}"
                 status = record.http_headers.get_statuscode() if record.http_headers else "200"
-                body = record.content_stream().read()
+                body = record.content_stream().read(MAX_DOCUMENT_BYTES + 1)
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    out.rejected.append(Rejected(f"{path}#{uri}", f"archived response larger than {MAX_DOCUMENT_BYTES:,} bytes"))
+                    continue
                 if getattr(record.raw_stream, "limit", 0):
                     raise EOFError(f"record {uri} ends early")  # warcio itself returns a short body
                 if status != "200":

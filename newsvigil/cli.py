@@ -243,7 +243,8 @@ def replay(
     to_kafka = settings.kafka_mode and not (dry_run or diff)
     detector = None if to_kafka else (article_detector, (str(settings.topics), tuple(settings.language_list)))
 
-    with Archive([str(p) for p in paths], since_time, until_time, workers, detector) as archive:
+    with Archive([str(p) for p in paths], since_time, until_time, workers, detector,
+                 max_document_bytes=settings.max_archive_bytes) as archive:
         files = archive.list_files()
         with progress_bar("reading", "files") as progress:
             task = progress.add_task("read", total=len(files))

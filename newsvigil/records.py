@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -87,6 +87,8 @@ def _string(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+FUTURE_SKEW = timedelta(days=1)
+
 # Column sizes of the stored article (storage/models.py): a longer value cannot be stored whole.
 LINK_CHARS, FEED_URL_CHARS, SOURCE_CHARS = 4096, 2048, 512
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
@@ -97,7 +99,14 @@ def bounded(article: Article) -> Article:
     link or feed URL too long for its column dropped rather than cut (a cut URL leads elsewhere), the
     source name shortened, the language a well-formed tag of at most 16 characters or none."""
     def text(value: str) -> str:
-        return value.replace("\x00", "") if "\x00" in value else value
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): no database stores it
+                value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
 
     link = text(article.link) if article.link else None
     language = text(article.language or "").strip()
@@ -114,6 +123,8 @@ def bounded(article: Article) -> Article:
         link=link if link and len(link) <= LINK_CHARS else None,
         language=language or None,
         body=text(article.body),
+        # A date after the item was fetched (by more than clock skew) is not a publication date.
+        published=article.published if not article.published or article.published <= article.fetched_at + FUTURE_SKEW else None,
     )
 
 

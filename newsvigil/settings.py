@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     fetch_per_host: int = Field(2, ge=1, description="feeds of one host fetched at once")
     host_backoff_after: int = Field(3, ge=1, description="429/503 answers in a row from one host before the whole host backs off")
     max_body_bytes: int = Field(15 * 1024 * 1024, gt=0, description="largest feed body accepted, after decompression")
+    max_archive_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest document (feed file, export line, WARC record) replay reads from an archive, after decompression")
     user_agent: str = Field(
         "newsvigil/0.1 (+https://github.com/newsvigil/newsvigil; news monitoring bot)",
         description="User-Agent sent with every request",

@@ -215,3 +215,33 @@ def test_replay_delivers_every_alert_it_queues_before_exiting(tmp_path):
 
     with sqlite3.connect(tmp_path / "d.db") as db:
         assert dict(db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall()) == {"sent": 270}
+
+
+def test_a_gzip_bomb_in_an_archive_is_refused_within_the_cap(tmp_path):
+    """A 306 KB .gz once inflated whole: 697 MB of memory for one file."""
+    bomb = tmp_path / "bomb.xml.gz"
+    bomb.write_bytes(gzip.compress(b"<rss version='2.0'><channel><title>T</title>" + b" " * (300 << 20)))
+    write_feeds(tmp_path, files=1, per_file=3)
+    read = read_archives([str(tmp_path)], max_document_bytes=1 << 20)
+    assert read.count == 3  # the good file is read
+    [rejected] = read.rejected
+    assert rejected.path.endswith("bomb.xml.gz") and "more than 1,048,576 bytes once inflated" in rejected.reason
+
+
+def test_an_export_is_read_line_by_line_with_bad_lines_named(tmp_path):
+    lines = [json.dumps({"article": {"id": f"a{i}", "title": f"Nato {i}", "feed_url": "f", "published": "2025-01-0%dT00:00:00Z" % (i + 1)}})
+             for i in range(3)]
+    lines.insert(1, "{" * 100_000)  # too deep for the JSON reader: one bad line, not a crash
+    lines.insert(2, json.dumps({"article": {"id": "x", "title": "t", "link": ["a list"], "lang": 5}}))
+    lines.append('{"article": {"id": "s", "title": "lone \\ud800 surrogate", "published": "2025-02-01T00:00:00Z"}}')
+    lines.append(json.dumps({"article": {"id": "f", "title": "far future", "published": "9999-12-31T23:59:59-14:00"}}))
+    lines.append(json.dumps({"article": {"id": "g", "title": "next century", "published": "2199-01-01T00:00:00Z",
+                                         "fetched_at": "2025-01-01T00:00:00Z"}}))
+    path = tmp_path / "export.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    read = read_archives([str(path)])
+    assert [r.path.rsplit(":", 1)[1] for r in read.rejected] == ["2", "7"]  # too deep; a date past the calendar
+    articles = {a.id: a for a in read.articles}
+    assert articles["x"].link is None and articles["x"].language is None
+    assert articles["s"].title == "lone ? surrogate"
+    assert articles["g"].published is None  # published after it was fetched: no publication date
