@@ -42,10 +42,20 @@ def encode_cursor(when: datetime | None, key: Any) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, Any]:
+    """(time, key) of a cursor `encode_cursor` made; BadCursor for anything else (a key that is an
+    object or a list, a null time, numbers past 64 bits, an oversized cursor)."""
     try:
+        if len(cursor) > 512:
+            raise ValueError("too long")
         when, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return parse_time(when), key
-    except (ValueError, TypeError, json.JSONDecodeError):
+        if not isinstance(when, str) or not (isinstance(key, str) and len(key) <= 256
+                                             or isinstance(key, int) and not isinstance(key, bool) and abs(key) < 2 ** 63):
+            raise ValueError("not a (time, key) pair")
+        parsed = parse_time(when)
+        if parsed is None:
+            raise ValueError("no time")
+        return parsed, key
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise BadCursor(f"cursor {cursor[:40]!r} is not one this server handed out") from None
 
 

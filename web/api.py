@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, AsyncIterator, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -38,11 +38,11 @@ def writer(request: Request, db: Session = Depends(session)) -> None:
         raise Unauthorized("a token is needed: send Authorization: Bearer <token> (newsvigil tokens add NAME)")
 
 
-async def filters(topic: Optional[str] = Query(None, description="Only this topic (e.g. nato)."),
-            language: Optional[str] = Query(None, description="Only reports in this language (ISO 639-1)."),
-            outlet: Optional[str] = Query(None, description="Only reports from this outlet."),
-            since: Optional[str] = Query(None, description="Published at or after (ISO 8601 date or time)."),
-            until: Optional[str] = Query(None, description="Published before (ISO 8601 date or time).")) -> Filters:
+async def filters(topic: Optional[str] = Query(None, max_length=128, description="Only this topic (e.g. nato)."),
+            language: Optional[str] = Query(None, max_length=16, description="Only reports in this language (ISO 639-1)."),
+            outlet: Optional[str] = Query(None, max_length=512, description="Only reports from this outlet."),
+            since: Optional[str] = Query(None, max_length=64, description="Published at or after (ISO 8601 date or time)."),
+            until: Optional[str] = Query(None, max_length=64, description="Published before (ISO 8601 date or time).")) -> Filters:
     """Filters from the query string; empty values (a form's "any") mean no filter."""
     return Filters(topic or None, language or None, outlet or None, _time("since", since), _time("until", until))
 
@@ -53,13 +53,19 @@ def _time(name: str, value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_time(value)
-    except ValueError:
+        parsed = parse_time(value)
+        if parsed is None or not (1900 <= parsed.year <= 2200):
+            raise ValueError("out of range")
+        return parsed
+    except (ValueError, OverflowError):
         raise HTTPException(422, f"{name}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
 
 
 Limit = Query(50, ge=1, le=200, description="Items per page.")
-Cursor = Query(None, description="`next` of the previous page.")
+Cursor = Query(None, max_length=512, description="`next` of the previous page.")
+# Ids are 32-bit columns on PostgreSQL: a larger number is no id (422 naming it, not a database error).
+StoryId = Path(..., ge=1, le=2 ** 31 - 1, description="A story's id.")
+SubscriptionId = Path(..., ge=1, le=2 ** 31 - 1, description="A subscription's id.")
 
 
 class Page(BaseModel):
@@ -80,7 +86,7 @@ def list_stories(f: Filters = Depends(filters), limit: int = Limit, cursor: Opti
 
 
 @router.get("/stories/{story_id}", dependencies=[Depends(reader)], tags=["stories"])
-def get_story(story_id: int, db: Session = Depends(session)) -> dict[str, Any]:
+def get_story(story_id: int = StoryId, db: Session = Depends(session)) -> dict[str, Any]:
     """A story with all its reports, what each added, and their figures with quotes."""
     story = story_detail(db, story_id)
     if story is None:
@@ -200,7 +206,7 @@ def post_subscription(body: SubscriptionIn, request: Request, db: Session = Depe
 
 
 @router.patch("/subscriptions/{subscription_id}", dependencies=[Depends(writer)], tags=["subscriptions"])
-def patch_subscription(subscription_id: int, body: SubscriptionPatch, db: Session = Depends(session)) -> dict[str, Any]:
+def patch_subscription(body: SubscriptionPatch, subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> dict[str, Any]:
     """Pause or resume a subscription."""
     sub = _subscription(db, subscription_id)
     sub.active = body.active
@@ -211,7 +217,7 @@ def patch_subscription(subscription_id: int, body: SubscriptionPatch, db: Sessio
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, dependencies=[Depends(writer)], tags=["subscriptions"])
-def delete_subscription(subscription_id: int, db: Session = Depends(session)) -> Response:
+def delete_subscription(subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> Response:
     """Delete a subscription and its alerts."""
     db.delete(_subscription(db, subscription_id))
     db.commit()
@@ -219,7 +225,7 @@ def delete_subscription(subscription_id: int, db: Session = Depends(session)) ->
 
 
 @router.post("/subscriptions/{subscription_id}/test", dependencies=[Depends(writer)], tags=["subscriptions"])
-def test_subscription(subscription_id: int, request: Request, db: Session = Depends(session)) -> dict[str, Any]:
+def test_subscription(request: Request, subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> dict[str, Any]:
     """Send a test alert now by the path real alerts take; reports the outcome."""
     from processors.delivery import send_test_alert
 

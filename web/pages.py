@@ -28,7 +28,7 @@ from storage.queries import (
     timeline_window,
 )
 from storage.repositories import feed_health
-from web.api import create_subscription, filters, save_feedback, session, test_error
+from web.api import StoryId, SubscriptionId, create_subscription, filters, save_feedback, session, test_error
 from web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
 from web.plots import figures_chart, reports_chart
 
@@ -89,7 +89,7 @@ def dashboard(request: Request, f: Filters = Depends(filters), cursor: str | Non
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
-def story(request: Request, story_id: int, db: Session = Depends(session)) -> HTMLResponse:
+def story(request: Request, story_id: int = StoryId, db: Session = Depends(session)) -> HTMLResponse:
     _reader(request, db)
     found = story_detail(db, story_id)
     if found is None:
@@ -163,7 +163,7 @@ def add_subscription_form(request: Request, name: str = Form(...), channel: str 
 
 
 @router.post("/subscriptions/{subscription_id}/{action}")
-def change_subscription(request: Request, subscription_id: int, action: str, db: Session = Depends(session)) -> Response:
+def change_subscription(request: Request, action: str, subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> Response:
     _form_guard(request, db)
     sub = db.get(Subscription, subscription_id)
     if sub is None:

@@ -198,3 +198,38 @@ def test_a_delivery_test_shows_network_details_to_admin_tokens_only(replayed, ht
         detailed = api.post(f"/api/subscriptions/{sub['id']}/test", headers={"Authorization": f"Bearer {admin}"}).json()
     assert plain["delivered"] is False and "302" not in plain["error"] and "admin token" in plain["error"]
     assert detailed["delivered"] is False and "HTTP 302" in detailed["error"]
+
+
+def _cursor(value) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("path, name", [
+    (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', {'a': 1}])}", "cursor"),
+    (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', [1, 2]])}", "cursor"),
+    (f"/api/stories?cursor={_cursor([None, 5])}", "cursor"),
+    (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', 10 ** 30])}", "cursor"),
+    (f"/api/articles?cursor={_cursor(['2026-11-19T00:00:00+00:00', 10 ** 30])}", "cursor"),
+    ("/api/stories?cursor=" + "A" * 5000, "cursor"),
+    ("/api/stories/" + "9" * 30, "story_id"),
+    ("/api/stories?since=0001-01-01T00:00:00%2B14:00", "since"),
+    ("/api/stories?until=9999-12-31T23:59:59-14:00", "until"),
+    ("/api/stories?topic=" + "x" * 10_000, "topic"),
+])
+def test_malformed_values_are_client_errors_naming_the_parameter(replayed, path, name):
+    """Each of these once answered HTTP 500."""
+    with client_for(replayed) as api:
+        response = api.get(path)
+    assert 400 <= response.status_code < 500, (path[:80], response.status_code, response.text[:200])
+    assert name in response.text
+
+
+def test_deeply_nested_json_is_a_client_error(replayed):
+    _, token = new_token(replayed)
+    with client_for(replayed) as api:
+        response = api.post("/api/subscriptions", content="[" * 100_000, headers={
+            "Authorization": f"Bearer {token}", "content-type": "application/json"})
+    assert 400 <= response.status_code < 500, response.status_code
