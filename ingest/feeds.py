@@ -40,6 +40,8 @@ def _from_opml(path: Path, data: bytes) -> list[FeedSource]:
         line, column = exc.position
         raise UserError(f"feed list {path} is not valid OPML: {exc.msg if hasattr(exc, 'msg') else exc} (line {line}, column {column})",
                         "fix the XML, or use a text file with one URL per line") from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise UserError(f"feed list {path} is not valid OPML: {exc}", "declare encoding=\"UTF-8\" and save the file as UTF-8") from None
     feeds: list[FeedSource] = []
     seen: set[str] = set()
     for outline in root.iter("outline"):

@@ -194,14 +194,17 @@ def detect(
                 item = json.loads(line)
                 if not isinstance(item, dict):
                     raise ValueError("a line must be a JSON object")
+                if not isinstance(item.get("lang"), (str, type(None))):
+                    raise ValueError(f"'lang' must be a language code such as \"fr\", not {item['lang']!r}")
                 text = join_text(str(item.get("title") or ""), str(item.get("summary") or ""))
                 found = detect_text(text, rules, item.get("lang"), languages)
                 result = {"id": item.get("id"), "lang": found.lang, "topics": found.topics,
                           "troops": [m.to_json() for m in found.troops], "vague": [v.to_json() for v in found.vague]}
                 if explain:
                     result["explain"] = [v.to_json() for v in found.verdicts]
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 bad += 1
+                exc = exc if isinstance(exc, ValueError) else ValueError("JSON nested too deeply")
                 err.print(f"{input or 'stdin'} line {number}: {exc}", markup=False)
                 result = {"id": None, "error": f"line {number}: {exc}"}
             write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -230,8 +233,8 @@ def replay(
     """Replay archives in publication order: embedded, through the pipeline (detect, store, stories);
     in Kafka mode, published to <prefix>.articles for the workers.
 
-    Prints a summary: items read, new, already known, outside --since/--until, rejected with reasons.
-    Exits 1 when anything was rejected.
+    Prints a summary: items read, new, already known, not processed, outside --since/--until, rejected
+    with reasons. Exits 1 when anything was rejected or not processed.
     """
     from ingest.replay import Archive
     from processors.pipeline import article_detector
@@ -241,6 +244,7 @@ def replay(
     settings = get_settings()
     rules = load_rules(settings.topics)
     to_kafka = settings.kafka_mode and not (dry_run or diff)
+    failed = 0  # items detection or the database refused (replay then exits 1)
     detector = None if to_kafka else (article_detector, (str(settings.topics), tuple(settings.language_list)))
 
     with Archive([str(p) for p in paths], since_time, until_time, workers, detector,
@@ -259,13 +263,14 @@ def replay(
                 summary = (f"{'dry run: ' if dry_run else ''}{archive.count} items, {changed} would change "
                            f"under rules {rules.version}")
                 if not dry_run:
-                    summary += "; " + _replay_locally(_paced(archive, rate, lambda n: None), rules, settings, alerts.value)
+                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), rules, settings, alerts.value)
+                    summary += "; " + stored
             else:
-                summary = _replay_locally(batches, rules, settings, alerts.value)
+                summary, failed = _replay_locally(batches, rules, settings, alerts.value)
     _print_rejected(archive.rejected)
     skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
     out.print(f"replayed {archive.files} files: {summary}{skipped}, {len(archive.rejected)} rejected")
-    if archive.rejected:
+    if archive.rejected or failed:
         raise typer.Exit(1)
 
 
@@ -293,8 +298,9 @@ def _batched(items, size: int):
         yield chunk
 
 
-def _replay_locally(batches, rules, settings, alerts: str) -> str:
-    """Store detected batches through the pipeline (alerts delivered as the policy says)."""
+def _replay_locally(batches, rules, settings, alerts: str) -> tuple[str, int]:
+    """Store detected batches through the pipeline (alerts delivered as the policy says); (summary,
+    items not processed)."""
     from datetime import timedelta
 
     from processors.alerts import alert_line
@@ -309,6 +315,7 @@ def _replay_locally(batches, rules, settings, alerts: str) -> str:
 
     items = known = events = 0
     sent = [0]  # alerts delivered by the rounds after each batch
+    failed = [0]  # items whose detection or storing failed (named on stderr; replay exits 1)
     with open_database(settings.database_url) as sessions:
         dispatcher = Dispatcher(sessions, settings)
 
@@ -325,12 +332,15 @@ def _replay_locally(batches, rules, settings, alerts: str) -> str:
                 result = processor.store(chunk)
                 for article, reason in result.failed:
                     err.print(styled(f"not processed {article.id}:", "yellow", reason))
+                failed[0] += len(result.failed)
                 items += len(chunk)
                 events += len(result.events)
             delivery = _drain_alerts(dispatcher, sent[0]) if alerts != "none" else ""
         finally:
             dispatcher.close()
-    return f"{items} items, {items - known} new, {known} already known, {events} new events{delivery}"
+    new = items - known - failed[0]
+    processed = f", {failed[0]} not processed" if failed[0] else ""
+    return f"{items} items, {new} new, {known} already known{processed}, {events} new events{delivery}", failed[0]
 
 
 def _drain_alerts(dispatcher, sent: int) -> str:

@@ -128,7 +128,7 @@ def compile_rules(data: Any) -> RuleSet:
         for key, case in (("terms", "ignore"), ("capitalized", "capitalized"), ("exact", "exact")):
             entries += [(t, str(name), case) for t in _strings(spec.get(key), f"{where}.{key}")]
         proximities = []
-        for i, near in enumerate(spec.get("near") or []):
+        for i, near in enumerate(_list(spec.get("near"), f"{where}.near")):
             groups = near.get("groups") if isinstance(near, dict) else None
             if not isinstance(groups, list) or len(groups) < 2:
                 raise ValueError(f"{where}.near[{i}] needs 'groups': at least two lists of terms")
@@ -138,7 +138,7 @@ def compile_rules(data: Any) -> RuleSet:
             for g, group in enumerate(groups):
                 near_entries += [(t, f"{name}/{i}/{g}", "ignore") for t in _strings(group, f"{where}.near[{i}].groups[{g}]")]
             proximities.append(Proximity(i, words, len(groups)))
-        exclusions = [_exclusion(x, f"{where}.exclude[{i}]") for i, x in enumerate(spec.get("exclude") or [])]
+        exclusions = [_exclusion(x, f"{where}.exclude[{i}]") for i, x in enumerate(_list(spec.get("exclude"), f"{where}.exclude"))]
         if not any(e[1] == name for e in entries) and not proximities:
             raise ValueError(f"{where} has no terms: give it 'terms', 'capitalized', 'exact' or 'near'")
         full_text = spec.get("full_text", False)
@@ -270,7 +270,20 @@ def _strings(value: Any, where: str) -> list[str]:
     flag = next((v for v in value if isinstance(v, bool)), None)
     if flag is not None:
         raise ValueError(f"{where} holds {flag!r}, not a word: YAML reads unquoted on/off/yes/no as true/false, so quote it ('on')")
-    return [str(v) for v in value]
+    words = [str(v) for v in value]
+    empty = next((i for i, w in enumerate(words) if not w.strip("* ")), None)
+    if empty is not None:
+        raise ValueError(f"{where}[{empty}] is empty: a term needs at least one letter")
+    return words
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    """An optional list of entries (near, exclude)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{where} must be a list")
+    return value
 
 
 def _exclusion(spec: Any, where: str) -> Exclusion:

@@ -132,6 +132,21 @@ def test_feedback_records_a_wrong_figure_and_lists_it(env):
     assert scored.returncode == 0 and scored.stdout.startswith("1 figures marked wrong by users") and event["id"] in scored.stdout
 
 
+def test_detect_names_bad_lines_and_reads_on():
+    lines = [json.dumps({"id": "a", "title": "x", "lang": 5}), "[" * 100_000, json.dumps({"id": "b", "title": "Nato"})]
+    result = newsvigil("detect", input="\n".join(lines) + "\n")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "line 1: 'lang' must be a language code" in result.stderr and "line 2: JSON nested too deeply" in result.stderr
+    assert json.loads(result.stdout.splitlines()[2])["id"] == "b"  # the lines after are still read
+
+
+def test_feeds_import_names_an_unknown_encoding(tmp_path, env):
+    opml = tmp_path / "feeds.opml"
+    opml.write_bytes(b'<?xml version="1.0" encoding="x-bogus"?><opml><body><outline xmlUrl="https://e.org/rss"/></body></opml>')
+    result = newsvigil("feeds", "import", str(opml), env=env)
+    assert result.returncode == 2 and "unknown encoding: x-bogus" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_detect_file_and_missing_file(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps({"id": "x", "title": "Nato", "summary": "omkring 150 soldater"}) + "\n")

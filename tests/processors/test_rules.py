@@ -32,6 +32,9 @@ def test_user_adds_topic_and_unit(tmp_path):
          "troops.phrase_breaks holds True, not a word: YAML reads unquoted on/off/yes/no as true/false"),
         ("version: 1\ntopics:\n  x:\n    terms: [a]\ntroops: {units: [a], vague: {lots: [many]}}\n",
          "troops.vague: 'lots' is not an order of magnitude"),
+        ("version: 1\ntopics:\n  x:\n    terms: [a]\n    near: 5\ntroops: {units: [a]}\n", "topics.x.near must be a list"),
+        ("version: 1\ntopics:\n  x:\n    terms: [a]\n    exclude: 5\ntroops: {units: [a]}\n", "topics.x.exclude must be a list"),
+        ("version: 1\ntopics:\n  x:\n    terms: ['', a]\ntroops: {units: [a]}\n", "topics.x.terms[0] is empty"),
     ],
 )
 def test_bad_rules_name_the_problem(tmp_path, content, message):
