@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -30,7 +30,15 @@ def alternate_links(page: bytes, base_url: str) -> list[tuple[str, str | None]]:
     """Feed links a HTML page declares, as absolute URLs with their titles."""
     parser = _Alternates()
     parser.feed(page.decode("utf-8", "replace"))
-    return [(urljoin(base_url, href), title) for href, title in parser.links]
+    links = []
+    for href, title in parser.links:
+        try:
+            url = urljoin(base_url, href.strip())
+        except ValueError:  # a malformed href ("http://[::1") is no link
+            continue
+        if urlsplit(url).scheme.lower() in ("http", "https"):  # never file:, javascript:, data: ...
+            links.append((url, title))
+    return links
 
 
 async def discover_feed(client: httpx.AsyncClient, url: str, *, max_bytes: int,

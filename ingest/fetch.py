@@ -128,7 +128,10 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
                 location = response.headers.get("location")
                 if not location:
                     return FetchResult(url, response.status_code, error=f"HTTP {response.status_code} without Location")
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                except ValueError:
+                    return FetchResult(url, response.status_code, error=f"HTTP {response.status_code} with a malformed Location")
                 continue
             if response.status_code != 200:
                 error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
@@ -205,3 +208,7 @@ def check_url(url: str) -> None:
         raise FetchRefused(f"scheme {parts.scheme or '(none)'!r} is not allowed; only http and https")
     if not parts.hostname:
         raise FetchRefused("URL has no host")
+    try:
+        parts.port  # noqa: B018 - out of range (":99999") raises here, not as a traceback at connect
+    except ValueError as exc:
+        raise FetchRefused(f"URL has an invalid port: {exc}") from None

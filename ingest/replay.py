@@ -13,6 +13,7 @@ import heapq
 import json
 import os
 import pickle
+import shutil
 import tempfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -115,6 +116,32 @@ def read_file(path: Path) -> FileRead:
     return out
 
 
+RUNS_PREFIX = "newsvigil-replay-"
+
+
+def remove_stale_runs() -> list[str]:
+    """Remove run folders of replays that died (kill -9, out of memory) without cleaning up: each
+    folder names its process, and one whose process is gone is stale. Returns the folders removed."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUNS_PREFIX}*-*"):
+        pid = folder.name[len(RUNS_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(str(folder))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: asks whether the process exists, sends nothing
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def published_at(article: Article) -> datetime:
     """The time an article is replayed at: published, else fetched."""
     return article.published or article.fetched_at
@@ -135,7 +162,8 @@ class Archive:
         self.count = 0  # items in the window
         self.skipped = 0  # items outside --since/--until
         self.rejected: list[Rejected] = []
-        self._tmp = tempfile.TemporaryDirectory(prefix="newsvigil-replay-")
+        remove_stale_runs()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{RUNS_PREFIX}{os.getpid()}-")
         self._runs: list[str] = []
 
     def list_files(self) -> list[Path]:

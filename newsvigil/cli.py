@@ -18,7 +18,7 @@ from newsvigil import __version__
 from newsvigil.console import err, out, progress_bar, styled, user_errors
 from newsvigil.errors import UserError
 from newsvigil.records import TroopMention, parse_time
-from newsvigil.settings import get_settings
+from newsvigil.settings import get_settings, shown_url
 
 app = typer.Typer(
     help="newsvigil: monitor news feeds for topics (NATO, Greenland, your own) and troop figures, and alert on new reports.",
@@ -97,7 +97,7 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
 
     monitor = Monitor(settings, on_event=on_event)
     out.print(f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
-              f"(rules {monitor.rules.version}, database {settings.database_url})")
+              f"(rules {monitor.rules.version}, database {shown_url(settings.database_url)})")
     try:
         asyncio.run(monitor.run(once, lambda n, r, s: _print_cycle(n, r, s, counter)))
     finally:
@@ -512,7 +512,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
     settings = get_settings()
     upgrade(settings.database_url, revision)
-    out.print(f"database {settings.database_url} is at {revision}")
+    out.print(f"database {shown_url(settings.database_url)} is at {revision}")
 
 
 @db_app.command("downgrade")
@@ -523,7 +523,7 @@ def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g.
 
     settings = get_settings()
     downgrade(settings.database_url, revision)
-    out.print(f"database {settings.database_url} is at {revision}")
+    out.print(f"database {shown_url(settings.database_url)} is at {revision}")
 
 
 _register_subcommands()

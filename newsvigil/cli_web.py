@@ -9,7 +9,7 @@ import typer
 
 from newsvigil.console import out, user_errors
 from newsvigil.errors import UserError
-from newsvigil.settings import get_settings
+from newsvigil.settings import get_settings, shown_url
 
 tokens_app = typer.Typer(help="API tokens of the HTTP API and dashboard (stored hashed; shown once).", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def serve(
     host, port = host or settings.web_host, port or settings.web_port
     app = create_app(settings)
     access = "public read-only dashboard" if settings.public_dashboard else "every page needs a token"
-    out.print(f"newsvigil: dashboard on http://{host}:{port}/ ({access}; database {settings.database_url})")
+    out.print(f"newsvigil: dashboard on http://{host}:{port}/ ({access}; database {shown_url(settings.database_url)})")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
     except OSError as exc:

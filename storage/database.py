@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.errors import UserError
+from newsvigil.settings import shown_url
 
 
 def make_engine(url: str) -> Engine:
@@ -21,7 +22,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ModuleNotFoundError) as exc:
-        raise UserError(f"NEWSVIGIL_DATABASE_URL={url!r} is not a usable database URL: {exc}",
+        raise UserError(f"NEWSVIGIL_DATABASE_URL={shown_url(url)!r} is not a usable database URL: {exc}",
                         "use sqlite:///path/to/file.db or postgresql+psycopg://user:pass@host/db") from None
     if engine.dialect.name == "sqlite":
         database = engine.url.database

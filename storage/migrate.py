@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
 from newsvigil.errors import UserError
+from newsvigil.settings import shown_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,7 +26,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:
-        raise UserError(f"cannot migrate the database {url}: {exc.orig}", "check NEWSVIGIL_DATABASE_URL and that the server runs") from None
+        raise UserError(f"cannot migrate the database {shown_url(url)}: {exc.orig}", "check NEWSVIGIL_DATABASE_URL and that the server runs") from None
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -15,7 +15,7 @@ from storage.alerts import add_subscription, subscription_fields, subscription_j
 from storage.models import AlertRow, Subscription
 from storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
 from storage.repositories import feed_health
-from web.auth import Unauthorized, may_read, token_of
+from web.auth import Unauthorized, may_read, same_origin, token_of
 
 router = APIRouter(prefix="/api")
 
@@ -33,9 +33,13 @@ async def reader(request: Request, db: Session = Depends(session)) -> None:
 
 
 def writer(request: Request, db: Session = Depends(session)) -> None:
-    """Subscriptions, alerts and changes: always a token."""
+    """Subscriptions, alerts and changes: always a token. A change made with the dashboard's sign-in
+    cookie (not a Bearer header) must come from the dashboard itself: another site cannot make a
+    signed-in browser send it."""
     if token_of(request, db) is None:
         raise Unauthorized("a token is needed: send Authorization: Bearer <token> (newsvigil tokens add NAME)")
+    if request.method not in ("GET", "HEAD") and "authorization" not in request.headers and not same_origin(request):
+        raise HTTPException(403, "cross-site request refused: send Authorization: Bearer <token>")
 
 
 async def filters(topic: Optional[str] = Query(None, max_length=128, description="Only this topic (e.g. nato)."),

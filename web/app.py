@@ -129,9 +129,9 @@ def create_app(settings: Settings) -> FastAPI:
         session.execute(select(1))
         return {"status": "ok", "version": __version__, "time": utcnow().isoformat()}
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, dependencies=[Depends(api.reader)])
     def prometheus() -> PlainTextResponse:
-        """Prometheus metrics: requests, latency, rows stored, alerts by status."""
+        """Prometheus metrics: requests, latency, rows stored, alerts by status (a token when the dashboard is private)."""
         metrics.refresh()
         return PlainTextResponse(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 

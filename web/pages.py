@@ -125,16 +125,22 @@ def feeds(request: Request, db: Session = Depends(session)) -> HTMLResponse:
 
 
 @router.get("/subscriptions", response_class=HTMLResponse)
-def subscriptions(request: Request, message: str | None = None, secret: str | None = None,
-                  db: Session = Depends(session)) -> HTMLResponse:
+def subscriptions(request: Request, message: str | None = None, db: Session = Depends(session)) -> HTMLResponse:
     _editor(request, db)
+    return _subscriptions_page(request, db, message)
+
+
+def _subscriptions_page(request: Request, db: Session, message: str | None, secret: str | None = None) -> HTMLResponse:
     rows = [subscription_json(s) for s in db.scalars(select(Subscription).order_by(Subscription.id))]
-    return _page(request, "subscriptions.html", db, subscriptions=rows, message=message, secret=secret,
-                 topics=choices(db)["topics"])
+    response = _page(request, "subscriptions.html", db, subscriptions=rows, message=message, secret=secret,
+                     topics=choices(db)["topics"])
+    if secret:
+        response.headers["Cache-Control"] = "no-store"  # shown once: kept out of caches too
+    return response
 
 
-def _back(message: str, **extra: str) -> RedirectResponse:
-    return RedirectResponse(f"/subscriptions?{urlencode({'message': message, **extra})}", status_code=303)
+def _back(message: str) -> RedirectResponse:
+    return RedirectResponse(f"/subscriptions?{urlencode({'message': message})}", status_code=303)
 
 
 def _form_guard(request: Request, db: Session) -> None:
@@ -158,8 +164,10 @@ def add_subscription_form(request: Request, name: str = Form(...), channel: str 
                                                     languages=languages, keywords=keywords, min_figure=figure, mode=mode))
     except HTTPException as exc:
         return _back(f"not added: {exc.detail}")
-    extra = {"secret": secret} if channel in ("webhook", "atom") else {}
-    return _back(f"subscription {data['id']} added", **extra)
+    if channel in ("webhook", "atom"):
+        # The secret is shown in this response, never put in a redirect URL (history, logs, Referer).
+        return _subscriptions_page(request, db, f"subscription {data['id']} added", secret)
+    return _back(f"subscription {data['id']} added")
 
 
 @router.post("/subscriptions/{subscription_id}/{action}")
@@ -225,7 +233,9 @@ def login(request: Request, token: str = Form(...), next: str = Form("/"), db: S
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    if not same_origin(request):
+        raise HTTPException(403, "cross-site form post refused")
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE)
     return response

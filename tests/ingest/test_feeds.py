@@ -38,3 +38,21 @@ def test_bad_feed_lists(tmp_path, name, content, message):
 def test_missing_feed_list(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         load_feed_list(tmp_path / "none.opml")
+
+
+def test_discovery_keeps_only_http_links():
+    from ingest.discover import alternate_links
+
+    page = b"""<html><head>
+    <link rel="alternate" type="application/rss+xml" href="file:///etc/passwd">
+    <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+    <link rel="alternate" type="application/rss+xml" href="http://[::1">
+    <link rel="alternate" type="application/atom+xml" href="/feed.atom" title="Atom">
+    </head></html>"""
+    assert alternate_links(page, "https://example.org/news") == [("https://example.org/feed.atom", "Atom")]
+
+
+def test_database_urls_are_printed_without_their_password():
+    from newsvigil.settings import shown_url
+
+    assert shown_url("postgresql+psycopg://nv:s3cret@db:5432/newsvigil") == "postgresql+psycopg://nv:***@db:5432/newsvigil"

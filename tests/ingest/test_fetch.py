@@ -88,3 +88,38 @@ def test_guard_lets_public_addresses_through_in_every_form(address):
 
 async def test_only_http_schemes():
     assert "scheme 'file' is not allowed" in (await fetch("file:///etc/passwd")).error
+
+
+def raw_http_server(response: bytes):
+    """A loopback server answering every request with `response` as written (werkzeug would tidy it)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(response)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+@pytest.mark.parametrize("location", [b"http://[::1", b"http://127.0.0.1:99999/feed"])
+async def test_a_malformed_redirect_location_is_a_feed_error(location):
+    """It once ended the poll with a traceback."""
+    listener = raw_http_server(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    try:
+        result = await fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/feed")
+    finally:
+        listener.close()
+    assert result.error and "\n" not in result.error
+    assert "location" in result.error.lower() or "invalid port" in result.error

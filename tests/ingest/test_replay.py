@@ -245,3 +245,22 @@ def test_an_export_is_read_line_by_line_with_bad_lines_named(tmp_path):
     assert articles["x"].link is None and articles["x"].language is None
     assert articles["s"].title == "lone ? surrogate"
     assert articles["g"].published is None  # published after it was fetched: no publication date
+
+
+def test_run_folders_of_a_killed_replay_are_removed_at_the_next_start(tmp_path):
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from ingest.replay import RUNS_PREFIX, remove_stale_runs
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = Path(tempfile.mkdtemp(prefix=f"{RUNS_PREFIX}{gone.stdout.strip()}-"))
+    (stale / "run-0").write_bytes(b"left behind by kill -9")
+    live = Path(tempfile.mkdtemp(prefix=f"{RUNS_PREFIX}{__import__('os').getpid()}-"))
+    try:
+        assert str(stale) in remove_stale_runs()
+        assert not stale.exists() and live.exists()  # a running replay's folder is left alone
+    finally:
+        live.rmdir()

@@ -233,3 +233,30 @@ def test_deeply_nested_json_is_a_client_error(replayed):
         response = api.post("/api/subscriptions", content="[" * 100_000, headers={
             "Authorization": f"Bearer {token}", "content-type": "application/json"})
     assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_metrics_need_a_token_when_the_dashboard_is_private(replayed):
+    _, token = new_token(replayed)
+    with client_for(replayed, public_dashboard=False) as api:
+        assert api.get("/metrics").status_code == 401
+        assert "newsvigil_rows" in api.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+
+
+def test_changes_made_with_the_sign_in_cookie_must_come_from_the_site(replayed):
+    _, token = new_token(replayed)
+    with client_for(replayed) as api:
+        sub = api.post("/api/subscriptions", json={"name": "a", "channel": "atom"}, headers={"Authorization": f"Bearer {token}"}).json()
+        api.cookies.set("nv_token", token)
+        evil = {"Origin": "https://evil.example"}
+        assert api.post(f"/api/subscriptions/{sub['id']}/test", headers=evil).status_code == 403
+        assert api.post("/logout", headers=evil, follow_redirects=False).status_code == 403
+        assert api.post(f"/api/subscriptions/{sub['id']}/test").json()["delivered"] is True  # same site
+
+
+def test_a_new_subscriptions_secret_is_never_in_a_url(replayed):
+    _, token = new_token(replayed)
+    with client_for(replayed) as api:
+        api.cookies.set("nv_token", token)
+        created = api.post("/subscriptions", data={"name": "desk", "channel": "atom"}, follow_redirects=False)
+        assert created.status_code == 200 and "location" not in created.headers
+        assert 'id="secret"' in created.text and created.headers["cache-control"] == "no-store"
