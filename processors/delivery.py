@@ -16,11 +16,13 @@ import random
 import smtplib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Sequence
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +36,12 @@ from storage.models import AlertRow, Subscription
 
 log = logging.getLogger("newsvigil.delivery")
 LEASE = timedelta(seconds=120)
+SEND_TIMEOUT = 10.0  # seconds one delivery may take
+PER_TARGET = 2  # deliveries at once to one target (host of a webhook, the SMTP server, ...)
+ROUND_THREADS = 16  # deliveries at once in a round
+# Messages one round sends to one target: even if each takes the whole timeout, the round ends well
+# before the leases it took expire (and another deliverer would send them again).
+ROUND_PER_TARGET = PER_TARGET * int(LEASE.total_seconds() / SEND_TIMEOUT) // 2
 MAX_BACKOFF = 3600.0
 
 
@@ -73,6 +81,19 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
 
 
+def target_key(channel: str, target: str) -> str | None:
+    """Where a delivery goes, for per-target limits: a webhook's or Apprise URL's host, the SMTP
+    server; None for Atom (nothing is sent: the feed shows sent alerts)."""
+    if channel == "atom":
+        return None
+    if channel in ("webhook", "apprise"):
+        try:
+            return f"{channel}:{urlsplit(target).hostname or ''}"
+        except ValueError:
+            return f"{channel}:?"
+    return channel
+
+
 class Dispatcher:
     """Sends due alerts. Synchronous: runners call `deliver_due` after each batch and on a timer."""
 
@@ -83,7 +104,8 @@ class Dispatcher:
         # Webhooks go through the same guard as feeds (and NEWSVIGIL_ALLOWED_NETWORKS opens it alike):
         # a subscriber's URL must not reach the metadata service or anything on the internal network.
         self.policy = policy_for(settings)
-        self.http = guarded_sync_client(self.policy, timeout=httpx.Timeout(10.0), headers={"User-Agent": settings.user_agent})
+        self.http = guarded_sync_client(self.policy, timeout=httpx.Timeout(SEND_TIMEOUT), headers={"User-Agent": settings.user_agent},
+                                        limits=httpx.Limits(max_connections=ROUND_THREADS, max_keepalive_connections=ROUND_THREADS))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -125,6 +147,7 @@ class Dispatcher:
         now = now or utcnow()
         counts = {"sent": 0, "retried": 0, "failed": 0}
         messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]] = []
+        per_target: dict[str | None, int] = {}
         with self.sessions.begin() as session:
             claimed: set[int] = set()
             subscriptions: dict[int, Subscription | None] = {}
@@ -134,6 +157,11 @@ class Dispatcher:
                 sub = subscriptions.setdefault(alert.subscription_id, session.get(Subscription, alert.subscription_id))
                 if sub is None or not sub.active:
                     continue
+                target = target_key(sub.channel, sub.target)
+                if target is not None:
+                    if per_target.get(target, 0) >= ROUND_PER_TARGET:
+                        continue  # left for the next round: this round must end before its leases do
+                    per_target[target] = per_target.get(target, 0) + 1
                 if sub.mode == "digest" and not alert.urgent:
                     batch = [a for a in held_digest(session, sub.id) if not a.urgent and a.id not in claimed]
                 else:
@@ -144,7 +172,7 @@ class Dispatcher:
                 claimed.update(a.id for a in batch)
                 messages.append(({c.name: getattr(sub, c.name) for c in Subscription.__table__.columns},
                                  [(a.id, a.attempts, json.loads(a.payload)) for a in batch]))
-        outcomes = [(sub, [a[0] for a in alerts], self.send(sub, alerts)) for sub, alerts in messages]
+        outcomes = self._send_all(messages)
         if outcomes:
             self._record(outcomes, counts)
         return counts
@@ -162,6 +190,24 @@ class Dispatcher:
                 due, later = pending_counts(session, utcnow())
             if not due or not any(counts.values()):
                 return delivered, due + later
+
+    def _send_all(self, messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]]
+                  ) -> list[tuple[dict[str, Any], list[int], Outcome]]:
+        """Send a round's messages concurrently, at most PER_TARGET at a time to one target: an
+        unresponsive webhook delays its own alerts, not every other subscriber's."""
+        if len(messages) <= 1:
+            return [(sub, [a[0] for a in alerts], self.send(sub, alerts)) for sub, alerts in messages]
+        limits: dict[str | None, threading.Semaphore] = {}
+        for sub, _ in messages:
+            limits.setdefault(target_key(sub["channel"], sub["target"]), threading.Semaphore(PER_TARGET))
+
+        def one(sub: dict[str, Any], alerts: list[tuple[int, int, dict[str, Any]]]) -> Outcome:
+            with limits[target_key(sub["channel"], sub["target"])]:
+                return self.send(sub, alerts)
+
+        with ThreadPoolExecutor(max_workers=min(ROUND_THREADS, len(messages)), thread_name_prefix="newsvigil-send") as pool:
+            futures = [pool.submit(one, sub, alerts) for sub, alerts in messages]
+            return [(sub, [a[0] for a in alerts], future.result()) for (sub, alerts), future in zip(messages, futures)]
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
         """Deliver (alert id, attempts, payload) items to one subscription as one message."""
@@ -205,7 +251,7 @@ class Dispatcher:
         message["Subject"], message["From"], message["To"] = subject, self.settings.smtp_from, sub["target"]
         message.set_content(text)
         message.add_alternative(render_html(payloads), subtype="html")
-        with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=20) as smtp:
+        with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=SEND_TIMEOUT) as smtp:
             if self.settings.smtp_starttls:
                 smtp.starttls()
             if self.settings.smtp_user:

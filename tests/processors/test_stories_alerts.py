@@ -298,3 +298,42 @@ def test_an_apprise_target_that_cannot_be_guarded_is_refused_when_subscribing():
         subscription_fields(name="x", channel="apprise", target="syslog://127.0.0.1")
     with pytest.raises(ValueError, match="method 'GET' is not allowed"):
         subscription_fields(name="x", channel="apprise", target="json://example.org/x?method=GET")
+
+
+def test_an_unresponsive_webhook_does_not_hold_up_the_others(world, httpserver):
+    """Delivery was serial: one hanging endpoint delayed every other subscriber by its timeout."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request
+
+    sessions, processor, _, _ = world
+    fast_arrived = threading.Event()
+    seen_while_hanging: list[bool] = []
+
+    @Request.application
+    def hanging(request):
+        seen_while_hanging.append(fast_arrived.wait(8))  # the fast one is delivered while this one hangs
+        return Response("late")
+
+    slow = make_server("127.0.0.1", 0, hanging, threaded=True)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    try:
+        subscribe(sessions, target=f"http://127.0.0.1:{slow.server_port}/slow")  # first in the round
+        httpserver.expect_request("/fast").respond_with_handler(lambda r: (fast_arrived.set(), Response("ok"))[1])
+        subscribe(sessions, target=httpserver.url_for("/fast"))
+        processor.handle([article(1, *WITHDRAWAL)])
+    finally:
+        slow.shutdown()
+    assert seen_while_hanging == [True]
+    with sessions() as session:
+        assert sorted(session.scalars(select(AlertRow.status)).all()) == ["sent", "sent"]
+
+
+def test_a_round_takes_no_more_from_one_target_than_it_can_send_within_its_leases():
+    from processors import delivery
+
+    worst_case = delivery.ROUND_PER_TARGET / delivery.PER_TARGET * delivery.SEND_TIMEOUT
+    assert worst_case < delivery.LEASE.total_seconds()
+    assert delivery.target_key("webhook", "https://hooks.example/a") == delivery.target_key("webhook", "https://hooks.example/b")
+    assert delivery.target_key("atom", "") is None
