@@ -37,7 +37,7 @@ from storage.models import AlertRow, Subscription
 log = logging.getLogger("newsvigil.delivery")
 LEASE = timedelta(seconds=120)
 SEND_TIMEOUT = 10.0  # seconds one delivery may take
-PER_TARGET = 2  # deliveries at once to one target (host of a webhook, the SMTP server, ...)
+PER_TARGET = 2  # deliveries at once to one target (host of a webhook, the SMTP server, ...); one subscription's go in order
 ROUND_THREADS = 16  # deliveries at once in a round
 # Messages one round sends to one target: even if each takes the whole timeout, the round ends well
 # before the leases it took expire (and another deliverer would send them again).
@@ -193,21 +193,33 @@ class Dispatcher:
 
     def _send_all(self, messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]]
                   ) -> list[tuple[dict[str, Any], list[int], Outcome]]:
-        """Send a round's messages concurrently, at most PER_TARGET at a time to one target: an
-        unresponsive webhook delays its own alerts, not every other subscriber's."""
-        if len(messages) <= 1:
-            return [(sub, [a[0] for a in alerts], self.send(sub, alerts)) for sub, alerts in messages]
+        """Send a round's messages: each subscription's in order, one after the other; different
+        subscriptions concurrently, at most PER_TARGET at a time to one target. An unresponsive
+        webhook delays its own alerts, not every other subscriber's."""
+        by_subscription: dict[int, list[int]] = {}
+        for index, (sub, _) in enumerate(messages):
+            by_subscription.setdefault(sub["id"], []).append(index)
+        outcomes: list[Outcome | None] = [None] * len(messages)
         limits: dict[str | None, threading.Semaphore] = {}
         for sub, _ in messages:
             limits.setdefault(target_key(sub["channel"], sub["target"]), threading.Semaphore(PER_TARGET))
 
-        def one(sub: dict[str, Any], alerts: list[tuple[int, int, dict[str, Any]]]) -> Outcome:
-            with limits[target_key(sub["channel"], sub["target"])]:
-                return self.send(sub, alerts)
+        def in_order(indexes: list[int]) -> None:
+            for index in indexes:
+                sub, alerts = messages[index]
+                with limits[target_key(sub["channel"], sub["target"])]:
+                    outcomes[index] = self.send(sub, alerts)
 
-        with ThreadPoolExecutor(max_workers=min(ROUND_THREADS, len(messages)), thread_name_prefix="newsvigil-send") as pool:
-            futures = [pool.submit(one, sub, alerts) for sub, alerts in messages]
-            return [(sub, [a[0] for a in alerts], future.result()) for (sub, alerts), future in zip(messages, futures)]
+        groups = list(by_subscription.values())
+        if len(groups) <= 1:
+            for group in groups:
+                in_order(group)
+        else:
+            with ThreadPoolExecutor(max_workers=min(ROUND_THREADS, len(groups)), thread_name_prefix="newsvigil-send") as pool:
+                for future in [pool.submit(in_order, group) for group in groups]:
+                    future.result()
+        return [(sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes)
+                if outcome is not None]
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
         """Deliver (alert id, attempts, payload) items to one subscription as one message."""
