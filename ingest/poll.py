@@ -40,7 +40,7 @@ class PollReport:
     items: int = 0
     new: int = 0
     error: str | None = None
-    deferred: str | None = None  # not polled this time, and why (its host is backing off)
+    deferred: str | None = None  # not polled, or not published, this time, and why (host backing off, bus down)
 
 
 def intervals(settings: Settings) -> Intervals:
@@ -92,9 +92,13 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
                 fresh = await add_full_text(client, fresh, full_text, max_bytes=settings.max_body_bytes,
                                             deadline=settings.fetch_timeout)
             try:
-                publisher.publish(fresh)
+                if getattr(publisher, "blocking", False):
+                    await asyncio.to_thread(publisher.publish, fresh)
+                else:
+                    publisher.publish(fresh)
             except Exception as exc:  # the bus refused: keep the validators as they were, retry soon
-                report.error = f"publishing failed, will retry: {exc}"
+                # The feed is fine: this is no failure of its own (its health is not touched).
+                report.deferred = f"publishing failed, will retry: {exc}"
                 outcome = FetchOutcome(result.status)
                 retry_soon = True
             else:

@@ -17,6 +17,10 @@ class PublishFailed(Exception):
 
 
 class ArticlePublisher(Protocol):
+    # True when publish waits on the network (Kafka's acks): the poller then runs it in a thread, so a
+    # broker outage never freezes polling nor makes other feeds' fetches time out.
+    blocking: bool
+
     def publish(self, articles: Sequence[Article]) -> None: ...
 
     def close(self) -> None: ...
@@ -24,6 +28,8 @@ class ArticlePublisher(Protocol):
 
 class MemoryPublisher:
     """Embedded mode: hand articles to the in-process bus."""
+
+    blocking = False  # stores at once, on the poller's loop (SQLite takes one writer)
 
     def __init__(self, bus: MemoryBus) -> None:
         self.bus = bus
@@ -38,6 +44,8 @@ class MemoryPublisher:
 
 class KafkaPublisher:
     """Kafka mode: idempotent producer, acks=all, each send's future checked."""
+
+    blocking = True
 
     def __init__(self, servers: list[str], topic: str = ARTICLES, timeout: float = 30.0) -> None:
         from kafka import KafkaProducer

@@ -65,6 +65,10 @@ def _print_cycle(number: int, reports: list, seconds: float, events: list[int]) 
     failed = [r for r in reports if r.error]
     for report in failed:
         err.print(styled(f"feed {report.url}:", "yellow", report.error))
+    unpublished = [r for r in reports if r.deferred and r.deferred.startswith("publishing failed")]
+    if unpublished:  # one line for a bus outage, not one per feed
+        err.print(styled("bus:", "yellow", f"{unpublished[0].deferred} ({len(unpublished)} feeds' new articles; "
+                                            "they are fetched again next cycle)"))
     new = sum(r.new for r in reports)
     out.print(styled(f"cycle {number}:", "dim", f"{len(reports)} feeds, {new} new articles, {events[0]} events, "
                                                   f"{len(failed)} feed errors ({seconds:.1f} s)"))
@@ -98,10 +102,38 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
     monitor = Monitor(settings, on_event=on_event)
     out.print(f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
               f"(rules {monitor.rules.version}, database {shown_url(settings.database_url)})")
+    _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, counter))
+
+
+def _run_monitor(monitor, once: bool, on_cycle) -> None:
+    """Run a monitor until it ends (--once), Ctrl-C or SIGTERM (what docker stop, systemd and
+    Kubernetes send): each stops it between steps, then the last delivery round records what was
+    sent. SIGTERM exits 0."""
+    import signal
+
+    terminated: list[bool] = []
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop() -> None:
+            terminated.append(True)
+            task.cancel()
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
+        try:
+            await monitor.run(once, on_cycle)
+        except asyncio.CancelledError:
+            if not terminated:
+                raise
+
     try:
-        asyncio.run(monitor.run(once, lambda n, r, s: _print_cycle(n, r, s, counter)))
+        asyncio.run(main())
     finally:
         monitor.close()
+    if terminated:
+        err.print("stopped (SIGTERM)")
 
 
 def _require_kafka(settings) -> None:
@@ -131,10 +163,7 @@ def ingest(once: bool = typer.Option(False, "--once", help="Poll every feed once
         raise UserError(str(exc), "start Kafka (make services) or fix NEWSVIGIL_BROKER") from None
     monitor = Monitor(settings, publisher=publisher)
     out.print(f"newsvigil ingest: {len(monitor.feeds)} feeds -> {settings.bus_topic('articles')} on {settings.broker}")
-    try:
-        asyncio.run(monitor.run(once, lambda n, r, s: _print_cycle(n, r, s, [0])))
-    finally:
-        monitor.close()
+    _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, [0]))
 
 
 @app.command()

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     kafka_group: str = Field("newsvigil-worker", description="consumer group (faust app id) of the workers")
     kafka_topic_prefix: str = Field("newsvigil", description="prefix of the bus topics: <prefix>.articles, .events, .deadletter")
     kafka_send_timeout: float = Field(30.0, gt=1, description="seconds Kafka may take to acknowledge a batch of articles")
+    kafka_session_timeout: float = Field(10.0, gt=0, description="seconds after which the group evicts a worker that stopped heartbeating (faust's default 60 s stalled the group that long)")
+    kafka_heartbeat_interval: float = Field(2.0, gt=0, description="seconds between a worker's heartbeats to the group (well under the session timeout)")
     worker_web_port: int = Field(6066, ge=0, description="port of the worker's /healthz and /metrics")
     web_host: str = Field("127.0.0.1", description="address `newsvigil serve` listens on")
     web_port: int = Field(8080, ge=1, le=65535, description="port `newsvigil serve` listens on")

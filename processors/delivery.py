@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
+from newsvigil.outage import Outage
 from newsvigil.records import utcnow
 from newsvigil.settings import Settings
 from processors.alerts import render_html, render_text
@@ -112,14 +113,18 @@ class Dispatcher:
 
     def start(self, interval: float = 5.0) -> "Dispatcher":
         """Deliver in a background thread: at once after `notify()`, and every `interval` s for retries."""
+        outage = Outage("database (alert delivery)", log)
+
         def loop() -> None:
             while not self._stop.is_set():
                 self._wake.wait(interval)
                 self._wake.clear()
                 try:
                     self.deliver_due()
-                except Exception:  # a database hiccup must not end delivery for good
-                    log.exception("alert delivery round failed; retrying in %.0f s", interval)
+                except Exception as exc:  # a database outage must not end delivery for good: told once
+                    outage.failed(exc)
+                else:
+                    outage.ok()
 
         self._thread = threading.Thread(target=loop, name="newsvigil-delivery", daemon=True)
         self._thread.start()
@@ -135,7 +140,11 @@ class Dispatcher:
             self._stop.set()
             self._wake.set()
             self._thread.join(timeout=30)
-            self.deliver_due()
+            try:
+                self.deliver_due()
+            except Exception as exc:  # the database is away at exit: what is queued stays queued, safely
+                log.error("last alert delivery round not made (%s); queued alerts are sent at the next start",
+                          exc.__class__.__name__)
         self.http.close()
 
     def deliver_due(self, now: datetime | None = None) -> dict[str, int]:

@@ -14,6 +14,7 @@ from ingest.poll import PollReport, intervals, poll_cycle
 from ingest.schedule import HostBackoff
 from ingest.publish import ArticlePublisher, MemoryPublisher
 from newsvigil.bus import ARTICLES, MemoryBus
+from newsvigil.outage import Outage
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.delivery import Dispatcher
@@ -50,6 +51,8 @@ class Monitor:
             bus.subscribe(ARTICLES, processor.handle)
             publisher = MemoryPublisher(bus)
         self.publisher = publisher
+        # The database (feed states, stories) is what a cycle needs besides the feeds themselves.
+        self.outage = Outage("database", log, max_wait=10.0)
         with self.sessions.begin() as session:
             ensure_feeds(session, [(f.url, f.title, f.language) for f in self.feeds])
 
@@ -85,17 +88,14 @@ class Monitor:
                 if reports or once:
                     number += 1
                     on_cycle(number, reports, time.monotonic() - started)
-            except Exception:  # nothing one cycle meets may end an always-on monitor: log, wait, go on
+                if once:
+                    return
+                wait = self.idle_seconds()
+                self.outage.ok()
+            except Exception as exc:  # nothing one cycle meets may end an always-on monitor: told once, waited out
                 if once:
                     raise
-                log.exception("polling cycle failed; the next one starts after the usual wait")
-            if once:
-                return
-            try:
-                wait = self.idle_seconds()
-            except Exception:
-                log.exception("cannot read when feeds are due; waiting the shortest interval")
-                wait = self.settings.poll_min_interval
+                wait = self.outage.failed(exc)
             await asyncio.sleep(wait)
 
     def close(self) -> None:

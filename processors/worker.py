@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.bus import ALERTS_HEADER, decode_article
+from newsvigil.outage import Outage
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.delivery import Dispatcher
@@ -45,6 +46,9 @@ class WorkerMetrics:
         self.lag = Gauge("newsvigil_consumer_lag", "Messages behind the end of the articles topic", ["partition"], registry=self.registry)
         self.latency = Histogram("newsvigil_processing_seconds", "Batch processing time", registry=self.registry,
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.outages = Counter("newsvigil_database_outages", "Database outages this worker rode out", registry=self.registry)
+        self.database_up = Gauge("newsvigil_database_up", "1 while the database answers, 0 during an outage", registry=self.registry)
+        self.database_up.set(1)
 
 
 def build_app(settings: Settings, on_event: Callable[[Event], None] | None = None) -> faust.App:
@@ -57,6 +61,7 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
                                  story_window=timedelta(hours=settings.story_window_hours))
     dispatcher = Dispatcher(sessions, settings)
     metrics = WorkerMetrics()
+    database = Outage("database", log)
 
     app = faust.App(
         settings.kafka_group,
@@ -68,6 +73,9 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # A lost worker stalls the group until its session expires (faust's default: 60 s).
+        broker_session_timeout=settings.kafka_session_timeout,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval,
         producer_acks=-1,
         web_enabled=settings.worker_web_port > 0,
         web_port=settings.worker_web_port or 6066,
@@ -103,31 +111,60 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
                 groups.append((policy, []))
             groups[-1][1].append(article)
         metrics.articles_in.inc(len(batch))
-        result = await _with_retries(lambda: _store(processor, sessions, groups, letters, batch))
+        result = await _with_retries(lambda: _store(processor, sessions, groups, letters, batch), database, metrics)
         letters += result[1]
         for letter in letters:
             await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
         for item in result[0].events:
             await events_topic.send(key=item.id.encode(), value=json.dumps(item.to_json(), ensure_ascii=False).encode())
         if result[0].alerts:
-            await asyncio.to_thread(dispatcher.deliver_due)
+            await deliver()
         metrics.dead_letters.inc(len(letters))
         metrics.events_out.inc(len(result[0].events))
         metrics.latency.observe(time.perf_counter() - started)
-        for event in batch[-1:]:
-            tp = event.message.tp
+        update_lag({event.message.tp: event.message.offset for event in batch})
+
+    def update_lag(last_offsets: dict[Any, int]) -> None:
+        """Lag of every partition this worker owns now (not only the last message's), and no figure
+        for partitions a rebalance took away: a stale gauge said 15 for minutes on a caught-up group."""
+        try:
+            owned = set(app.consumer.assignment())
+        except Exception:  # the consumer may be rebalancing; lag is informational
+            return
+        for tp in owned:
             try:
-                metrics.lag.labels(str(tp.partition)).set(max(0, app.consumer.highwater(tp) - event.message.offset - 1))
-            except Exception:  # the consumer may be rebalancing; lag is informational
-                pass
+                highwater = app.consumer.highwater(tp)
+            except Exception:
+                continue
+            if highwater is None:
+                continue
+            position = last_offsets.get(tp)
+            if position is not None:  # an owned partition with nothing in this batch keeps its last figure
+                metrics.lag.labels(str(tp.partition)).set(max(0, highwater - position - 1))
+        for labels in list(metrics.lag._metrics):  # partitions no longer owned: no stale figure
+            if int(labels[0]) not in {tp.partition for tp in owned}:
+                metrics.lag.remove(*labels)
+
+    async def deliver() -> None:
+        """One delivery round; a database outage is ridden out (told once), never ends the worker."""
+        try:
+            await asyncio.to_thread(dispatcher.deliver_due)
+        except SQLAlchemyError as exc:
+            database.failed(exc)
+            metrics.database_up.set(0)
+        else:
+            database.ok()
+            metrics.database_up.set(1)
 
     @app.timer(interval=5.0)
     async def deliver_retries() -> None:
-        await asyncio.to_thread(dispatcher.deliver_due)
+        await deliver()
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "rules_version": rules.version, "time": utcnow().isoformat()})
+        status = "unhealthy: database unavailable" if database.down else "ok"
+        return web.json({"status": status, "rules_version": rules.version, "time": utcnow().isoformat()},
+                        status=503 if database.down else 200)
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
@@ -173,16 +210,21 @@ def _store(processor: ArticleProcessor, sessions: Any, groups: list[tuple[str, l
     return result, failed
 
 
-async def _with_retries(step: Any) -> Any:
-    """Run a storage step until it succeeds: the database being down delays the batch, never acks it."""
-    delay = 0.5
+async def _with_retries(step: Any, database: Outage, metrics: WorkerMetrics) -> Any:
+    """Run a storage step until it succeeds: the database being down delays the batch, never acks it.
+    The outage is logged once when it starts and once when it ends."""
     while True:
         try:
-            return step()
+            result = step()
         except SQLAlchemyError as exc:
-            log.error("database error, batch will be retried in %.1f s: %s", delay, str(exc).splitlines()[0])
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            if not database.down:
+                metrics.outages.inc()
+            metrics.database_up.set(0)
+            await asyncio.sleep(database.failed(exc))
+        else:
+            database.ok()
+            metrics.database_up.set(1)
+            return result
 
 
 def run_worker(settings: Settings, loglevel: str = "warning", on_event: Callable[[Event], None] | None = None) -> None:

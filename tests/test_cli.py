@@ -240,3 +240,38 @@ def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_pat
     assert newsvigil("feeds", "remove", httpserver.url_for("/bundeswehr-de.xml"), env=env).returncode == 0
     assert "bundeswehr" not in newsvigil("feeds", "list", env=env).stdout
     assert newsvigil("feeds", "remove", "https://nowhere.example/rss", env=env).returncode == 2
+
+
+def test_sigterm_stops_run_cleanly_and_records_what_was_delivered(httpserver, tmp_path):
+    """SIGTERM (docker stop, systemd, Kubernetes) once killed `run` at once: alerts it had delivered
+    stayed pending and were sent again after the lease."""
+    import signal
+    import sqlite3
+    import time
+
+    serve_samples(httpserver)
+    received = []
+    httpserver.expect_request("/hook").respond_with_handler(lambda r: (received.append(r.headers["webhook-id"]), "ok")[1])
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("".join(httpserver.url_for(f"/{p.name}") + "\n" for p in SAMPLES.iterdir()))
+    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "NEWSVIGIL_FEEDS": str(feeds),
+           "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32"}
+    assert newsvigil("subscribe", "add", "--name", "hook", "--channel", "webhook", "--target", httpserver.url_for("/hook"),
+                     env=env).returncode == 0
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | env
+    run = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "run"], env=full_env, cwd=REPO_ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in run.stdout:  # the first cycle is done: its alerts are queued and being delivered
+            if line.startswith("cycle 1:"):
+                break
+        time.sleep(0.5)
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert code == 0 and "stopped (SIGTERM)" in run.stderr.read()
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        statuses = dict(db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall())
+    assert statuses == {"sent": len(received)} and len(received) == len(set(received)) > 0  # each once, none left pending

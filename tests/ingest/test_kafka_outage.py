@@ -1,5 +1,6 @@
 """A broker outage while ingest runs delays articles and never drops them (private broker, real restart)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -56,6 +57,10 @@ def test_broker_outage_during_ingest_loses_nothing(private_broker, postgres_url,
         wait_until(lambda: b"publishing failed, will retry" in (tmp_path / "ingest.log").read_bytes(), 90,
                    "ingest to report the failed publish")
         assert ingest.poll() is None, "ingest must keep running through the outage"
+        listed = subprocess.run([sys.executable, "-m", "newsvigil.cli", "feeds", "list", "--json"], env=env, cwd=REPO_ROOT,
+                                capture_output=True, text=True, timeout=60)
+        [health] = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert health["last_error"] is None and health["consecutive_errors"] == 0  # the broker failed, not the feed
         control("up")
         wait_until(lambda: counts(postgres_url)["articles"] >= 6, 180, "all 6 articles after the restart")
         assert counts(postgres_url)["articles"] == 6

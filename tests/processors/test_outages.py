@@ -1,0 +1,79 @@
+"""Always on under faults: a database outage of the embedded monitor is ridden out and told once."""
+
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from werkzeug import Response
+
+from newsvigil.outage import Outage
+from newsvigil.settings import REPO_ROOT
+from tests.kafka_support import free_port, wait_until
+
+
+def test_an_outage_is_told_once_and_waited_out_with_capped_jittered_backoff(caplog):
+    outage = Outage("database", logging.getLogger("test.outage"), first_wait=0.5, max_wait=10, rng=random.Random(1))
+    with caplog.at_level(logging.WARNING, logger="test.outage"):
+        waits = [outage.failed(ConnectionError("connection refused\nmore detail")) for _ in range(8)]
+        outage.ok()
+        outage.ok()
+    assert [r.getMessage() for r in caplog.records] == [
+        "database unavailable (ConnectionError: connection refused); retrying with backoff",
+        caplog.records[1].getMessage(),
+    ]
+    assert caplog.records[1].getMessage().startswith("database available again after") and "8 failed attempts" in caplog.records[1].getMessage()
+    assert all(0.4 <= w <= 12 for w in waits) and waits[-1] > waits[0] and max(waits) <= 12
+    assert not outage.down and outage.outages == 1
+
+
+def rss(n: int) -> bytes:
+    items = "".join(f"<item><title>Nato: about {1000 + i} troops</title><guid>o-{i}</guid></item>" for i in range(n))
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>O</title>{items}</channel></rss>".encode()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_run_rides_out_a_postgresql_outage(httpserver, tmp_path):
+    """`run` on PostgreSQL once exited within 2 s of the database going away."""
+    port = free_port()
+    services = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"), NEWSVIGIL_PG_PORT=str(port))
+    script = str(REPO_ROOT / "services" / "services.sh")
+
+    def postgres(action: str) -> None:
+        subprocess.run(["bash", script, action, "postgres"], env=services, check=True, capture_output=True, timeout=180)
+
+    postgres("up")
+    feed = {"body": rss(2)}
+    httpserver.expect_request("/feed.xml").respond_with_handler(lambda r: Response(feed["body"], content_type="application/rss+xml"))
+    (tmp_path / "feeds.txt").write_text(httpserver.url_for("/feed.xml") + "\n")
+    url = f"postgresql+psycopg://newsvigil:newsvigil@127.0.0.1:{port}/newsvigil"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | {
+        "NEWSVIGIL_DATABASE_URL": url, "NEWSVIGIL_FEEDS": str(tmp_path / "feeds.txt"),
+        "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32", "NEWSVIGIL_POLL_INTERVAL": "1", "NEWSVIGIL_POLL_MIN_INTERVAL": "1"}
+    log = open(tmp_path / "run.log", "wb")
+    run = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "run"], env=env, cwd=REPO_ROOT, stdout=log,
+                           stderr=subprocess.STDOUT)
+    stored = lambda: subprocess.run([sys.executable, "-m", "newsvigil.cli", "stats", "--json"], env=env, cwd=REPO_ROOT,
+                                    capture_output=True, text=True, timeout=60).stdout
+    try:
+        wait_until(lambda: '"articles": 2' in stored(), 60, "the first 2 articles")
+        postgres("down")
+        feed["body"] = rss(4)  # two new items while the database is down
+        time.sleep(8)
+        assert run.poll() is None, (tmp_path / "run.log").read_text()
+        postgres("up")
+        wait_until(lambda: '"articles": 4' in stored(), 60, "the 2 new articles after the outage")
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+        postgres("down")
+    output = (tmp_path / "run.log").read_text()
+    assert output.count("database unavailable") == 1, output  # told once, not once per attempt
+    assert "database available again" in output and "Traceback" not in output
