@@ -36,10 +36,9 @@ def rss(n: int) -> bytes:
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>O</title>{items}</channel></rss>".encode()
 
 
-@pytest.mark.postgres
-@pytest.mark.slow
-def test_run_rides_out_a_postgresql_outage(httpserver, tmp_path):
-    """`run` on PostgreSQL once exited within 2 s of the database going away."""
+@pytest.fixture
+def private_postgres(tmp_path):
+    """A PostgreSQL server of this test's own (services.sh, private port), so stopping it disturbs no other test."""
     port = free_port()
     services = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"), NEWSVIGIL_PG_PORT=str(port))
     script = str(REPO_ROOT / "services" / "services.sh")
@@ -48,10 +47,18 @@ def test_run_rides_out_a_postgresql_outage(httpserver, tmp_path):
         subprocess.run(["bash", script, action, "postgres"], env=services, check=True, capture_output=True, timeout=180)
 
     postgres("up")
+    yield f"postgresql+psycopg://newsvigil:newsvigil@127.0.0.1:{port}/newsvigil", postgres
+    postgres("down")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_run_rides_out_a_postgresql_outage(httpserver, tmp_path, private_postgres):
+    """`run` on PostgreSQL once exited within 2 s of the database going away."""
+    url, postgres = private_postgres
     feed = {"body": rss(2)}
     httpserver.expect_request("/feed.xml").respond_with_handler(lambda r: Response(feed["body"], content_type="application/rss+xml"))
     (tmp_path / "feeds.txt").write_text(httpserver.url_for("/feed.xml") + "\n")
-    url = f"postgresql+psycopg://newsvigil:newsvigil@127.0.0.1:{port}/newsvigil"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | {
         "NEWSVIGIL_DATABASE_URL": url, "NEWSVIGIL_FEEDS": str(tmp_path / "feeds.txt"),
         "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32", "NEWSVIGIL_POLL_INTERVAL": "1", "NEWSVIGIL_POLL_MIN_INTERVAL": "1"}
@@ -73,7 +80,52 @@ def test_run_rides_out_a_postgresql_outage(httpserver, tmp_path):
     finally:
         if run.poll() is None:
             run.kill()
-        postgres("down")
     output = (tmp_path / "run.log").read_text()
     assert output.count("database unavailable") == 1, output  # told once, not once per attempt
     assert "database available again" in output and "Traceback" not in output
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_worker_rides_out_a_postgresql_outage(kafka_servers, private_postgres, tmp_path):
+    """A worker once exited within 4 s of the database going away (its delivery timer raised)."""
+    import json
+    import urllib.request
+
+    from ingest.publish import KafkaPublisher
+    from tests.kafka_support import articles, counts, kafka_env, start_worker, stop
+
+    url, postgres = private_postgres
+    env = kafka_env(kafka_servers, url)
+    worker = start_worker(env, tmp_path / "worker.log")
+    health = f"http://127.0.0.1:{worker.newsvigil_env['NEWSVIGIL_WORKER_WEB_PORT']}/healthz"
+
+    def healthz() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(health, timeout=5) as response:
+                return response.status, json.loads(response.read())["status"]
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())["status"]
+        except OSError:
+            return 0, "down"
+
+    publisher = KafkaPublisher(kafka_servers, f"{env['NEWSVIGIL_KAFKA_TOPIC_PREFIX']}.articles")
+    try:
+        publisher.publish(articles(3, "before"))
+        wait_until(lambda: counts(url)["articles"] == 3, 120, "the first 3 articles")
+        postgres("down")
+        publisher.publish(articles(3, "during"))  # stored once the database is back
+        wait_until(lambda: healthz() == (503, "unhealthy: database unavailable"), 30, "/healthz to say unhealthy")
+        time.sleep(8)  # two delivery-timer rounds against the missing database
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+        postgres("up")
+        wait_until(lambda: counts(url)["articles"] == 6, 120, "the 3 articles published during the outage")
+        wait_until(lambda: healthz() == (200, "ok"), 30, "/healthz to say ok again")
+        assert stop(worker) == 0
+    finally:
+        publisher.close()
+        if worker.poll() is None:
+            worker.kill()
+    output = (tmp_path / "worker.log").read_text()
+    assert output.count("database unavailable") <= 2, output  # told once (per outage), not 1,900 times
