@@ -25,6 +25,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def private_service(tmp_path, service: str, **ports: int) -> Callable[[str], None]:
+    """Control of a `service` (kafka or postgres) of services/services.sh that belongs to one test: its
+    own state folder and ports (e.g. NEWSVIGIL_PG_PORT=...), so stopping it disturbs no other test."""
+    env = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"),
+               NEWSVIGIL_KAFKA_LIBS=str(REPO_ROOT / ".cache" / "kafka" / "libs"), **{k: str(v) for k, v in ports.items()})
+    script = str(REPO_ROOT / "services" / "services.sh")
+
+    def control(action: str) -> None:
+        subprocess.run(["bash", script, action, service], env=env, check=True, capture_output=True, timeout=180)
+
+    return control
+
+
 def kafka_env(servers: list[str], database_url: str, **extra: str) -> dict[str, str]:
     """Environment of a newsvigil process on its own topics and consumer group."""
     name = uuid.uuid4().hex[:10]

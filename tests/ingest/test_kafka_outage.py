@@ -1,7 +1,6 @@
 """A broker outage while ingest runs delays articles and never drops them (private broker, real restart)."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -9,7 +8,7 @@ import pytest
 from werkzeug import Response
 
 from newsvigil.settings import REPO_ROOT
-from tests.kafka_support import counts, free_port, kafka_env, start_worker, stop, wait_until
+from tests.kafka_support import counts, free_port, kafka_env, private_service, start_worker, stop, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -25,16 +24,10 @@ def rss(n: int) -> bytes:
 @pytest.fixture
 def private_broker(tmp_path):
     """A broker of this test's own, so that stopping it disturbs no other test."""
-    env = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"),
-               NEWSVIGIL_KAFKA_PORT=str(free_port()), NEWSVIGIL_KAFKA_CONTROLLER_PORT=str(free_port()),
-               NEWSVIGIL_KAFKA_LIBS=str(REPO_ROOT / ".cache" / "kafka" / "libs"))
-    script = str(REPO_ROOT / "services" / "services.sh")
-
-    def control(action: str) -> None:
-        subprocess.run(["bash", script, action, "kafka"], env=env, check=True, capture_output=True, timeout=180)
-
+    port = free_port()
+    control = private_service(tmp_path, "kafka", NEWSVIGIL_KAFKA_PORT=port, NEWSVIGIL_KAFKA_CONTROLLER_PORT=free_port())
     control("up")
-    yield f"127.0.0.1:{env['NEWSVIGIL_KAFKA_PORT']}", control
+    yield f"127.0.0.1:{port}", control
     control("down")
 
 

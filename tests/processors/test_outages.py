@@ -13,7 +13,7 @@ from werkzeug import Response
 
 from newsvigil.outage import Outage
 from newsvigil.settings import REPO_ROOT
-from tests.kafka_support import free_port, wait_until
+from tests.kafka_support import free_port, private_service, wait_until
 
 
 def test_an_outage_is_told_once_and_waited_out_with_capped_jittered_backoff(caplog):
@@ -40,12 +40,7 @@ def rss(n: int) -> bytes:
 def private_postgres(tmp_path):
     """A PostgreSQL server of this test's own (services.sh, private port), so stopping it disturbs no other test."""
     port = free_port()
-    services = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"), NEWSVIGIL_PG_PORT=str(port))
-    script = str(REPO_ROOT / "services" / "services.sh")
-
-    def postgres(action: str) -> None:
-        subprocess.run(["bash", script, action, "postgres"], env=services, check=True, capture_output=True, timeout=180)
-
+    postgres = private_service(tmp_path, "postgres", NEWSVIGIL_PG_PORT=port)
     postgres("up")
     yield f"postgresql+psycopg://newsvigil:newsvigil@127.0.0.1:{port}/newsvigil", postgres
     postgres("down")
