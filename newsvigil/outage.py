@@ -46,3 +46,42 @@ class Outage:
                              time.monotonic() - self.since, self.failures)
         self.since = None
         self.failures = 0
+
+
+class RepeatSummary(logging.Filter):
+    """Lets the first of a run of like messages through (same logger, same message pattern), then
+    at most one every `window` seconds saying how many were held back: a broker outage made the
+    Kafka client write ~2,000 lines in 20 s."""
+
+    def __init__(self, window: float = 30.0) -> None:
+        super().__init__()
+        self.window = window
+        self.last: dict[tuple[str, str], float] = {}
+        self.held: dict[tuple[str, str], int] = {}
+        self.suppressed = 0  # for /metrics
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        last = self.last.get(key)
+        if last is not None and now - last < self.window:
+            self.held[key] = self.held.get(key, 0) + 1
+            self.suppressed += 1
+            return False
+        self.last[key] = now
+        held = self.held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} like messages in the last {self.window:.0f} s not shown)"
+        return True
+
+
+def summarise_repeats(prefixes: tuple[str, ...], window: float = 30.0) -> RepeatSummary:
+    """Attach one RepeatSummary to every logger under `prefixes` (a logger's filters see only its own
+    records, so each module's logger gets it)."""
+    summary = RepeatSummary(window)
+    names = [n for n in list(logging.root.manager.loggerDict) if n.startswith(prefixes)]
+    for name in names + list(prefixes):
+        logging.getLogger(name).addFilter(summary)
+    return summary

@@ -8,6 +8,7 @@ whose detection fails go to <prefix>.deadletter with their reason, and to the de
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import time
@@ -19,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.bus import ALERTS_HEADER, decode_article
-from newsvigil.outage import Outage
+from newsvigil.outage import Outage, summarise_repeats
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
 from processors.delivery import Dispatcher
@@ -31,6 +32,7 @@ from storage.migrate import upgrade
 from storage.repositories import save_dead_letters
 
 log = logging.getLogger("newsvigil.worker")
+KAFKA_CLIENT_MODULES = ("aiokafka.client", "aiokafka.conn", "aiokafka.consumer.fetcher", "aiokafka.consumer.group_coordinator")
 BATCH = 500
 BATCH_WAIT = 0.2
 
@@ -49,6 +51,8 @@ class WorkerMetrics:
         self.outages = Counter("newsvigil_database_outages", "Database outages this worker rode out", registry=self.registry)
         self.database_up = Gauge("newsvigil_database_up", "1 while the database answers, 0 during an outage", registry=self.registry)
         self.database_up.set(1)
+        self.log_lines_held = Gauge("newsvigil_log_lines_held", "Repeated Kafka-client log lines summarised, not written",
+                                    registry=self.registry)
 
 
 def build_app(settings: Settings, on_event: Callable[[Event], None] | None = None) -> faust.App:
@@ -62,6 +66,10 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
     dispatcher = Dispatcher(sessions, settings)
     metrics = WorkerMetrics()
     database = Outage("database", log)
+    for module in KAFKA_CLIENT_MODULES:  # their loggers must exist to get the filter
+        importlib.import_module(module)
+    repeats = summarise_repeats(("aiokafka", "faust"))
+    metrics.log_lines_held.set_function(lambda: repeats.suppressed)
 
     app = faust.App(
         settings.kafka_group,

@@ -124,3 +124,21 @@ def test_a_worker_rides_out_a_postgresql_outage(kafka_servers, private_postgres,
             worker.kill()
     output = (tmp_path / "worker.log").read_text()
     assert output.count("database unavailable") <= 2, output  # told once (per outage), not 1,900 times
+
+
+def test_repeated_client_errors_are_summarised(caplog):
+    from newsvigil.outage import RepeatSummary
+
+    logger = logging.getLogger("test.kafka.client")
+    summary = RepeatSummary(window=30)
+    logger.addFilter(summary)
+    try:
+        with caplog.at_level(logging.WARNING, logger="test.kafka.client"):
+            for attempt in range(500):
+                logger.error("Unable connect to node with id %s: %s", 1, f"refused {attempt}")
+            logger.error("Group Coordinator Request failed: %s", "NodeNotReadyError")
+    finally:
+        logger.removeFilter(summary)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Unable connect to node with id 1: refused 0", "Group Coordinator Request failed: NodeNotReadyError"]
+    assert summary.suppressed == 499
