@@ -62,7 +62,7 @@ _FORMATION_AFTER = re.compile(r"\s+(?:of|from|in|into|aboard|on board|de|du|des|
                               r"(?:the\s+|an?\s+|la\s+|le\s+|l['’])?([^\s.,;:!?]+(?:\s+[^\s.,;:!?]+){0,2})", re.IGNORECASE)
 _OF_THEM_CHARS = 200
 _PART_WORDS = {"more", "other", "additional", "extra", "fewer", "less"}  # "nine more of its soldiers"
-_CLAUSE_CHARS = 80  # how far before a figure a non-state group may own it ("Wagner reportedly has up to 50,000 troops")  # characters after the noun: "men of the 82nd Airborne"
+_CLAUSE_CHARS = 80  # how far before a figure a non-state group may own it ("Wagner reportedly has up to 50,000 troops")
 _AFTER_UNIT = re.compile(r"[ \t]+(?:(?:of|from|with|de|du|des|der|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
 
 
@@ -71,7 +71,7 @@ class Candidate:
     """A number read before (or after) a unit noun, not yet judged."""
 
     mention: TroopMention
-    kind: str  # "unit", "weak" (counts only in a military context), "strength", "count"
+    kind: str  # "unit", "weak" (needs a military context), "person" (needs a military noun phrase), "strength", "count", "of them"
     number: str  # the number as written
     between: str  # the words between the number and the unit
     unit_start: int
