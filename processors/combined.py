@@ -31,16 +31,23 @@ def run_combined(settings: Settings, once: bool, on_cycle: Callable, on_event: C
         while True:
             loop = asyncio.get_running_loop()
             started = loop.time()
-            reports = await monitor.cycle(due_only=not once)
-            if once:
-                await _drained(settings)
-            if reports or once:
-                number += 1
-                on_cycle(number, reports, loop.time() - started)
-            if once:
-                os.kill(os.getpid(), signal.SIGTERM)  # the worker's own clean shutdown path
-                return
-            await asyncio.sleep(await asyncio.to_thread(monitor.idle_seconds))
+            try:
+                reports = await monitor.cycle(due_only=not once)
+                if once:
+                    await _drained(settings)
+                if reports or once:
+                    number += 1
+                    on_cycle(number, reports, loop.time() - started)
+                if once:
+                    os.kill(os.getpid(), signal.SIGTERM)  # the worker's own clean shutdown path
+                    return
+                wait = await asyncio.to_thread(monitor.idle_seconds)
+                monitor.outage.ok()
+            except Exception as exc:  # a database outage delays polling, never ends the process (told once)
+                if once:
+                    raise
+                wait = monitor.outage.failed(exc)
+            await asyncio.sleep(wait)
 
     worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
     try:

@@ -81,6 +81,16 @@ def lag(env: dict[str, str]) -> int:
                                  kafka_group=env["NEWSVIGIL_KAFKA_GROUP"], database_url=env["NEWSVIGIL_DATABASE_URL"]))
 
 
+def worker_lag(process: subprocess.Popen) -> float:
+    """The sum of newsvigil_consumer_lag on a worker's /metrics."""
+    import urllib.request
+
+    port = process.newsvigil_env["NEWSVIGIL_WORKER_WEB_PORT"]  # type: ignore[attr-defined]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text_ = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text_.splitlines() if line.startswith("newsvigil_consumer_lag{"))
+
+
 def test_the_pipeline_rides_out_outages_and_kills(tmp_path):
     pg_port, kafka_port = free_port(), free_port()
     postgres = private_service(tmp_path / "pg", "postgres", NEWSVIGIL_PG_PORT=pg_port)
@@ -153,6 +163,9 @@ def test_the_pipeline_rides_out_outages_and_kills(tmp_path):
             total = farm.total()
             wait_until(lambda: stored() == total, 120, f"all {total} items stored")
             wait_until(lambda: lag(env) == 0, 60, "lag 0")
+            # ... and the workers' own figure agrees (it once kept reporting partitions a rebalance took away)
+            for name in ("worker-a", "worker-b"):
+                assert worker_lag(processes[name]) == 0, name
             wait_until(lambda: scalar(url, "SELECT count(*) FROM alerts WHERE status <> 'sent'") == 0, 90, "every alert sent")
             alive()
             alerts = scalar(url, "SELECT count(*) FROM alerts")
