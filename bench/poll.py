@@ -79,6 +79,18 @@ asyncio.run(main())
 '''
 
 
+def start_feed_server(folder: Path, port: int, hosts: int) -> tuple[subprocess.Popen, Path]:
+    """SERVER in its own process, ready; and its mode file ("mixed": half the feeds keep changing)."""
+    mode = folder / "mode"
+    mode.write_text("mixed")
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(hosts), str(mode)], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    if server.stdout.readline().strip() != "ready":
+        server.terminate()
+        raise RuntimeError(f"the feed server did not start (port {port} taken?)")
+    return server, mode
+
+
 async def one_cycle(feeds, sessions, publisher, settings) -> tuple[list, float, float]:
     async with client_for(settings) as client:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -94,12 +106,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18480)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        mode = Path(tmp) / "mode"
-        mode.write_text("mixed")
-        server = subprocess.Popen([sys.executable, "-c", SERVER, str(args.port), str(args.hosts), str(mode)],
-                                  stdout=subprocess.PIPE, text=True)
+        server, mode = start_feed_server(Path(tmp), args.port, args.hosts)
         try:
-            assert server.stdout.readline().strip() == "ready"
             settings = Settings(database_url=f"sqlite:///{tmp}/poll.db", allow_private_networks=True,
                                 fetch_concurrency=args.concurrency, fetch_per_host=2)
             upgrade(settings.database_url)

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from poll import SERVER  # noqa: E402
+from poll import start_feed_server  # noqa: E402
 
 CYCLE = re.compile(r"^cycle (\d+): (\d+) feeds, (\d+) new articles.*\(([\d.]+) s\)")
 
@@ -47,11 +47,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18481)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        mode = Path(tmp) / "mode"
-        mode.write_text("mixed")
-        server = subprocess.Popen([sys.executable, "-c", SERVER, str(args.port), str(args.hosts), str(mode)],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        server, _ = start_feed_server(Path(tmp), args.port, args.hosts)
         feeds = Path(tmp) / "feeds.txt"
         feeds.write_text("".join(f"http://127.0.0.{1 + i % args.hosts}:{args.port}/feed/{i}.xml\n" for i in range(args.feeds)))
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | {
