@@ -14,6 +14,10 @@ from storage.models import ArticleRow, DetectionRow, TroopFeedback, TroopMention
 KINDS = ("not_troops",)
 
 
+class UnknownArticle(UserError):
+    """Feedback on an article that is not stored."""
+
+
 def record_feedback(session: Session, article_id: str, value: float, kind: str = "not_troops",
                     note: str | None = None, created_by: str | None = None) -> tuple[TroopFeedback, bool]:
     """Record that `value` in an article is not a troop figure; (row, True if new). Marking the
@@ -21,7 +25,7 @@ def record_feedback(session: Session, article_id: str, value: float, kind: str =
     if kind not in KINDS:
         raise UserError(f"unknown feedback kind {kind!r}", f"use one of: {', '.join(KINDS)}")
     if session.get(ArticleRow, article_id) is None:
-        raise UserError(f"no article {article_id!r} in the database", "copy the id from `newsvigil detect`, the API or the article page")
+        raise UnknownArticle(f"no article {article_id!r} in the database", "copy the id from `newsvigil detect`, the API or the article page")
     figures = list(session.scalars(select(TroopMentionRow.value).where(TroopMentionRow.article_id == article_id)))
     if value not in figures:
         shown = ", ".join(f"{v:g}" for v in sorted(set(figures))) or "none"

@@ -136,14 +136,13 @@ def post_feedback(article_id: str, body: FeedbackIn, request: Request, db: Sessi
 def save_feedback(request: Request, db: Session, article_id: str, value: float, note: str | None = None) -> tuple[Any, bool]:
     """Record feedback from the API or the dashboard; 404 for an unknown article, 422 for a figure it lacks."""
     from newsvigil.errors import UserError
-    from storage.feedback import record_feedback
-    from storage.models import ArticleRow
+    from storage.feedback import UnknownArticle, record_feedback
 
-    if db.get(ArticleRow, article_id) is None:
-        raise HTTPException(404, f"no article {article_id}")
     token = token_of(request, db)
     try:
         row, new = record_feedback(db, article_id, value, note=note, created_by=token.name if token else None)
+    except UnknownArticle:
+        raise HTTPException(404, f"no article {article_id}") from None
     except UserError as exc:
         raise HTTPException(422, exc.message) from None
     db.commit()
