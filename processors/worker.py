@@ -48,9 +48,8 @@ class WorkerMetrics:
         self.lag = Gauge("newsvigil_consumer_lag", "Messages behind the end of the articles topic", ["partition"], registry=self.registry)
         self.latency = Histogram("newsvigil_processing_seconds", "Batch processing time", registry=self.registry,
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-        self.outages = Counter("newsvigil_database_outages", "Database outages this worker rode out", registry=self.registry)
+        self.outages = Gauge("newsvigil_database_outages", "Database outages this worker rode out", registry=self.registry)
         self.database_up = Gauge("newsvigil_database_up", "1 while the database answers, 0 during an outage", registry=self.registry)
-        self.database_up.set(1)
         self.log_lines_held = Gauge("newsvigil_log_lines_held", "Repeated Kafka-client log lines summarised, not written",
                                     registry=self.registry)
 
@@ -66,6 +65,8 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
     dispatcher = Dispatcher(sessions, settings)
     metrics = WorkerMetrics()
     database = Outage("database", log)
+    metrics.outages.set_function(lambda: database.outages)  # read from the one tracker both paths report to
+    metrics.database_up.set_function(lambda: 0 if database.down else 1)
     for module in KAFKA_CLIENT_MODULES:  # their loggers must exist to get the filter
         importlib.import_module(module)
     repeats = summarise_repeats(("aiokafka", "faust"))
@@ -119,7 +120,7 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
                 groups.append((policy, []))
             groups[-1][1].append(article)
         metrics.articles_in.inc(len(batch))
-        result = await _with_retries(lambda: _store(processor, sessions, groups, letters, batch), database, metrics)
+        result = await _with_retries(lambda: _store(processor, sessions, groups, letters, batch), database)
         letters += result[1]
         for letter in letters:
             await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
@@ -159,10 +160,8 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
             await asyncio.to_thread(dispatcher.deliver_due)
         except SQLAlchemyError as exc:
             database.failed(exc)
-            metrics.database_up.set(0)
         else:
             database.ok()
-            metrics.database_up.set(1)
 
     @app.timer(interval=5.0)
     async def deliver_retries() -> None:
@@ -218,20 +217,16 @@ def _store(processor: ArticleProcessor, sessions: Any, groups: list[tuple[str, l
     return result, failed
 
 
-async def _with_retries(step: Any, database: Outage, metrics: WorkerMetrics) -> Any:
+async def _with_retries(step: Any, database: Outage) -> Any:
     """Run a storage step until it succeeds: the database being down delays the batch, never acks it.
     The outage is logged once when it starts and once when it ends."""
     while True:
         try:
             result = step()
         except SQLAlchemyError as exc:
-            if not database.down:
-                metrics.outages.inc()
-            metrics.database_up.set(0)
             await asyncio.sleep(database.failed(exc))
         else:
             database.ok()
-            metrics.database_up.set(1)
             return result
 
 
