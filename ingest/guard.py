@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import unquote, urlsplit
 from dataclasses import dataclass, field
 from typing import Iterable
+from urllib.parse import unquote, urlsplit
 
 import httpcore
 import httpx
@@ -143,8 +143,7 @@ def apprise_refusal(target: str, policy: AddressPolicy | None = None) -> str | N
     """Why an Apprise URL may not be used, or None. Without `policy` only its form is checked (when a
     subscription is made); with it, the host it names is resolved and checked too (before each delivery;
     Apprise then connects on its own, so a name that changes in between is the remaining gap)."""
-    scheme, _, rest = target.partition("://")
-    scheme = scheme.lower()
+    scheme = target.partition("://")[0].lower()
     allowed = ", ".join(sorted(APPRISE_SERVICES | APPRISE_HOSTED))
     if scheme in APPRISE_SERVICES:
         return None
@@ -165,11 +164,9 @@ def apprise_refusal(target: str, policy: AddressPolicy | None = None) -> str | N
         return "Apprise URL names no host"
     if policy is None or policy.allow_private:
         return None
-    try:
+    try:  # a name that does not resolve now raises (a passing failure, retried), it is no refusal
         policy.check(host, resolve_now(host, port or 443))
     except FetchRefused as exc:
-        return str(exc)
-    except httpcore.ConnectError as exc:
         return str(exc)
     return None
 

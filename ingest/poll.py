@@ -92,7 +92,7 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
                 fresh = await add_full_text(client, fresh, full_text, max_bytes=settings.max_body_bytes,
                                             deadline=settings.fetch_timeout)
             try:
-                if getattr(publisher, "blocking", False):
+                if publisher.blocking:
                     await asyncio.to_thread(publisher.publish, fresh)
                 else:
                     publisher.publish(fresh)

@@ -167,10 +167,8 @@ class Dispatcher:
                 if sub is None or not sub.active:
                     continue
                 target = target_key(sub.channel, sub.target)
-                if target is not None:
-                    if per_target.get(target, 0) >= ROUND_PER_TARGET:
-                        continue  # left for the next round: this round must end before its leases do
-                    per_target[target] = per_target.get(target, 0) + 1
+                if target is not None and per_target.get(target, 0) >= ROUND_PER_TARGET:
+                    continue  # left for the next round: this round must end before its leases do
                 if sub.mode == "digest" and not alert.urgent:
                     batch = [a for a in held_digest(session, sub.id) if not a.urgent and a.id not in claimed]
                 else:
@@ -179,6 +177,7 @@ class Dispatcher:
                 if not batch:
                     continue
                 claimed.update(a.id for a in batch)
+                per_target[target] = per_target.get(target, 0) + 1  # one message, whatever it holds
                 messages.append(({c.name: getattr(sub, c.name) for c in Subscription.__table__.columns},
                                  [(a.id, a.attempts, json.loads(a.payload)) for a in batch]))
         outcomes = self._send_all(messages)
@@ -208,7 +207,7 @@ class Dispatcher:
         by_subscription: dict[int, list[int]] = {}
         for index, (sub, _) in enumerate(messages):
             by_subscription.setdefault(sub["id"], []).append(index)
-        outcomes: list[Outcome | None] = [None] * len(messages)
+        outcomes: list[Outcome] = [Outcome(False, "not sent")] * len(messages)  # each is replaced: send() never raises
         limits: dict[str | None, threading.Semaphore] = {}
         for sub, _ in messages:
             limits.setdefault(target_key(sub["channel"], sub["target"]), threading.Semaphore(PER_TARGET))
@@ -227,8 +226,7 @@ class Dispatcher:
             with ThreadPoolExecutor(max_workers=min(ROUND_THREADS, len(groups)), thread_name_prefix="newsvigil-send") as pool:
                 for future in [pool.submit(in_order, group) for group in groups]:
                     future.result()
-        return [(sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes)
-                if outcome is not None]
+        return [(sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes)]
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
         """Deliver (alert id, attempts, payload) items to one subscription as one message."""
