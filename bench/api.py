@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.detect import ORDINARY, TOPICAL  # noqa: E402
+from newsvigil.processors.pipeline import ArticleProcessor  # noqa: E402
+from newsvigil.processors.rules import load_rules  # noqa: E402
 from newsvigil.records import Article  # noqa: E402
-from processors.pipeline import ArticleProcessor  # noqa: E402
-from processors.rules import load_rules  # noqa: E402
-from storage.database import make_engine, session_factory  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from newsvigil.storage.database import make_engine, session_factory  # noqa: E402
+from newsvigil.storage.migrate import upgrade  # noqa: E402
 
 OUTLETS = [f"Outlet {i}" for i in range(40)]
 
@@ -44,7 +44,7 @@ def store(database_url: str, count: int, seed: int = 5) -> None:
     engine = make_engine(database_url)
     processor = ArticleProcessor(load_rules(ROOT / "seeds" / "topics.yaml"), session_factory(engine))
     langs = list(ORDINARY)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     times = sorted(start + timedelta(minutes=rng.randrange(0, 60 * 24 * 300)) for _ in range(count))
     started = time.perf_counter()
     for i in range(0, count, 1000):
@@ -55,14 +55,28 @@ def store(database_url: str, count: int, seed: int = 5) -> None:
             if rng.random() < 0.2:
                 # distinct reports, as on different events: their own figure and words of their own
                 figure = str(rng.randrange(100, 20_000))
-                sentences = [re.sub(r"\d[\d.,\u00a0 ]*\d|\d", figure, rng.choice(TOPICAL[lang])),
-                             " ".join(f"ort{rng.randrange(50_000)}" for _ in range(40)) + "."]
-            batch.append(Article(id=f"bench-{n}", feed_url=f"https://feeds.example/{n % 40}", source=OUTLETS[n % 40],
-                                 title=f"{sentences[0][:90]} ({n})", summary=" ".join(sentences[1:]),
-                                 link=f"https://news.example/{n}", published=times[n], language=lang))
+                sentences = [
+                    re.sub(r"\d[\d.,\u00a0 ]*\d|\d", figure, rng.choice(TOPICAL[lang])),
+                    " ".join(f"ort{rng.randrange(50_000)}" for _ in range(40)) + ".",
+                ]
+            batch.append(
+                Article(
+                    id=f"bench-{n}",
+                    feed_url=f"https://feeds.example/{n % 40}",
+                    source=OUTLETS[n % 40],
+                    title=f"{sentences[0][:90]} ({n})",
+                    summary=" ".join(sentences[1:]),
+                    link=f"https://news.example/{n}",
+                    published=times[n],
+                    language=lang,
+                )
+            )
         processor.process(batch)
         if (i // 1000) % 10 == 9:
-            print(f"  stored {i + 1000:,}/{count:,} ({(i + 1000) / (time.perf_counter() - started):,.0f}/s)", file=sys.stderr)
+            print(
+                f"  stored {i + 1000:,}/{count:,} ({(i + 1000) / (time.perf_counter() - started):,.0f}/s)",
+                file=sys.stderr,
+            )
     engine.dispose()
 
 
@@ -73,8 +87,15 @@ async def _queries(client: httpx.AsyncClient) -> list[dict]:
     for _ in range(5):
         deeper.append((await client.get("/api/stories", params={"limit": 50, "cursor": deeper[-1]})).json()["next"])
     outlet = first["items"][0]["outlets"][0]
-    return ([{}, {"topic": "nato"}, {"topic": "greenland"}, {"language": "fr"}, {"language": "pl"}, {"outlet": outlet},
-             {"since": "2026-06-01", "until": "2026-07-01"}] + [{"cursor": c} for c in deeper if c])
+    return [
+        {},
+        {"topic": "nato"},
+        {"topic": "greenland"},
+        {"language": "fr"},
+        {"language": "pl"},
+        {"outlet": outlet},
+        {"since": "2026-06-01", "until": "2026-07-01"},
+    ] + [{"cursor": c} for c in deeper if c]
 
 
 async def _get(client: httpx.AsyncClient, params: dict, latencies: list[float], sent: float) -> None:
@@ -135,8 +156,12 @@ def main() -> None:
         store(database_url, args.articles)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")}
         env["NEWSVIGIL_DATABASE_URL"] = database_url
-        server = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "serve", "--port", str(args.port)], env=env,
-                                  cwd=ROOT, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "newsvigil.cli", "serve", "--port", str(args.port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{args.port}"
         try:
             for _ in range(120):

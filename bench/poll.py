@@ -23,18 +23,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.feeds import FeedSource  # noqa: E402
-from ingest.fetch import client_for  # noqa: E402
-from ingest.poll import poll_cycle  # noqa: E402
-from ingest.publish import MemoryPublisher  # noqa: E402
 from newsvigil.bus import ARTICLES, MemoryBus  # noqa: E402
+from newsvigil.ingest.feeds import FeedSource  # noqa: E402
+from newsvigil.ingest.fetch import client_for  # noqa: E402
+from newsvigil.ingest.poll import poll_cycle  # noqa: E402
+from newsvigil.ingest.publish import MemoryPublisher  # noqa: E402
+from newsvigil.processors.pipeline import ArticleProcessor  # noqa: E402
+from newsvigil.processors.rules import load_rules  # noqa: E402
 from newsvigil.settings import Settings  # noqa: E402
-from processors.pipeline import ArticleProcessor  # noqa: E402
-from processors.rules import load_rules  # noqa: E402
-from storage.database import make_engine, session_factory  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from newsvigil.storage.database import make_engine, session_factory  # noqa: E402
+from newsvigil.storage.migrate import upgrade  # noqa: E402
 
-SERVER = r'''
+SERVER = r"""
 import sys
 from aiohttp import web
 
@@ -76,14 +76,16 @@ async def main():
 
 import asyncio
 asyncio.run(main())
-'''
+"""
 
 
 def start_feed_server(folder: Path, port: int, hosts: int) -> tuple[subprocess.Popen, Path]:
     """SERVER in its own process, ready; and its mode file ("mixed": half the feeds keep changing)."""
     mode = folder / "mode"
     mode.write_text("mixed")
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(hosts), str(mode)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), str(hosts), str(mode)], stdout=subprocess.PIPE, text=True
+    )
     assert server.stdout is not None
     if server.stdout.readline().strip() != "ready":
         server.terminate()
@@ -108,32 +110,45 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, mode = start_feed_server(Path(tmp), args.port, args.hosts)
         try:
-            settings = Settings(database_url=f"sqlite:///{tmp}/poll.db", allow_private_networks=True,
-                                fetch_concurrency=args.concurrency, fetch_per_host=2)
+            settings = Settings(
+                database_url=f"sqlite:///{tmp}/poll.db",
+                allow_private_networks=True,
+                fetch_concurrency=args.concurrency,
+                fetch_per_host=2,
+            )
             upgrade(settings.database_url)
             engine = make_engine(settings.database_url)
             sessions = session_factory(engine)
-            processor = ArticleProcessor(load_rules(settings.topics), sessions, None, tuple(settings.language_list),
-                                         timedelta(hours=72))
+            processor = ArticleProcessor(
+                load_rules(settings.topics), sessions, None, tuple(settings.language_list), timedelta(hours=72)
+            )
             bus = MemoryBus()
             bus.subscribe(ARTICLES, processor.handle)
             publisher = MemoryPublisher(bus)
-            feeds = [FeedSource(f"http://127.0.0.{1 + i % args.hosts}:{args.port}/feed/{i}.xml") for i in range(args.feeds)]
+            feeds = [
+                FeedSource(f"http://127.0.0.{1 + i % args.hosts}:{args.port}/feed/{i}.xml") for i in range(args.feeds)
+            ]
 
             first, seconds, _ = asyncio.run(one_cycle(feeds, sessions, publisher, settings))
-            print(f"first cycle (every feed new, 10 items each): {len(feeds) / seconds:,.0f} feeds/s "
-                  f"({sum(r.new for r in first):,} new articles, {sum(bool(r.error) for r in first)} errors)")
+            print(
+                f"first cycle (every feed new, 10 items each): {len(feeds) / seconds:,.0f} feeds/s "
+                f"({sum(r.new for r in first):,} new articles, {sum(bool(r.error) for r in first)} errors)"
+            )
             mixed, seconds, cpu = asyncio.run(one_cycle(feeds, sessions, publisher, settings))
             statuses = [r.status for r in mixed]
-            print(f"mixed cycle: {len(feeds) / seconds:,.0f} feeds/s ({statuses.count(200)} x 200 with "
-                  f"{sum(r.new for r in mixed):,} new articles, {statuses.count(304)} x 304, "
-                  f"{sum(bool(r.error) for r in mixed)} errors; {seconds:.2f} s, poller CPU {cpu:.2f} s)")
+            print(
+                f"mixed cycle: {len(feeds) / seconds:,.0f} feeds/s ({statuses.count(200)} x 200 with "
+                f"{sum(r.new for r in mixed):,} new articles, {statuses.count(304)} x 304, "
+                f"{sum(bool(r.error) for r in mixed)} errors; {seconds:.2f} s, poller CPU {cpu:.2f} s)"
+            )
             mode.write_text("static")
             asyncio.run(one_cycle(feeds, sessions, publisher, settings))  # the changing half gets its new ETag
             quiet, seconds, cpu = asyncio.run(one_cycle(feeds, sessions, publisher, settings))
             not_modified = sum(r.status == 304 for r in quiet)
-            print(f"all-304 cycle: {len(feeds) / seconds:,.0f} feeds/s; poller CPU per 304: "
-                  f"{cpu / max(1, not_modified) * 1000:.2f} ms ({not_modified} x 304)")
+            print(
+                f"all-304 cycle: {len(feeds) / seconds:,.0f} feeds/s; poller CPU per 304: "
+                f"{cpu / max(1, not_modified) * 1000:.2f} ms ({not_modified} x 304)"
+            )
             engine.dispose()
         finally:
             server.terminate()

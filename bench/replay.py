@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -30,7 +30,7 @@ from bench.detect import ORDINARY, TOPICAL  # noqa: E402
 def write_archive(folder: Path, items: int, files: int, seed: int = 11) -> None:
     rng = random.Random(seed)
     langs = list(ORDINARY)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     per_file = items // files
     for f in range(files):
         lang = langs[f % len(langs)]
@@ -48,7 +48,9 @@ def write_archive(folder: Path, items: int, files: int, seed: int = 11) -> None:
             )
         (folder / f"feed-{f:04d}.xml").write_text(
             f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Archive {f}</title>"
-            f"<language>{lang}</language>{''.join(entries)}</channel></rss>", encoding="utf-8")
+            f"<language>{lang}</language>{''.join(entries)}</channel></rss>",
+            encoding="utf-8",
+        )
 
 
 def replay_once(items: int, files: int) -> tuple[float, int, float, str]:
@@ -59,10 +61,14 @@ def replay_once(items: int, files: int) -> tuple[float, int, float, str]:
         write_archive(folder, items, files)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")}
         env["NEWSVIGIL_DATABASE_URL"] = f"sqlite:///{tmp}/replay.db"
-        subprocess.run([sys.executable, "-m", "newsvigil.cli", "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "newsvigil.cli", "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT
+        )
         started = time.perf_counter()
         # `time -v`-like peak RSS of the replay and its pool: a wrapper process reports its children's maximum
-        result = subprocess.run([sys.executable, "-c", PEAK, "replay", str(folder)], env=env, capture_output=True, text=True, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-c", PEAK, "replay", str(folder)], env=env, capture_output=True, text=True, cwd=ROOT
+        )
         elapsed = time.perf_counter() - started
     lines = result.stdout.strip().splitlines()
     peak_mb = float(lines[-1]) if lines and re.fullmatch(r"[\d.]+", lines[-1]) else float("nan")

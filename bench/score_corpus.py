@@ -19,18 +19,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from processors.evaluation import Scores, evaluate, load_corpus, load_real_corpus, split_of  # noqa: E402
-from processors.rules import load_rules  # noqa: E402
+from newsvigil.processors.evaluation import Scores, evaluate, load_corpus, load_real_corpus, split_of  # noqa: E402
+from newsvigil.processors.rules import load_rules  # noqa: E402
 
 CORPUS = ROOT / "tests" / "processors" / "corpus"
 
 
 def print_scores(scores: Scores, count: dict[str, int], classes: bool) -> None:
-    print(f"{'language':8} {'articles':>8} {'topic F1':>9} {'troop P':>8} {'troop R':>8} {'troop F1':>9} {'vague F1':>9}")
+    print(
+        f"{'language':8} {'articles':>8} {'topic F1':>9} {'troop P':>8} {'troop R':>8} {'troop F1':>9} {'vague F1':>9}"
+    )
     for lang in sorted(scores.topics, key=lambda k: (k == "all", k)):
         t = scores.troops[lang]
-        print(f"{lang:8} {count[lang]:8d} {scores.topics[lang].f1:9.3f} {t.precision:8.3f} {t.recall:8.3f} "
-              f"{t.f1:9.3f} {scores.vague[lang].f1:9.3f}")
+        print(
+            f"{lang:8} {count[lang]:8d} {scores.topics[lang].f1:9.3f} {t.precision:8.3f} {t.recall:8.3f} "
+            f"{t.f1:9.3f} {scores.vague[lang].f1:9.3f}"
+        )
     print()
     print(f"{'topic':10} {'P':>6} {'R':>6} {'F1':>6} {'gold':>5}")
     for topic, c in sorted(scores.by_topic.items()):
@@ -39,12 +43,14 @@ def print_scores(scores: Scores, count: dict[str, int], classes: bool) -> None:
         print()
         print(f"{'class':15} {'items':>5} {'topic F1':>9} {'troop P':>8} {'troop R':>8} {'troop FP':>9}")
         for cls, (topics, troops) in sorted(scores.classes.items()):
-            print(f"{cls:15} {count.get('class:' + cls, 0):5d} {topics.f1:9.3f} {troops.precision:8.3f} "
-                  f"{troops.recall:8.3f} {troops.fp:9d}")
+            print(
+                f"{cls:15} {count.get('class:' + cls, 0):5d} {topics.f1:9.3f} {troops.precision:8.3f} "
+                f"{troops.recall:8.3f} {troops.fp:9d}"
+            )
 
 
 def print_feedback() -> None:
-    from newsvigil.cli_feedback import feedback_rows
+    from newsvigil.cli.feedback import feedback_rows
 
     rows = feedback_rows()
     print(f"{len(rows)} figures marked wrong by users")
@@ -56,8 +62,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", nargs="?", help="a folder of labelled *.jsonl (default: the original corpus)")
     parser.add_argument("--real", action="store_true", help="score the real-news corpus (tests/processors/corpus/real)")
-    parser.add_argument("--half", choices=["A", "B", "C"], help="only one part of the real corpus: A and B are the development "
-                        "halves, C the 400 items labelled after all tuning")
+    parser.add_argument(
+        "--half",
+        choices=["A", "B", "C"],
+        help="only one part of the real corpus: A and B are the development "
+        "halves, C the 400 items labelled after all tuning",
+    )
     parser.add_argument("--classes", action="store_true", help="also print scores per error class")
     parser.add_argument("--errors", action="store_true", help="list every article scored wrong")
     parser.add_argument("--feedback", action="store_true", help="list the figures users marked wrong, then stop")

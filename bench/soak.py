@@ -35,7 +35,7 @@ def sample(pid: int) -> tuple[float, int]:
     """(RSS in MB, open descriptors) of a process."""
     status = Path(f"/proc/{pid}/status").read_text()
     rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+    return rss, len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
 def main() -> None:
@@ -49,13 +49,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, _ = start_feed_server(Path(tmp), args.port, args.hosts)
         feeds = Path(tmp) / "feeds.txt"
-        feeds.write_text("".join(f"http://127.0.0.{1 + i % args.hosts}:{args.port}/feed/{i}.xml\n" for i in range(args.feeds)))
+        feeds.write_text(
+            "".join(f"http://127.0.0.{1 + i % args.hosts}:{args.port}/feed/{i}.xml\n" for i in range(args.feeds))
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | {
-            "NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp}/soak.db", "NEWSVIGIL_FEEDS": str(feeds),
-            "NEWSVIGIL_ALLOW_PRIVATE_NETWORKS": "1", "NEWSVIGIL_POLL_INTERVAL": str(args.interval),
-            "NEWSVIGIL_POLL_MIN_INTERVAL": str(args.interval), "NEWSVIGIL_FETCH_PER_HOST": "4"}
-        run = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "run"], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            "NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp}/soak.db",
+            "NEWSVIGIL_FEEDS": str(feeds),
+            "NEWSVIGIL_ALLOW_PRIVATE_NETWORKS": "1",
+            "NEWSVIGIL_POLL_INTERVAL": str(args.interval),
+            "NEWSVIGIL_POLL_MIN_INTERVAL": str(args.interval),
+            "NEWSVIGIL_FETCH_PER_HOST": "4",
+        }
+        run = subprocess.Popen(
+            [sys.executable, "-m", "newsvigil.cli", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         cycles: list[float] = []
         new = [0]
 
@@ -83,16 +95,27 @@ def main() -> None:
                 run.kill()
             server.terminate()
             server.wait()
-        stats = subprocess.run([sys.executable, "-m", "newsvigil.cli", "stats", "--json"], env=env, cwd=ROOT,
-                               capture_output=True, text=True).stdout
+        stats = subprocess.run(
+            [sys.executable, "-m", "newsvigil.cli", "stats", "--json"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
         rss, fds = [s[0] for s in samples], [s[1] for s in samples]
-        print(f"soak {args.minutes:g} min, {args.feeds} feeds every {args.interval:g} s: {len(cycles)} cycles, "
-              f"{new[0]:,} new articles, stored {json.loads(stats)['articles']:,}; SIGTERM exit {code}")
-        print(f"RSS MB first/last/max: {rss[0]:.0f}/{rss[-1]:.0f}/{max(rss):.0f}; "
-              f"descriptors first/last/max: {fds[0]}/{fds[-1]}/{max(fds)}")
+        print(
+            f"soak {args.minutes:g} min, {args.feeds} feeds every {args.interval:g} s: {len(cycles)} cycles, "
+            f"{new[0]:,} new articles, stored {json.loads(stats)['articles']:,}; SIGTERM exit {code}"
+        )
+        print(
+            f"RSS MB first/last/max: {rss[0]:.0f}/{rss[-1]:.0f}/{max(rss):.0f}; "
+            f"descriptors first/last/max: {fds[0]}/{fds[-1]}/{max(fds)}"
+        )
         if cycles:
-            print(f"cycle seconds p50 {statistics.median(cycles):.2f}, p95 {sorted(cycles)[int(0.95 * (len(cycles) - 1))]:.2f}, "
-                  f"max {max(cycles):.2f}")
+            print(
+                f"cycle seconds p50 {statistics.median(cycles):.2f}, p95 {sorted(cycles)[int(0.95 * (len(cycles) - 1))]:.2f}, "
+                f"max {max(cycles):.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ingest.fetch import fetch_feed
-from ingest.parse import parse_feed
+from newsvigil.ingest.fetch import fetch_feed
+from newsvigil.ingest.parse import parse_feed
 
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"}
 
@@ -22,7 +22,11 @@ class _Alternates(HTMLParser):
         if tag != "link":
             return
         a = {k.lower(): (v or "") for k, v in attrs}
-        if "alternate" in a.get("rel", "").lower().split() and a.get("type", "").lower() in FEED_TYPES and a.get("href"):
+        if (
+            "alternate" in a.get("rel", "").lower().split()
+            and a.get("type", "").lower() in FEED_TYPES
+            and a.get("href")
+        ):
             self.links.append((a["href"], a.get("title") or None))
 
 
@@ -41,8 +45,9 @@ def alternate_links(page: bytes, base_url: str) -> list[tuple[str, str | None]]:
     return links
 
 
-async def discover_feed(client: httpx.AsyncClient, url: str, *, max_bytes: int,
-                        deadline: float) -> tuple[str, str | None]:
+async def discover_feed(
+    client: httpx.AsyncClient, url: str, *, max_bytes: int, deadline: float
+) -> tuple[str, str | None]:
     """(feed URL, title) for `url`; ValueError with the reason when there is none."""
     result = await fetch_feed(client, url, max_bytes=max_bytes, deadline=deadline)
     if result.error:
@@ -52,5 +57,5 @@ async def discover_feed(client: httpx.AsyncClient, url: str, *, max_bytes: int,
         return url, parsed.title
     links = alternate_links(result.content, url)
     if not links:
-        raise ValueError(f"{url} is neither a feed nor a page that links one (<link rel=\"alternate\">)")
+        raise ValueError(f'{url} is neither a feed nor a page that links one (<link rel="alternate">)')
     return links[0]

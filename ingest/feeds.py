@@ -22,7 +22,9 @@ def load_feed_list(path: str | Path) -> list[FeedSource]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(f"feed list {path} does not exist", "set NEWSVIGIL_FEEDS to an OPML or text file of feed URLs") from None
+        raise UserError(
+            f"feed list {path} does not exist", "set NEWSVIGIL_FEEDS to an OPML or text file of feed URLs"
+        ) from None
     except OSError as exc:
         raise UserError(f"cannot read feed list {path}: {exc.strerror}", "check the path and its permissions") from None
     if data.lstrip()[:1] == b"<":
@@ -34,14 +36,20 @@ def _from_opml(path: Path, data: bytes) -> list[FeedSource]:
     try:
         # OPML is a small file the user chose; still, forbid DTDs so no entity can expand.
         if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
-            raise UserError(f"feed list {path}: DTDs and entities are not allowed in OPML", "remove the <!DOCTYPE> block")
+            raise UserError(
+                f"feed list {path}: DTDs and entities are not allowed in OPML", "remove the <!DOCTYPE> block"
+            )
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
         line, column = exc.position
-        raise UserError(f"feed list {path} is not valid OPML: {exc.msg if hasattr(exc, 'msg') else exc} (line {line}, column {column})",
-                        "fix the XML, or use a text file with one URL per line") from None
+        raise UserError(
+            f"feed list {path} is not valid OPML: {exc.msg if hasattr(exc, 'msg') else exc} (line {line}, column {column})",
+            "fix the XML, or use a text file with one URL per line",
+        ) from None
     except LookupError as exc:  # the XML declaration names an encoding Python does not know
-        raise UserError(f"feed list {path} is not valid OPML: {exc}", "declare encoding=\"UTF-8\" and save the file as UTF-8") from None
+        raise UserError(
+            f"feed list {path} is not valid OPML: {exc}", 'declare encoding="UTF-8" and save the file as UTF-8'
+        ) from None
     feeds: list[FeedSource] = []
     seen: set[str] = set()
     for outline in root.iter("outline"):
@@ -60,7 +68,9 @@ def _from_text(path: Path, data: bytes) -> list[FeedSource]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"feed list {path} is neither OPML nor UTF-8 text", "save it as UTF-8, one URL per line") from None
+        raise UserError(
+            f"feed list {path} is neither OPML nor UTF-8 text", "save it as UTF-8, one URL per line"
+        ) from None
     feeds: list[FeedSource] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
@@ -77,4 +87,6 @@ def _from_text(path: Path, data: bytes) -> list[FeedSource]:
 
 def _check_url(path: Path, url: str, where: str) -> None:
     if not url.lower().startswith(("http://", "https://")):
-        raise UserError(f"feed list {path}, {where}: {url!r} is not an http(s) URL", "feeds are fetched over HTTP(S) only")
+        raise UserError(
+            f"feed list {path}, {where}: {url!r} is not an http(s) URL", "feeds are fetched over HTTP(S) only"
+        )

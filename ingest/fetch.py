@@ -9,10 +9,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ingest.guard import AddressPolicy, FetchRefused, GuardedBackend, policy_for
+from newsvigil.ingest.guard import AddressPolicy, FetchRefused, GuardedBackend, policy_for
 
 MAX_REDIRECTS = 5
-ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 # Only what BoundedDecoder can inflate with a cap on every step (brotli and zstd bindings cannot).
 ACCEPT_ENCODING = "gzip, deflate"
 # Response headers the scheduler reads (freshness, Retry-After).
@@ -39,11 +41,12 @@ class FetchResult:
         return self.error is None
 
 
-def make_client(user_agent: str, timeout: float, policy: AddressPolicy = AddressPolicy()) -> httpx.AsyncClient:
+def make_client(user_agent: str, timeout: float, policy: AddressPolicy | None = None) -> httpx.AsyncClient:
     """One shared client: connection pooling, no automatic redirects (each hop is checked), and every
     connection opened through the guard, which checks the address it actually connects to."""
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    policy = policy or AddressPolicy()
     if not policy.allow_private:
         # httpx has no public hook for the connect step; httpcore's pool takes a network backend.
         transport._pool._network_backend = GuardedBackend(policy)
@@ -73,7 +76,7 @@ async def fetch_feed(
     """GET a feed with its validators; never raises for network or HTTP trouble."""
     try:
         return await asyncio.wait_for(_fetch(client, url, etag, last_modified, max_bytes), timeout=deadline)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return FetchResult(url, None, error=f"timed out after {deadline:g} s")
     except FetchRefused as exc:
         return FetchResult(url, None, error=str(exc))
@@ -108,8 +111,9 @@ def header_bytes(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None,
-                 max_bytes: int) -> FetchResult:
+async def _fetch(
+    client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None, max_bytes: int
+) -> FetchResult:
     headers: dict[str, bytes] = {}
     if etag:
         headers["If-None-Match"] = header_bytes(etag)  # echoed exactly as the server sent it
@@ -122,7 +126,9 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
             kept = {k: response.headers[k] for k in SCHEDULE_HEADERS if k in response.headers}
             if response.status_code == 304:  # httpx counts 304 among redirects
                 if not headers:
-                    return FetchResult(url, 304, headers=kept, error="HTTP 304 Not Modified to a request without validators")
+                    return FetchResult(
+                        url, 304, headers=kept, error="HTTP 304 Not Modified to a request without validators"
+                    )
                 return FetchResult(url, 304, etag=etag, last_modified=last_modified, headers=kept)
             if response.is_redirect:
                 location = response.headers.get("location")
@@ -131,7 +137,9 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
                 try:
                     current = urljoin(current, location)
                 except ValueError:
-                    return FetchResult(url, response.status_code, error=f"HTTP {response.status_code} with a malformed Location")
+                    return FetchResult(
+                        url, response.status_code, error=f"HTTP {response.status_code} with a malformed Location"
+                    )
                 continue
             if response.status_code != 200:
                 error = f"HTTP {response.status_code} {response.reason_phrase}".strip()

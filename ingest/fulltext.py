@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, Sequence
 
 import httpx
 
-from ingest.fetch import fetch_feed
+from newsvigil.ingest.fetch import fetch_feed
 from newsvigil.records import Article
 
 log = logging.getLogger("newsvigil.fulltext")
@@ -25,8 +25,15 @@ def main_text(page: bytes, url: str) -> str | None:
     return text[:MAX_BODY_CHARS] if text else None
 
 
-async def add_full_text(client: httpx.AsyncClient, articles: Sequence[Article], wanted: Callable[[Article], bool], *,
-                        max_bytes: int, deadline: float, concurrency: int = 4) -> list[Article]:
+async def add_full_text(
+    client: httpx.AsyncClient,
+    articles: Sequence[Article],
+    wanted: Callable[[Article], bool],
+    *,
+    max_bytes: int,
+    deadline: float,
+    concurrency: int = 4,
+) -> list[Article]:
     """The articles, those `wanted` with the main text of their page as `body`. A page that cannot
     be fetched or read leaves its article as it was (logged), never drops it."""
     limit = asyncio.Semaphore(concurrency)

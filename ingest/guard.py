@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import unquote, urlsplit
 
 import httpcore
@@ -20,13 +20,18 @@ import httpx
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Not covered by `is_global` checks on every Python version, or worth naming explicitly.
-_BLOCKED = [ipaddress.ip_network(n) for n in (
-    "100.64.0.0/10",  # carrier-grade NAT
-    "169.254.0.0/16", "fe80::/10",  # link-local, including the cloud metadata address 169.254.169.254
-    "fc00::/7",  # unique-local IPv6
-    "fd00:ec2::254/128",  # AWS metadata over IPv6
-    "224.0.0.0/4", "ff00::/8",  # multicast
-)]
+_BLOCKED = [
+    ipaddress.ip_network(n)
+    for n in (
+        "100.64.0.0/10",  # carrier-grade NAT
+        "169.254.0.0/16",
+        "fe80::/10",  # link-local, including the cloud metadata address 169.254.169.254
+        "fc00::/7",  # unique-local IPv6
+        "fd00:ec2::254/128",  # AWS metadata over IPv6
+        "224.0.0.0/4",
+        "ff00::/8",  # multicast
+    )
+]
 
 
 # IPv6 forms that carry an IPv4 address in their last 32 bits: NAT64 (well-known and local-use),
@@ -62,7 +67,7 @@ class AddressPolicy:
 
     def refusal(self, address: str) -> str | None:
         """Why a connection to `address` is refused, or None when it is allowed."""
-        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = ipaddress.ip_address(address.split("%", maxsplit=1)[0])
         if isinstance(ip, ipaddress.IPv6Address):
             ip = embedded_ipv4(ip) or ip
         if self.allow_private or any(ip in net for net in self.allowed):
@@ -77,8 +82,10 @@ class AddressPolicy:
         for address in addresses:
             reason = self.refusal(address)
             if reason:
-                raise FetchRefused(f"{host} resolves to {reason}; set NEWSVIGIL_ALLOW_PRIVATE_NETWORKS=1 "
-                                   "or NEWSVIGIL_ALLOWED_NETWORKS to allow it")
+                raise FetchRefused(
+                    f"{host} resolves to {reason}; set NEWSVIGIL_ALLOW_PRIVATE_NETWORKS=1 "
+                    "or NEWSVIGIL_ALLOWED_NETWORKS to allow it"
+                )
         return addresses
 
 
@@ -89,21 +96,29 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
         self.policy = policy
         self.inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ) -> httpcore.NetworkStream:
         addresses = self.policy.check(host, resolve_now(host, port))
         error: Exception | None = None
         for address in addresses:
             try:
-                return self.inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                              socket_options=socket_options)
+                return self.inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
         raise error
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable | None = None
+    ) -> httpcore.NetworkStream:
         raise FetchRefused("unix sockets are not used")
 
     def sleep(self, seconds: float) -> None:
@@ -135,8 +150,28 @@ def policy_for(settings) -> AddressPolicy:
 # Apprise services whose address is the service's own (the URL holds tokens, not a host): allowed.
 APPRISE_SERVICES = frozenset({"tgram", "slack", "discord", "msteams", "pover", "pbul", "opsgenie", "pagerduty"})
 # Apprise services that connect to a host named in the URL: allowed when that host passes the guard.
-APPRISE_HOSTED = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "gotify", "gotifys",
-                            "matrix", "matrixs", "mmost", "mmosts", "rocket", "rockets", "mailto", "mailtos"})
+APPRISE_HOSTED = frozenset(
+    {
+        "json",
+        "jsons",
+        "form",
+        "forms",
+        "xml",
+        "xmls",
+        "ntfy",
+        "ntfys",
+        "gotify",
+        "gotifys",
+        "matrix",
+        "matrixs",
+        "mmost",
+        "mmosts",
+        "rocket",
+        "rockets",
+        "mailto",
+        "mailtos",
+    }
+)
 
 
 def apprise_refusal(target: str, policy: AddressPolicy | None = None) -> str | None:
@@ -190,22 +225,29 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self.policy = policy
         self.inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = self.policy.check(host, await resolve(host, port))
         error: Exception | None = None
         for address in addresses:
             try:
-                return await self.inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                                    socket_options=socket_options)
+                return await self.inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
         raise error
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable | None = None
+    ) -> httpcore.AsyncNetworkStream:
         raise FetchRefused("unix sockets are not fetched")
 
     async def sleep(self, seconds: float) -> None:

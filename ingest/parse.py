@@ -7,7 +7,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -39,9 +39,16 @@ def plain_text(fragment: str | None) -> str:
     return _SPACES.sub(" ", html.unescape(fragment)).strip()
 
 
-def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, language: str | None = None,
-               content_type: str | None = None, fetched_at: datetime | None = None,
-               prefer_self_link: bool = False) -> ParsedFeed:
+def parse_feed(
+    content: bytes,
+    feed_url: str,
+    *,
+    source: str | None = None,
+    language: str | None = None,
+    content_type: str | None = None,
+    fetched_at: datetime | None = None,
+    prefer_self_link: bool = False,
+) -> ParsedFeed:
     """Parse a feed document into normalised Articles; a non-feed or broken document gets an error.
 
     With `prefer_self_link` (archives), the feed's own rel=self URL names it when present, so that
@@ -67,14 +74,19 @@ def parse_feed(content: bytes, feed_url: str, *, source: str | None = None, lang
             return ParsedFeed(error=f"malformed feed: {_bozo_reason(parsed)}")
     feed_meta = parsed.get("feed", {})
     if prefer_self_link:
-        self_link = next((l["href"] for l in feed_meta.get("links", []) if l.get("rel") == "self" and l.get("href")), None)
+        self_link = next(
+            (link["href"] for link in feed_meta.get("links", []) if link.get("rel") == "self" and link.get("href")),
+            None,
+        )
         feed_url = urljoin(feed_url, self_link) if self_link else feed_url
     title = plain_text(feed_meta.get("title")) or None
     source_name = source or title or (urlsplit(feed_url).hostname or feed_url)
     feed_language = language or feed_meta.get("language")
     fetched = fetched_at or utcnow()
     articles = [_article(entry, feed_url, source_name, feed_language, fetched) for entry in entries]
-    return ParsedFeed(articles=[bounded(a) for a in articles if a is not None], title=title, ttl_minutes=_ttl(feed_meta))
+    return ParsedFeed(
+        articles=[bounded(a) for a in articles if a is not None], title=title, ttl_minutes=_ttl(feed_meta)
+    )
 
 
 def _declares_entities(content: bytes) -> bool:
@@ -82,7 +94,7 @@ def _declares_entities(content: bytes) -> bool:
     attempt, refused before any parser sees it (expat would expand up to its amplification limit).
     Two linear searches: a pattern that looks for the subset's end from every '<!DOCTYPE' took
     quadratic time on a document repeating it (minutes for 1 MB)."""
-    head = content[:1 << 20].lower()
+    head = content[: 1 << 20].lower()
     doctype = head.find(b"<!doctype")
     return doctype != -1 and head.find(b"<!entity", doctype) != -1
 
@@ -132,7 +144,7 @@ def _entry_time(entry) -> datetime | None:
         value = entry.get(key)
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
             except (OverflowError, ValueError, TypeError):
                 continue
     return None

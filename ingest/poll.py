@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.feeds import FeedSource
-from ingest.fetch import fetch_feed
-from ingest.fulltext import add_full_text
-from ingest.parse import parse_feed
-from ingest.publish import ArticlePublisher
-from ingest.schedule import HostBackoff, Intervals, next_delay
+from newsvigil.ingest.feeds import FeedSource
+from newsvigil.ingest.fetch import fetch_feed
+from newsvigil.ingest.fulltext import add_full_text
+from newsvigil.ingest.parse import parse_feed
+from newsvigil.ingest.publish import ArticlePublisher
+from newsvigil.ingest.schedule import HostBackoff, Intervals, next_delay
 from newsvigil.records import Article, utc_iso, utcnow
 from newsvigil.settings import Settings
-from storage.models import Feed
-from storage.repositories import FetchOutcome, feed_states, is_due, mark_seen, record_fetches, seen_item_ids
+from newsvigil.storage.models import Feed
+from newsvigil.storage.repositories import FetchOutcome, feed_states, is_due, mark_seen, record_fetches, seen_item_ids
 
 log = logging.getLogger("newsvigil.poll")
 SAVE_EVERY = 50  # polls saved per transaction: health stays current, and 304s stay cheap
@@ -59,16 +59,29 @@ class FeedPoll:
     delay: float
 
 
-async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed | None, sessions: sessionmaker[Session],
-                    publisher: ArticlePublisher, settings: Settings, backoff: HostBackoff | None = None,
-                    full_text: Callable[[Article], bool] | None = None) -> FeedPoll:
+async def poll_feed(
+    client: httpx.AsyncClient,
+    source: FeedSource,
+    state: Feed | None,
+    sessions: sessionmaker[Session],
+    publisher: ArticlePublisher,
+    settings: Settings,
+    backoff: HostBackoff | None = None,
+    full_text: Callable[[Article], bool] | None = None,
+) -> FeedPoll:
     """Poll one feed end to end (`state`: its saved state, if any); new items that `full_text`
     wants get their page's main text. Problems come back in the report, never as exceptions; the
     caller saves the outcome (`record_fetches`)."""
     etag, last_modified = (state.etag, state.last_modified) if state else (None, None)
     errors_before = (state.consecutive_errors or 0) if state else 0
-    result = await fetch_feed(client, source.url, etag=etag, last_modified=last_modified,
-                              max_bytes=settings.max_body_bytes, deadline=settings.fetch_timeout)
+    result = await fetch_feed(
+        client,
+        source.url,
+        etag=etag,
+        last_modified=last_modified,
+        max_bytes=settings.max_body_bytes,
+        deadline=settings.fetch_timeout,
+    )
     report = PollReport(source.url, result.status)
     outcome = FetchOutcome(result.status, None, result.etag, result.last_modified)
     ttl = None
@@ -78,8 +91,14 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
     elif result.status == 200:
         # Parsing is CPU work: in a thread, so that one big feed never stalls the event loop and the
         # other feeds' fetches (and their timeouts) go on meanwhile.
-        parsed = await asyncio.to_thread(parse_feed, result.content, source.url, source=source.title,
-                                         language=source.language, content_type=result.content_type)
+        parsed = await asyncio.to_thread(
+            parse_feed,
+            result.content,
+            source.url,
+            source=source.title,
+            language=source.language,
+            content_type=result.content_type,
+        )
         ttl = parsed.ttl_minutes
         if parsed.error:
             report.error = parsed.error
@@ -89,8 +108,9 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
                 seen = seen_item_ids(session, source.url, [a.id for a in parsed.articles])
             fresh = list({a.id: a for a in parsed.articles if a.id not in seen}.values())
             if full_text and fresh:
-                fresh = await add_full_text(client, fresh, full_text, max_bytes=settings.max_body_bytes,
-                                            deadline=settings.fetch_timeout)
+                fresh = await add_full_text(
+                    client, fresh, full_text, max_bytes=settings.max_body_bytes, deadline=settings.fetch_timeout
+                )
             try:
                 if publisher.blocking:
                     await asyncio.to_thread(publisher.publish, fresh)
@@ -109,9 +129,18 @@ async def poll_feed(client: httpx.AsyncClient, source: FeedSource, state: Feed |
     if backoff:
         backoff.record(_host(source.url), result.status, result.headers, now)
     outcome.error = report.error
-    delay = intervals(settings).minimum if retry_soon else next_delay(
-        intervals(settings), errors=errors_before + 1 if report.error else 0, status=result.status,
-        headers=result.headers, ttl_minutes=ttl, now=now)
+    delay = (
+        intervals(settings).minimum
+        if retry_soon
+        else next_delay(
+            intervals(settings),
+            errors=errors_before + 1 if report.error else 0,
+            status=result.status,
+            headers=result.headers,
+            ttl_minutes=ttl,
+            now=now,
+        )
+    )
     if report.error:
         log.warning("%s: %s", source.url, report.error)
     return FeedPoll(report, outcome, now, delay)
@@ -131,10 +160,18 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], sessions: sessionmaker[Session],
-                     publisher: ArticlePublisher, settings: Settings, *, due_only: bool = False,
-                     backoff: HostBackoff | None = None, now: datetime | None = None,
-                     full_text: Callable[[Article], bool] | None = None) -> list[PollReport]:
+async def poll_cycle(
+    client: httpx.AsyncClient,
+    feeds: list[FeedSource],
+    sessions: sessionmaker[Session],
+    publisher: ArticlePublisher,
+    settings: Settings,
+    *,
+    due_only: bool = False,
+    backoff: HostBackoff | None = None,
+    now: datetime | None = None,
+    full_text: Callable[[Article], bool] | None = None,
+) -> list[PollReport]:
     """Poll the feeds (with `due_only`, those whose next poll time has come), `fetch_concurrency` at a
     time and `fetch_per_host` per host; one feed's failure never stops the others. Feed states are
     read once and saved every `SAVE_EVERY` polls (and at the end)."""
@@ -159,7 +196,9 @@ async def poll_cycle(client: httpx.AsyncClient, feeds: list[FeedSource], session
         async with per_host.setdefault(host, asyncio.Semaphore(settings.fetch_per_host)), limit:
             blocked = backoff.blocked(host, utcnow()) if backoff else None
             if blocked:
-                return PollReport(source.url, deferred=f"host {host} refused repeatedly; waiting until {utc_iso(blocked)}")
+                return PollReport(
+                    source.url, deferred=f"host {host} refused repeatedly; waiting until {utc_iso(blocked)}"
+                )
             state = states.get(source.url)
             try:
                 poll = await poll_feed(client, source, state, sessions, publisher, settings, backoff, full_text)

@@ -6,7 +6,8 @@ caller never marks unacknowledged items as seen.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from newsvigil.bus import ALERTS_HEADER, ARTICLES, MemoryBus, encode_article
 from newsvigil.records import Article
@@ -74,8 +75,10 @@ class KafkaPublisher:
     def publish(self, articles: Sequence[Article], alerts: str | None = None) -> None:
         """Send and wait for every acknowledgement; `alerts` marks replayed articles' alert policy."""
         headers = [(ALERTS_HEADER, alerts.encode())] if alerts else None
-        futures = [self.producer.send(self.topic, key=a.id.encode(), value=encode_article(a), headers=headers)
-                   for a in articles]
+        futures = [
+            self.producer.send(self.topic, key=a.id.encode(), value=encode_article(a), headers=headers)
+            for a in articles
+        ]
         self.producer.flush(timeout=self.timeout)
         for future in futures:
             try:

@@ -16,6 +16,7 @@ import pickle
 import shutil
 import tempfile
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -23,10 +24,10 @@ from datetime import datetime
 from multiprocessing import get_context
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from ingest.parse import parse_feed
 from newsvigil.errors import UserError
+from newsvigil.ingest.parse import parse_feed
 from newsvigil.records import Article
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
@@ -124,7 +125,7 @@ def remove_stale_runs() -> list[str]:
     folder names its process, and one whose process is gone is stale. Returns the folders removed."""
     removed = []
     for folder in Path(tempfile.gettempdir()).glob(f"{RUNS_PREFIX}*-*"):
-        pid = folder.name[len(RUNS_PREFIX):].split("-", 1)[0]
+        pid = folder.name[len(RUNS_PREFIX) :].split("-", 1)[0]
         if not pid.isdigit() or _alive(int(pid)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
@@ -150,9 +151,16 @@ def published_at(article: Article) -> datetime:
 class Archive:
     """Archives read into time-sorted runs, then streamed in publication order, filtered to [since, until)."""
 
-    def __init__(self, paths: list[str], since: datetime | None = None, until: datetime | None = None,
-                 workers: int = 0, transform: tuple[Callable[..., Transform], tuple] | None = None,
-                 pool_min_bytes: int = 4 << 20, max_document_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        since: datetime | None = None,
+        until: datetime | None = None,
+        workers: int = 0,
+        transform: tuple[Callable[..., Transform], tuple] | None = None,
+        pool_min_bytes: int = 4 << 20,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
+    ) -> None:
         self.paths, self.since, self.until = paths, since, until
         self.max_document_bytes = max_document_bytes
         self.workers = workers
@@ -177,19 +185,25 @@ class Archive:
         self.files = len(files)
         return files
 
-    def read(self, files: list[Path] | None = None, on_file: Callable[[], None] | None = None) -> "Archive":
+    def read(self, files: list[Path] | None = None, on_file: Callable[[], None] | None = None) -> Archive:
         """Parse every file (in `workers` processes; 0 = in this one) into sorted runs on disk."""
         files = self.list_files() if files is None else files
-        args = [(str(p), self.since, self.until, os.path.join(self._tmp.name, f"run-{i}")) for i, p in enumerate(files)]
+        args = [(str(p), self.since, self.until, str(Path(self._tmp.name, f"run-{i}"))) for i, p in enumerate(files)]
         if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
             try:
-                with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_install,
-                                         initargs=(self.transform, self.max_document_bytes)) as pool:
-                    for run in pool.map(_spill, *zip(*args), chunksize=1):
+                with ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=get_context("spawn"),
+                    initializer=_install,
+                    initargs=(self.transform, self.max_document_bytes),
+                ) as pool:
+                    for run in pool.map(_spill, *zip(*args, strict=False), chunksize=1):
                         self._add(run, on_file)
             except BrokenProcessPool:
-                raise UserError("a replay process died while reading the archives (out of memory?)",
-                                "replay again with fewer --workers, or --workers 0") from None
+                raise UserError(
+                    "a replay process died while reading the archives (out of memory?)",
+                    "replay again with fewer --workers, or --workers 0",
+                ) from None
         else:
             _install(self.transform, self.max_document_bytes)
             for arg in args:
@@ -210,7 +224,7 @@ class Archive:
         runs = list(self._runs)
         while len(runs) > MAX_OPEN_RUNS:
             group, runs = runs[:MAX_OPEN_RUNS], runs[MAX_OPEN_RUNS:]
-            merged = os.path.join(self._tmp.name, f"merged-{len(runs)}-{len(group)}-{id(group)}")
+            merged = str(Path(self._tmp.name, f"merged-{len(runs)}-{len(group)}-{id(group)}"))
             _write_run(merged, heapq.merge(*map(_read_run, group), key=itemgetter(0)))
             runs.append(merged)
         for _key, item in heapq.merge(*map(_read_run, runs), key=itemgetter(0)):
@@ -219,7 +233,7 @@ class Archive:
     def close(self) -> None:
         self._tmp.cleanup()
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -233,7 +247,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _install(transform: tuple[Callable[..., Transform], tuple] | None, max_document_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+def _install(
+    transform: tuple[Callable[..., Transform], tuple] | None, max_document_bytes: int = MAX_DOCUMENT_BYTES
+) -> None:
     global _transform, MAX_DOCUMENT_BYTES
     _transform = transform[0](*transform[1]) if transform else None
     MAX_DOCUMENT_BYTES = max_document_bytes
@@ -242,11 +258,13 @@ def _install(transform: tuple[Callable[..., Transform], tuple] | None, max_docum
 def _spill(path: str, since: datetime | None, until: datetime | None, run_path: str) -> _Run:
     """Read one file, keep its items in the window, sort them and write them as a run."""
     read = read_file(Path(path))
-    kept = [a for a in read.articles if (not since or published_at(a) >= since) and (not until or published_at(a) < until)]
+    kept = [
+        a for a in read.articles if (not since or published_at(a) >= since) and (not until or published_at(a) < until)
+    ]
     kept.sort(key=lambda a: (published_at(a), a.id))
     items = _transform(kept) if _transform else kept
     if kept:
-        _write_run(run_path, (((published_at(a), a.id), item) for a, item in zip(kept, items)))
+        _write_run(run_path, (((published_at(a), a.id), item) for a, item in zip(kept, items, strict=False)))
     return _Run(run_path if kept else None, len(kept), len(read.articles) - len(kept), read.rejected)
 
 
@@ -272,8 +290,9 @@ def _read_jsonl(path: Path, out: FileRead) -> None:
         for number, raw in enumerate(iter(lambda: stream.readline(MAX_DOCUMENT_BYTES + 1), b""), start=1):
             if len(raw) > MAX_DOCUMENT_BYTES:
                 out.rejected.append(Rejected(f"{path}:{number}", f"line longer than {MAX_DOCUMENT_BYTES:,} bytes"))
-                while raw and not raw.endswith(b"\n"):
-                    raw = stream.readline(MAX_DOCUMENT_BYTES + 1)
+                rest = raw
+                while rest and not rest.endswith(b"\n"):
+                    rest = stream.readline(MAX_DOCUMENT_BYTES + 1)
                 continue
             line = raw.decode("utf-8", "replace")
             if not line.strip():
@@ -305,7 +324,9 @@ def _read_bounded(path: Path, limit: int) -> bytes:
     with _open(path) as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
-        raise DocumentTooLarge(f"more than {limit:,} bytes once inflated (raise NEWSVIGIL_MAX_ARCHIVE_BYTES to read it)")
+        raise DocumentTooLarge(
+            f"more than {limit:,} bytes once inflated (raise NEWSVIGIL_MAX_ARCHIVE_BYTES to read it)"
+        )
     return data
 
 
@@ -324,7 +345,9 @@ def _read_warc(path: Path, out: FileRead) -> None:
                 status = record.http_headers.get_statuscode() if record.http_headers else "200"
                 body = record.content_stream().read(MAX_DOCUMENT_BYTES + 1)
                 if len(body) > MAX_DOCUMENT_BYTES:
-                    out.rejected.append(Rejected(f"{path}#{uri}", f"archived response larger than {MAX_DOCUMENT_BYTES:,} bytes"))
+                    out.rejected.append(
+                        Rejected(f"{path}#{uri}", f"archived response larger than {MAX_DOCUMENT_BYTES:,} bytes")
+                    )
                     continue
                 if getattr(record.raw_stream, "limit", 0):
                     raise EOFError(f"record {uri} ends early")  # warcio itself returns a short body

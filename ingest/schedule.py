@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Mapping
 
 REFUSALS = (429, 503)  # "too many requests", "unavailable": the server asks us to slow down
 _RNG = random.Random()
@@ -57,8 +57,16 @@ def freshness(headers: Mapping[str, str], ttl_minutes: float | None, now: dateti
     return max(candidates) if candidates else None
 
 
-def next_delay(intervals: Intervals, *, errors: int, status: int | None, headers: Mapping[str, str],
-               ttl_minutes: float | None, now: datetime, rng: random.Random | None = None) -> float:
+def next_delay(
+    intervals: Intervals,
+    *,
+    errors: int,
+    status: int | None,
+    headers: Mapping[str, str],
+    ttl_minutes: float | None,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds until the next poll of a feed whose last poll gave `status` (`errors` failures in a row)."""
     delay = intervals.base
     if errors:
@@ -79,16 +87,24 @@ class HostBackoff:
     refusals: dict[str, int] = field(default_factory=dict)
     until: dict[str, datetime] = field(default_factory=dict)
 
-    def record(self, host: str, status: int | None, headers: Mapping[str, str], now: datetime,
-               rng: random.Random | None = None) -> None:
+    def record(
+        self, host: str, status: int | None, headers: Mapping[str, str], now: datetime, rng: random.Random | None = None
+    ) -> None:
         """Count a host's refusals; the `after`-th in a row blocks the host (longer each time)."""
         if status not in REFUSALS:
             self.refusals.pop(host, None)
             return
         count = self.refusals[host] = self.refusals.get(host, 0) + 1
         if count >= self.after:
-            delay = next_delay(self.intervals, errors=count - self.after + 1, status=status, headers=headers,
-                               ttl_minutes=None, now=now, rng=rng)
+            delay = next_delay(
+                self.intervals,
+                errors=count - self.after + 1,
+                status=status,
+                headers=headers,
+                ttl_minutes=None,
+                now=now,
+                rng=rng,
+            )
             self.until[host] = now + timedelta(seconds=delay)
 
     def blocked(self, host: str, now: datetime) -> datetime | None:

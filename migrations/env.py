@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-from storage.database import make_engine
-from storage.models import Base
+from newsvigil.storage.database import make_engine
+from newsvigil.storage.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -12,8 +12,15 @@ import time
 class Outage:
     """The state of one dependency as the code that uses it sees it."""
 
-    def __init__(self, name: str, log: logging.Logger, *, first_wait: float = 0.5, max_wait: float = 30.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        log: logging.Logger,
+        *,
+        first_wait: float = 0.5,
+        max_wait: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.name = name
         self.log = log
         self.first_wait = first_wait
@@ -42,8 +49,12 @@ class Outage:
         """Record a success: ends the outage, in one line, if there was one."""
         if self.since is not None:
             # Same level as the start: whoever saw the outage begin must see it end.
-            self.log.error("%s available again after %.0f s (%d failed attempts)", self.name,
-                             time.monotonic() - self.since, self.failures)
+            self.log.error(
+                "%s available again after %.0f s (%d failed attempts)",
+                self.name,
+                time.monotonic() - self.since,
+                self.failures,
+            )
         self.since = None
         self.failures = 0
 

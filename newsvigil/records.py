@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 SCHEMA_VERSION = 1
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def article_id(feed_url: str, guid: str) -> str:
@@ -29,8 +29,8 @@ def parse_time(value: Any) -> datetime | None:
     else:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def utc_iso(value: datetime | None) -> str | None:
@@ -67,19 +67,21 @@ class Article:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Article":
-        return bounded(cls(
-            id=str(data["id"]),
-            feed_url=str(data.get("feed_url") or ""),
-            source=str(data.get("source") or ""),
-            title=str(data.get("title") or ""),
-            summary=str(data.get("summary") or ""),
-            link=_string(data.get("link")),
-            published=parse_time(data.get("published")),
-            fetched_at=parse_time(data.get("fetched_at")) or utcnow(),
-            language=_string(data.get("language")) or _string(data.get("lang")),
-            body=str(data.get("body") or ""),
-        ))
+    def from_json(cls, data: dict[str, Any]) -> Article:
+        return bounded(
+            cls(
+                id=str(data["id"]),
+                feed_url=str(data.get("feed_url") or ""),
+                source=str(data.get("source") or ""),
+                title=str(data.get("title") or ""),
+                summary=str(data.get("summary") or ""),
+                link=_string(data.get("link")),
+                published=parse_time(data.get("published")),
+                fetched_at=parse_time(data.get("fetched_at")) or utcnow(),
+                language=_string(data.get("language")) or _string(data.get("lang")),
+                body=str(data.get("body") or ""),
+            )
+        )
 
 
 def _string(value: Any) -> str | None:
@@ -98,6 +100,7 @@ def bounded(article: Article) -> Article:
     """The article as it can be stored anywhere: no NUL characters (PostgreSQL refuses them), a
     link or feed URL too long for its column dropped rather than cut (a cut URL leads elsewhere), the
     source name shortened, the language a well-formed tag of at most 16 characters or none."""
+
     def text(value: str) -> str:
         if "\x00" in value:
             value = value.replace("\x00", "")
@@ -124,7 +127,9 @@ def bounded(article: Article) -> Article:
         language=language or None,
         body=text(article.body),
         # A date after the item was fetched (by more than clock skew) is not a publication date.
-        published=article.published if not article.published or article.published <= article.fetched_at + FUTURE_SKEW else None,
+        published=article.published
+        if not article.published or article.published <= article.fetched_at + FUTURE_SKEW
+        else None,
     )
 
 
@@ -152,13 +157,20 @@ class TroopMention:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "value": _number(self.value), "low": _number(self.low), "high": _number(self.high),
-            "approx": self.approx, "unit": self.unit, "quote": self.quote, "start": self.start, "end": self.end,
-            "actor": self.actor, "action": self.action,
+            "value": _number(self.value),
+            "low": _number(self.low),
+            "high": _number(self.high),
+            "approx": self.approx,
+            "unit": self.unit,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "actor": self.actor,
+            "action": self.action,
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TroopMention":
+    def from_json(cls, data: dict[str, Any]) -> TroopMention:
         return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
 
     def label(self) -> str:
@@ -181,10 +193,16 @@ class VagueMention:
     end: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"magnitude": self.magnitude, "unit": self.unit, "quote": self.quote, "start": self.start, "end": self.end}
+        return {
+            "magnitude": self.magnitude,
+            "unit": self.unit,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "VagueMention":
+    def from_json(cls, data: dict[str, Any]) -> VagueMention:
         return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
 
 
@@ -214,7 +232,7 @@ class Detection:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Detection":
+    def from_json(cls, data: dict[str, Any]) -> Detection:
         return cls(
             article_id=str(data["id"]),
             lang=data.get("lang"),
@@ -240,5 +258,5 @@ class Event:
         return {"schema": SCHEMA_VERSION, "article": self.article.to_json(), "detection": self.detection.to_json()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Event":
+    def from_json(cls, data: dict[str, Any]) -> Event:
         return cls(article=Article.from_json(data["article"]), detection=Detection.from_json(data["detection"]))

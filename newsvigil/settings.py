@@ -8,13 +8,12 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+SEEDS = Path(__file__).resolve().parent / "seeds"  # seeds/ in a checkout, package data when installed
 
 
 def _seed(name: str) -> str:
-    """Path of a shipped seed file: beside the source tree, else relative to the working directory."""
-    path = REPO_ROOT / "seeds" / name
-    return str(path) if path.exists() else f"seeds/{name}"
+    """Path of a shipped seed file."""
+    return str(SEEDS / name)
 
 
 class Settings(BaseSettings):
@@ -26,18 +25,34 @@ class Settings(BaseSettings):
     broker: str = Field("memory://", description="memory:// (in-process) or kafka://host:port[,host:port]")
     feeds: str = Field(default_factory=lambda: _seed("feeds.opml"), description="OPML file or text file of feed URLs")
     topics: str = Field(default_factory=lambda: _seed("topics.yaml"), description="detection rules (YAML)")
-    poll_interval: float = Field(300.0, gt=0, description="seconds between two polls of a feed, unless the feed asks for more")
+    poll_interval: float = Field(
+        300.0, gt=0, description="seconds between two polls of a feed, unless the feed asks for more"
+    )
     poll_min_interval: float = Field(60.0, gt=0, description="shortest time between two polls of a feed")
-    poll_max_interval: float = Field(6 * 3600.0, gt=0, description="longest time between two polls of a feed (ttl, caching and backoff are capped here)")
-    allow_private_networks: bool = Field(False, description="allow feeds, pages and alert delivery on loopback/private addresses")
-    allowed_networks: str = Field("", description="comma-separated networks allowed despite the guard, e.g. an intranet feed server: 10.1.2.0/24")
+    poll_max_interval: float = Field(
+        6 * 3600.0,
+        gt=0,
+        description="longest time between two polls of a feed (ttl, caching and backoff are capped here)",
+    )
+    allow_private_networks: bool = Field(
+        False, description="allow feeds, pages and alert delivery on loopback/private addresses"
+    )
+    allowed_networks: str = Field(
+        "", description="comma-separated networks allowed despite the guard, e.g. an intranet feed server: 10.1.2.0/24"
+    )
     feed_failing_after: int = Field(5, ge=1, description="consecutive failed polls after which a feed is flagged")
     fetch_timeout: float = Field(20.0, gt=0, description="seconds a single feed fetch may take in total")
     fetch_concurrency: int = Field(8, ge=1, description="feeds fetched at once")
     fetch_per_host: int = Field(2, ge=1, description="feeds of one host fetched at once")
-    host_backoff_after: int = Field(3, ge=1, description="429/503 answers in a row from one host before the whole host backs off")
+    host_backoff_after: int = Field(
+        3, ge=1, description="429/503 answers in a row from one host before the whole host backs off"
+    )
     max_body_bytes: int = Field(15 * 1024 * 1024, gt=0, description="largest feed body accepted, after decompression")
-    max_archive_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest document (feed file, export line, WARC record) replay reads from an archive, after decompression")
+    max_archive_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        description="largest document (feed file, export line, WARC record) replay reads from an archive, after decompression",
+    )
     user_agent: str = Field(
         "newsvigil/0.1 (+https://github.com/newsvigil/newsvigil; news monitoring bot)",
         description="User-Agent sent with every request",
@@ -57,14 +72,26 @@ class Settings(BaseSettings):
     alert_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay; doubles each attempt, with jitter")
     kafka_partitions: int = Field(4, ge=1, description="partitions of the topics newsvigil creates")
     kafka_group: str = Field("newsvigil-worker", description="consumer group (faust app id) of the workers")
-    kafka_topic_prefix: str = Field("newsvigil", description="prefix of the bus topics: <prefix>.articles, .events, .deadletter")
-    kafka_send_timeout: float = Field(30.0, gt=1, description="seconds Kafka may take to acknowledge a batch of articles")
-    kafka_session_timeout: float = Field(10.0, gt=0, description="seconds after which the group evicts a worker that stopped heartbeating (faust's default 60 s stalled the group that long)")
-    kafka_heartbeat_interval: float = Field(2.0, gt=0, description="seconds between a worker's heartbeats to the group (well under the session timeout)")
+    kafka_topic_prefix: str = Field(
+        "newsvigil", description="prefix of the bus topics: <prefix>.articles, .events, .deadletter"
+    )
+    kafka_send_timeout: float = Field(
+        30.0, gt=1, description="seconds Kafka may take to acknowledge a batch of articles"
+    )
+    kafka_session_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds after which the group evicts a worker that stopped heartbeating (faust's default 60 s stalled the group that long)",
+    )
+    kafka_heartbeat_interval: float = Field(
+        2.0, gt=0, description="seconds between a worker's heartbeats to the group (well under the session timeout)"
+    )
     worker_web_port: int = Field(6066, ge=0, description="port of the worker's /healthz and /metrics")
     web_host: str = Field("127.0.0.1", description="address `newsvigil serve` listens on")
     web_port: int = Field(8080, ge=1, le=65535, description="port `newsvigil serve` listens on")
-    public_dashboard: bool = Field(True, description="read-only pages and API without a token (subscriptions, alerts and changes always need one)")
+    public_dashboard: bool = Field(
+        True, description="read-only pages and API without a token (subscriptions, alerts and changes always need one)"
+    )
 
     @field_validator("broker")
     @classmethod
@@ -76,7 +103,7 @@ class Settings(BaseSettings):
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
-        from ingest.guard import parse_networks
+        from newsvigil.ingest.guard import parse_networks
 
         parse_networks(value)
         return value
@@ -112,4 +139,4 @@ def shown_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy reads: show nothing of it that could be a secret
-        return url.split("@")[-1]
+        return url.rsplit("@", maxsplit=1)[-1]

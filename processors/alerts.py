@@ -8,8 +8,8 @@ from typing import Any
 
 import nh3
 
+from newsvigil.processors.stories import Additions
 from newsvigil.records import Event, TroopMention
-from processors.stories import Additions
 
 
 def alert_line(event: Event) -> str:
@@ -86,7 +86,9 @@ def decide_alert(rule: SubscriptionRule, story_event: StoryEvent) -> AlertDecisi
     figures = story_event.additions.new_figures if kind == "new_figure" else detection.troops
     if rule.min_figure is not None and not any(m.high >= rule.min_figure for m in figures):
         return None
-    urgent = rule.urgent_figure is not None and any(m.high >= rule.urgent_figure for m in story_event.additions.new_figures)
+    urgent = rule.urgent_figure is not None and any(
+        m.high >= rule.urgent_figure for m in story_event.additions.new_figures
+    )
     return AlertDecision(kind, urgent)
 
 
@@ -97,14 +99,27 @@ def alert_payload(story_event: StoryEvent, kind: str) -> dict[str, Any]:
     adds = story_event.additions
     return {
         "kind": kind,
-        "story": {"id": story_event.story_id, "title": story_event.story_title, "topics": story_event.story_topics,
-                  "sources": story_event.story_sources, "languages": story_event.story_languages},
-        "article": {"id": article.id, "title": article.title, "link": article.link, "source": article.source,
-                    "language": detection.lang, "published": article.published.isoformat() if article.published else None},
+        "story": {
+            "id": story_event.story_id,
+            "title": story_event.story_title,
+            "topics": story_event.story_topics,
+            "sources": story_event.story_sources,
+            "languages": story_event.story_languages,
+        },
+        "article": {
+            "id": article.id,
+            "title": article.title,
+            "link": article.link,
+            "source": article.source,
+            "language": detection.lang,
+            "published": article.published.isoformat() if article.published else None,
+        },
         "topics": detection.topics,
-        "new": {"figures": [m.to_json() for m in adds.new_figures],
-                "source": article.source if adds.new_source else None,
-                "language": detection.lang if adds.new_language else None},
+        "new": {
+            "figures": [m.to_json() for m in adds.new_figures],
+            "source": article.source if adds.new_source else None,
+            "language": detection.lang if adds.new_language else None,
+        },
         "figures": [m.to_json() for m in detection.troops],
     }
 
@@ -128,8 +143,11 @@ def render_text(payloads: list[dict[str, Any]]) -> tuple[str, str]:
             lines.append(f"  {p['article']['link']}")
         lines.append("")
     first = payloads[0]
-    subject = (f"[newsvigil] {len(payloads)} updates" if len(payloads) > 1
-               else f"[newsvigil] {first['kind'].replace('_', ' ')}: {first['story']['title']}")
+    subject = (
+        f"[newsvigil] {len(payloads)} updates"
+        if len(payloads) > 1
+        else f"[newsvigil] {first['kind'].replace('_', ' ')}: {first['story']['title']}"
+    )
     return subject[:200], "\n".join(lines).rstrip() + "\n"
 
 
@@ -143,6 +161,8 @@ def render_html(payloads: list[dict[str, Any]]) -> str:
             parts.append(f"<li>{html.escape(_figure(m))} — <q>{html.escape(m['quote'])}</q></li>")
         parts.append("</ul>")
         if p["article"]["link"]:
-            parts.append(nh3.clean(f'<p><a href="{html.escape(p["article"]["link"], quote=True)}">Read the report</a></p>'))
+            parts.append(
+                nh3.clean(f'<p><a href="{html.escape(p["article"]["link"], quote=True)}">Read the report</a></p>')
+            )
     parts.append("</body></html>")
     return "".join(parts)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
-from processors.alerts import render_html, render_text
+from newsvigil.processors.alerts import render_html, render_text
 
 
-def alerts_feed(subscription_id: int, name: str, alerts: Sequence[tuple[int, datetime, dict[str, Any]]],
-                self_url: str = "") -> bytes:
+def alerts_feed(
+    subscription_id: int, name: str, alerts: Sequence[tuple[int, datetime, dict[str, Any]]], self_url: str = ""
+) -> bytes:
     """Atom 1.0 document of (alert id, time, payload), newest first; feed text is escaped."""
     updated = max((t for _, t, _ in alerts), default=None)
     parts = [
@@ -33,9 +35,8 @@ def alerts_feed(subscription_id: int, name: str, alerts: Sequence[tuple[int, dat
             f'<link href="{escape(link, {chr(34): "&quot;"})}"/>' if link else "",
             f"<author><name>{escape(payload['article']['source'])}</name></author>",
             f'<content type="html">{escape(render_html([payload]))}</content>',
-            f"<category term=\"{escape(payload['kind'])}\"/>",
+            f'<category term="{escape(payload["kind"])}"/>',
             "</entry>",
         ]
     parts.append("</feed>")
     return "\n".join(p for p in parts if p).encode()
-

@@ -6,15 +6,15 @@ import asyncio
 import logging
 import os
 import signal
-from typing import Callable
+from collections.abc import Callable
 
 import faust
 
-from ingest.publish import KafkaPublisher
+from newsvigil.ingest.publish import KafkaPublisher
+from newsvigil.processors.embedded import Monitor
+from newsvigil.processors.kafka_topics import articles_lag
+from newsvigil.processors.worker import build_app
 from newsvigil.settings import Settings
-from processors.embedded import Monitor
-from processors.kafka_topics import articles_lag
-from processors.worker import build_app
 
 log = logging.getLogger("newsvigil.combined")
 
@@ -22,8 +22,10 @@ log = logging.getLogger("newsvigil.combined")
 def run_combined(settings: Settings, once: bool, on_cycle: Callable, on_event: Callable | None = None) -> None:
     """Run ingest and a worker together; with `once`, stop after one cycle is fully processed."""
     app = build_app(settings, on_event)
-    monitor = Monitor(settings, publisher=KafkaPublisher(settings.kafka_servers, settings.bus_topic("articles"),
-                                                               settings.kafka_send_timeout))
+    monitor = Monitor(
+        settings,
+        publisher=KafkaPublisher(settings.kafka_servers, settings.bus_topic("articles"), settings.kafka_send_timeout),
+    )
 
     @app.task
     async def poll() -> None:

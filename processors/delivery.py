@@ -16,29 +16,32 @@ import random
 import smtplib
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
+from newsvigil.ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
 from newsvigil.outage import Outage
+from newsvigil.processors.alerts import render_html, render_text
 from newsvigil.records import utcnow
 from newsvigil.settings import Settings
-from processors.alerts import render_html, render_text
-from storage.alerts import claim, due_alerts, held_digest, pending_counts
-from storage.models import AlertRow, Subscription
+from newsvigil.storage.alerts import claim, due_alerts, held_digest, pending_counts
+from newsvigil.storage.models import AlertRow, Subscription
 
 log = logging.getLogger("newsvigil.delivery")
 LEASE = timedelta(seconds=120)
 SEND_TIMEOUT = 10.0  # seconds one delivery may take
-PER_TARGET = 2  # deliveries at once to one target (host of a webhook, the SMTP server, ...); one subscription's go in order
+PER_TARGET = (
+    2  # deliveries at once to one target (host of a webhook, the SMTP server, ...); one subscription's go in order
+)
 ROUND_THREADS = 16  # deliveries at once in a round
 # Messages one round sends to one target: even if each takes the whole timeout, the round ends well
 # before the leases it took expire (and another deliverer would send them again).
@@ -105,13 +108,17 @@ class Dispatcher:
         # Webhooks go through the same guard as feeds (and NEWSVIGIL_ALLOWED_NETWORKS opens it alike):
         # a subscriber's URL must not reach the metadata service or anything on the internal network.
         self.policy = policy_for(settings)
-        self.http = guarded_sync_client(self.policy, timeout=httpx.Timeout(SEND_TIMEOUT), headers={"User-Agent": settings.user_agent},
-                                        limits=httpx.Limits(max_connections=ROUND_THREADS, max_keepalive_connections=ROUND_THREADS))
+        self.http = guarded_sync_client(
+            self.policy,
+            timeout=httpx.Timeout(SEND_TIMEOUT),
+            headers={"User-Agent": settings.user_agent},
+            limits=httpx.Limits(max_connections=ROUND_THREADS, max_keepalive_connections=ROUND_THREADS),
+        )
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, interval: float = 5.0) -> "Dispatcher":
+    def start(self, interval: float = 5.0) -> Dispatcher:
         """Deliver in a background thread: at once after `notify()`, and every `interval` s for retries."""
         outage = Outage("database (alert delivery)", log)
 
@@ -143,8 +150,10 @@ class Dispatcher:
             try:
                 self.deliver_due()
             except Exception as exc:  # the database is away at exit: what is queued stays queued, safely
-                log.error("last alert delivery round not made (%s); queued alerts are sent at the next start",
-                          exc.__class__.__name__)
+                log.error(
+                    "last alert delivery round not made (%s); queued alerts are sent at the next start",
+                    exc.__class__.__name__,
+                )
         self.http.close()
 
     def deliver_due(self, now: datetime | None = None) -> dict[str, int]:
@@ -178,8 +187,12 @@ class Dispatcher:
                     continue
                 claimed.update(a.id for a in batch)
                 per_target[target] = per_target.get(target, 0) + 1  # one message, whatever it holds
-                messages.append(({c.name: getattr(sub, c.name) for c in Subscription.__table__.columns},
-                                 [(a.id, a.attempts, json.loads(a.payload)) for a in batch]))
+                messages.append(
+                    (
+                        {c.name: getattr(sub, c.name) for c in Subscription.__table__.columns},
+                        [(a.id, a.attempts, json.loads(a.payload)) for a in batch],
+                    )
+                )
         outcomes = self._send_all(messages)
         if outcomes:
             self._record(outcomes, counts)
@@ -199,8 +212,9 @@ class Dispatcher:
             if not due or not any(counts.values()):
                 return delivered, due + later
 
-    def _send_all(self, messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]]
-                  ) -> list[tuple[dict[str, Any], list[int], Outcome]]:
+    def _send_all(
+        self, messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]]
+    ) -> list[tuple[dict[str, Any], list[int], Outcome]]:
         """Send a round's messages: each subscription's in order, one after the other; different
         subscriptions concurrently, at most PER_TARGET at a time to one target. An unresponsive
         webhook delays its own alerts, not every other subscriber's."""
@@ -223,10 +237,14 @@ class Dispatcher:
             for group in groups:
                 in_order(group)
         else:
-            with ThreadPoolExecutor(max_workers=min(ROUND_THREADS, len(groups)), thread_name_prefix="newsvigil-send") as pool:
+            with ThreadPoolExecutor(
+                max_workers=min(ROUND_THREADS, len(groups)), thread_name_prefix="newsvigil-send"
+            ) as pool:
                 for future in [pool.submit(in_order, group) for group in groups]:
                     future.result()
-        return [(sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes)]
+        return [
+            (sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes, strict=False)
+        ]
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
         """Deliver (alert id, attempts, payload) items to one subscription as one message."""
@@ -246,14 +264,22 @@ class Dispatcher:
         ids = "-".join(str(a[0]) for a in alerts)
         msg_id = f"msg_{sub['id']}_{ids}"[:200]
         payloads = [p for _, _, p in alerts]
-        body = json.dumps({"type": "newsvigil.alert" if len(payloads) == 1 else "newsvigil.digest",
-                           "alerts": payloads}, ensure_ascii=False).encode()
+        body = json.dumps(
+            {"type": "newsvigil.alert" if len(payloads) == 1 else "newsvigil.digest", "alerts": payloads},
+            ensure_ascii=False,
+        ).encode()
         timestamp = int(time.time())
         try:
-            response = self.http.post(sub["target"], content=body, headers={
-                "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(sub["secret"], msg_id, timestamp, body),
-            })
+            response = self.http.post(
+                sub["target"],
+                content=body,
+                headers={
+                    "content-type": "application/json",
+                    "webhook-id": msg_id,
+                    "webhook-timestamp": str(timestamp),
+                    "webhook-signature": sign(sub["secret"], msg_id, timestamp, body),
+                },
+            )
         except FetchRefused as exc:  # the target is not allowed: retrying cannot help
             return Outcome(False, f"webhook {sub['target']} refused: {exc}", gone=True)
         except httpx.HTTPError as exc:
@@ -261,8 +287,12 @@ class Dispatcher:
         if 200 <= response.status_code < 300:
             return Outcome(True)
         retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
-        return Outcome(False, f"webhook {sub['target']}: HTTP {response.status_code}", retry_after,
-                       gone=response.status_code == 410)
+        return Outcome(
+            False,
+            f"webhook {sub['target']}: HTTP {response.status_code}",
+            retry_after,
+            gone=response.status_code == 410,
+        )
 
     def _email(self, sub: dict[str, Any], payloads: list[dict[str, Any]]) -> Outcome:
         subject, text = render_text(payloads)
@@ -288,7 +318,11 @@ class Dispatcher:
         if not notifier.add(sub["target"]):
             return Outcome(False, f"not a valid Apprise URL: {sub['target']}", gone=True)
         subject, text = render_text(payloads)
-        return Outcome(True) if notifier.notify(title=subject, body=text) else Outcome(False, "Apprise: notification failed")
+        return (
+            Outcome(True)
+            if notifier.notify(title=subject, body=text)
+            else Outcome(False, "Apprise: notification failed")
+        )
 
     def _record(self, outcomes: list[tuple[dict[str, Any], list[int], Outcome]], counts: dict[str, int]) -> None:
         with self.sessions.begin() as session:
@@ -303,14 +337,17 @@ class Dispatcher:
                         alert.status, alert.last_error = "failed", outcome.error
                         counts["failed"] += 1
                     else:
-                        delay = retry_delay(alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng)
+                        delay = retry_delay(
+                            alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng
+                        )
                         alert.next_attempt_at, alert.last_error = utcnow() + timedelta(seconds=delay), outcome.error
                         counts["retried"] += 1
                 if outcome.gone:
                     subscription = session.get(Subscription, sub["id"])
                     subscription.active = False
-                    subscription.disabled_reason = (f"{outcome.error} (endpoint gone); re-enable with "
-                                                    f"`newsvigil subscribe enable {sub['id']}`")
+                    subscription.disabled_reason = (
+                        f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub['id']}`"
+                    )
                 if not outcome.ok:
                     log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)
 
@@ -318,13 +355,21 @@ class Dispatcher:
 TEST_PAYLOAD = {
     "kind": "new_story",
     "story": {"id": 0, "title": "newsvigil test alert", "topics": [], "sources": [], "languages": []},
-    "article": {"id": "test", "title": "This is a test of your subscription", "link": None, "source": "newsvigil",
-                "language": "en", "published": None},
-    "topics": [], "new": {"figures": [], "source": None, "language": None}, "figures": [],
+    "article": {
+        "id": "test",
+        "title": "This is a test of your subscription",
+        "link": None,
+        "source": "newsvigil",
+        "language": "en",
+        "published": None,
+    },
+    "topics": [],
+    "new": {"figures": [], "source": None, "language": None},
+    "figures": [],
 }
 
 
-def send_test_alert(sessions: Any, settings: Any, subscription: Any) -> "Outcome":
+def send_test_alert(sessions: Any, settings: Any, subscription: Any) -> Outcome:
     """Send a test alert to a subscription now, by the path real alerts take."""
     data = {c.name: getattr(subscription, c.name) for c in subscription.__table__.columns}
     dispatcher = Dispatcher(sessions, settings)

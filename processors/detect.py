@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
+from newsvigil.processors.language import identify_language
+from newsvigil.processors.lexicon import fold, mask_urls
+from newsvigil.processors.rules import RuleSet
+from newsvigil.processors.topics import find_topics
+from newsvigil.processors.troops import Verdict, scan_troops
 from newsvigil.records import Article, Detection, TroopMention, VagueMention
-from processors.language import identify_language
-from processors.lexicon import fold, mask_urls
-from processors.rules import RuleSet
-from processors.topics import find_topics
-from processors.troops import Verdict, scan_troops
 
-DEFAULT_LANGUAGES = ("fr", "en", "de", "da", "nl", "es", "it", "pl", "sv", "no", "fi", "is", "pt", "ru", "uk", "cs", "ro", "hu")
+DEFAULT_LANGUAGES = (
+    "fr",
+    "en",
+    "de",
+    "da",
+    "nl",
+    "es",
+    "it",
+    "pl",
+    "sv",
+    "no",
+    "fi",
+    "is",
+    "pt",
+    "ru",
+    "uk",
+    "cs",
+    "ro",
+    "hu",
+)
 
 
 class TextDetection(NamedTuple):
@@ -24,8 +44,9 @@ class TextDetection(NamedTuple):
     verdicts: list[Verdict]  # every troop candidate with the reason it was kept or dropped (--explain)
 
 
-def detect_text(text: str, rules: RuleSet, lang: str | None = None,
-                languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> TextDetection:
+def detect_text(
+    text: str, rules: RuleSet, lang: str | None = None, languages: tuple[str, ...] = DEFAULT_LANGUAGES
+) -> TextDetection:
     """Language, topics, troop figures and vague quantities of a text."""
     lang = identify_language(text, lang, languages)
     folded = fold(text)
@@ -38,8 +59,14 @@ def detect_text(text: str, rules: RuleSet, lang: str | None = None,
 def detect(article: Article, rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Detection:
     """Run every rule over an article's title and summary."""
     found = detect_text(article.text, rules, article.language, languages)
-    return Detection(article_id=article.id, lang=found.lang, topics=found.topics, troops=found.troops,
-                     rules_version=rules.version, vague=found.vague)
+    return Detection(
+        article_id=article.id,
+        lang=found.lang,
+        topics=found.topics,
+        troops=found.troops,
+        rules_version=rules.version,
+        vague=found.vague,
+    )
 
 
 def wants_full_text(rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Callable[[Article], bool] | None:

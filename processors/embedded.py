@@ -5,25 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
-from ingest.feeds import FeedSource, load_feed_list
-from ingest.fetch import client_for
-from ingest.poll import PollReport, intervals, poll_cycle
-from ingest.schedule import HostBackoff
-from ingest.publish import ArticlePublisher, MemoryPublisher
 from newsvigil.bus import ARTICLES, MemoryBus
+from newsvigil.ingest.feeds import FeedSource, load_feed_list
+from newsvigil.ingest.fetch import client_for
+from newsvigil.ingest.poll import PollReport, intervals, poll_cycle
+from newsvigil.ingest.publish import ArticlePublisher, MemoryPublisher
+from newsvigil.ingest.schedule import HostBackoff
 from newsvigil.outage import Outage
+from newsvigil.processors.delivery import Dispatcher
+from newsvigil.processors.detect import wants_full_text
+from newsvigil.processors.pipeline import ArticleProcessor
+from newsvigil.processors.rules import load_rules
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
-from processors.delivery import Dispatcher
-from processors.detect import wants_full_text
-from processors.pipeline import ArticleProcessor
-from processors.rules import load_rules
-from storage.database import make_engine, session_factory
-from storage.migrate import upgrade
-from storage.repositories import ensure_feeds, next_due, user_feeds
+from newsvigil.storage.database import make_engine, session_factory
+from newsvigil.storage.migrate import upgrade
+from newsvigil.storage.repositories import ensure_feeds, next_due, user_feeds
 
 log = logging.getLogger("newsvigil.monitor")
 
@@ -31,8 +31,12 @@ log = logging.getLogger("newsvigil.monitor")
 class Monitor:
     """Polls the configured feeds and publishes what they deliver (embedded: straight into the pipeline)."""
 
-    def __init__(self, settings: Settings, on_event: Callable[[Event], None] | None = None,
-                 publisher: ArticlePublisher | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_event: Callable[[Event], None] | None = None,
+        publisher: ArticlePublisher | None = None,
+    ) -> None:
         self.settings = settings
         self.feeds: list[FeedSource] = load_feed_list(settings.feeds)
         self.rules = load_rules(settings.topics)
@@ -44,9 +48,14 @@ class Monitor:
         self.full_text = wants_full_text(self.rules, tuple(settings.language_list))
         if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
             self.dispatcher = Dispatcher(self.sessions, settings).start()
-            processor = ArticleProcessor(self.rules, self.sessions, on_event, tuple(settings.language_list),
-                                         timedelta(hours=settings.story_window_hours),
-                                         after_commit=self.dispatcher.notify)
+            processor = ArticleProcessor(
+                self.rules,
+                self.sessions,
+                on_event,
+                tuple(settings.language_list),
+                timedelta(hours=settings.story_window_hours),
+                after_commit=self.dispatcher.notify,
+            )
             bus = MemoryBus()
             bus.subscribe(ARTICLES, processor.handle)
             publisher = MemoryPublisher(bus)
@@ -59,15 +68,23 @@ class Monitor:
     def all_feeds(self) -> list[FeedSource]:
         """The configured list plus the feeds added with `newsvigil feeds add|import` (read each cycle)."""
         with self.sessions() as session:
-            added = [FeedSource(u, t, l) for u, t, l in user_feeds(session)]
+            added = [FeedSource(u, t, lang) for u, t, lang in user_feeds(session)]
         listed = {f.url for f in self.feeds}
         return self.feeds + [f for f in added if f.url not in listed]
 
     async def cycle(self, due_only: bool = False) -> list[PollReport]:
         """Poll every feed once (with `due_only`, those whose next poll time has come)."""
         async with client_for(self.settings) as client:
-            return await poll_cycle(client, self.all_feeds(), self.sessions, self.publisher, self.settings,
-                                    due_only=due_only, backoff=self.backoff, full_text=self.full_text)
+            return await poll_cycle(
+                client,
+                self.all_feeds(),
+                self.sessions,
+                self.publisher,
+                self.settings,
+                due_only=due_only,
+                backoff=self.backoff,
+                full_text=self.full_text,
+            )
 
     def idle_seconds(self) -> float:
         """How long to wait before the next feed is due (at least 1 s; at most the shortest interval,

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from newsvigil.processors.detect import detect_text
+from newsvigil.processors.rules import RuleSet
 from newsvigil.records import join_text
-from processors.detect import detect_text
-from processors.rules import RuleSet
 
 
 @dataclass(slots=True)
@@ -26,7 +27,7 @@ class Counts:
     fp: int = 0
     fn: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
 
     @property
@@ -102,10 +103,12 @@ def _troop_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -
     remaining = list(predicted)
     counts = Counts()
     for g in gold:
-        def matches(p: dict[str, Any]) -> bool:
+
+        def matches(p: dict[str, Any], g: dict[str, Any] = g) -> bool:
             if "low" in g:
                 return p["low"] == g["low"] and p["high"] == g["high"]
             return p["value"] == g["value"]
+
         hit = next((p for p in remaining if matches(p)), None)
         if hit is None:
             counts.fn += 1
@@ -127,7 +130,9 @@ def _vague_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -
     return Counts(tp, len(pred_m), len(gold_m) - tp)
 
 
-def predict(text: str, rules: RuleSet, lang: str | None) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+def predict(
+    text: str, rules: RuleSet, lang: str | None
+) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
     """(topics, troop mentions as JSON, vague quantities as JSON) that `detect` finds in a text."""
     found = detect_text(text, rules, lang)
     return found.topics, [m.to_json() for m in found.troops], [v.to_json() for v in found.vague]
@@ -140,7 +145,9 @@ def evaluate(items: Iterable[dict[str, Any]], rules: RuleSet, use_gold_language:
         text = join_text(item.get("title", ""), item.get("summary", ""))
         pred_topics_list, predicted, vague = predict(text, rules, item["lang"] if use_gold_language else None)
         gold_topics, pred_topics = set(item.get("topics", [])), set(pred_topics_list)
-        topic_counts = Counts(len(gold_topics & pred_topics), len(pred_topics - gold_topics), len(gold_topics - pred_topics))
+        topic_counts = Counts(
+            len(gold_topics & pred_topics), len(pred_topics - gold_topics), len(gold_topics - pred_topics)
+        )
         troop_counts = _troop_counts(item.get("troops", []), predicted)
         vague_counts = _vague_counts(item.get("vague", []), vague)
         for key in (item["lang"], "all"):
@@ -149,8 +156,12 @@ def evaluate(items: Iterable[dict[str, Any]], rules: RuleSet, use_gold_language:
             scores.vague.setdefault(key, Counts()).add(vague_counts)
         for topic in gold_topics | pred_topics | set(rules.topics):
             scores.by_topic.setdefault(topic, Counts()).add(
-                Counts(int(topic in gold_topics and topic in pred_topics), int(topic in pred_topics - gold_topics),
-                       int(topic in gold_topics - pred_topics)))
+                Counts(
+                    int(topic in gold_topics and topic in pred_topics),
+                    int(topic in pred_topics - gold_topics),
+                    int(topic in gold_topics - pred_topics),
+                )
+            )
         for cls in item.get("classes", []):
             topic_class, troop_class = scores.classes.setdefault(cls, (Counts(), Counts()))
             topic_class.add(topic_counts)

@@ -3,6 +3,7 @@ partition count that differs from what the workers expect makes them skip messag
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from newsvigil.errors import UserError
@@ -17,10 +18,13 @@ def _admin(settings: Settings):
     from kafka.errors import KafkaError
 
     try:
-        return KafkaAdminClient(bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin",
-                                request_timeout_ms=30_000)
+        return KafkaAdminClient(
+            bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin", request_timeout_ms=30_000
+        )
     except KafkaError as exc:
-        raise UserError(f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER") from None
+        raise UserError(
+            f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER"
+        ) from None
 
 
 def ensure_topics(settings: Settings) -> dict[str, int]:
@@ -34,10 +38,8 @@ def ensure_topics(settings: Settings) -> dict[str, int]:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process created them first
                 admin.create_topics([NewTopic(n, settings.kafka_partitions, 1) for n in missing])
-            except TopicAlreadyExistsError:
-                pass  # another process created them first
         partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
     finally:
         admin.close()
@@ -56,8 +58,12 @@ def articles_lag(settings: Settings) -> int:
 
     topic = settings.bus_topic("articles")
     # A consumer that never subscribes or polls reads the group's offsets without joining it.
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, group_id=settings.kafka_group,
-                             enable_auto_commit=False, client_id="newsvigil-lag")
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_servers,
+        group_id=settings.kafka_group,
+        enable_auto_commit=False,
+        client_id="newsvigil-lag",
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         ends = consumer.end_offsets(partitions)
@@ -80,16 +86,22 @@ def rewind_workers(settings: Settings, since: datetime) -> dict[int, int]:
     try:
         described = admin.describe_groups([group])[group]
         if described["members"]:
-            raise UserError(f"consumer group {group} has {len(described['members'])} running worker(s)",
-                            "stop the workers (newsvigil worker) first; start them again after reprocess")
+            raise UserError(
+                f"consumer group {group} has {len(described['members'])} running worker(s)",
+                "stop the workers (newsvigil worker) first; start them again after reprocess",
+            )
         topics = {t["name"]: t for t in admin.describe_topics([topic])}
         partitions = sorted(p["partition_index"] for p in topics.get(topic, {}).get("partitions", []))
         if not partitions:
-            raise UserError(f"Kafka topic {topic} does not exist", "run `newsvigil ingest` or `replay` in Kafka mode first")
+            raise UserError(
+                f"Kafka topic {topic} does not exist", "run `newsvigil ingest` or `replay` in Kafka mode first"
+            )
         at = OffsetTimestamp(int(since.timestamp() * 1000))
         result = admin.reset_group_offsets(group, {TopicPartition(topic, p): at for p in partitions})
     except KafkaError as exc:
-        raise UserError(f"Kafka refused to move the offsets of {group}: {exc}", "stop the workers and try again") from None
+        raise UserError(
+            f"Kafka refused to move the offsets of {group}: {exc}", "stop the workers and try again"
+        ) from None
     finally:
         admin.close()
     failed = {tp.partition: r["error"] for tp, r in result.items() if r["error"] not in (None, NoError)}

@@ -24,7 +24,7 @@ def normalise_language(tag: str | None) -> str | None:
     if not tag:
         return None
     code = tag.strip().replace("_", "-").split("-")[0].lower()
-    if code == "nb" or code == "nn":
+    if code in {"nb", "nn"}:
         return "no"
     return code if code.isalpha() and 2 <= len(code) <= 3 else None
 

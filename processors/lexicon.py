@@ -7,8 +7,9 @@ Term syntax: "word" matches on word boundaries; "stem*" allows any ending; "*ste
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 import ahocorasick
 
@@ -64,8 +65,8 @@ class Lexicon:
         self._automaton = ahocorasick.Automaton()
         self._patterns: list[tuple[re.Pattern[str], Term, str]] = []
         grouped: dict[str, list[Term]] = {}
-        for raw, label, case in entries:
-            raw = " ".join(raw.split())
+        for written, label, case in entries:
+            raw = " ".join(written.split())
             if not raw.strip("*"):
                 continue
             inner = raw.strip("*")

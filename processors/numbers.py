@@ -18,29 +18,63 @@ _INDIAN_GROUPS = re.compile(r"\d{1,2}(?:,\d\d)+,\d{3}")
 
 SCALES: dict[str, int] = {}
 for _value, _words in (
-    (1_000, "k thousand thousands tausend tsd tsd. mille mila mil duizend tusind tusinde tys tys. tysiąc tysiąca tysiące tysięcy tysiącach"),
-    (1_000_000, "m million millions millionen mio mio. miljoen miljoenen millón millones milione milioni millioner mln mln. milion miliona miliony milionów"),
+    (
+        1_000,
+        "k thousand thousands tausend tsd tsd. mille mila mil duizend tusind tusinde tys tys. tysiąc tysiąca tysiące tysięcy tysiącach",
+    ),
+    (
+        1_000_000,
+        "m million millions millionen mio mio. miljoen miljoenen millón millones milione milioni millioner mln mln. milion miliona miliony milionów",
+    ),
 ):
     for _w in _words.split():
         SCALES[_w] = _value
 
 # A plural scale standing alone ("thousands of troops", "tysiące żołnierzy") is a vague quantity,
 # not a figure; after a number ("dwa tysiące", "3 millions") it is a scale.
-PLURAL_SCALES = frozenset({"thousands", "millions", "tysiące", "tysięcy", "tysiącach", "miliony", "milionów",
-                           "millionen", "miljoenen", "millioner", "millones", "milioni"})
+PLURAL_SCALES = frozenset(
+    {
+        "thousands",
+        "millions",
+        "tysiące",
+        "tysięcy",
+        "tysiącach",
+        "miliony",
+        "milionów",
+        "millionen",
+        "miljoenen",
+        "millioner",
+        "millones",
+        "milioni",
+    }
+)
 
 # "une centaine de soldats" = about 100: nouns of approximate quantity, with the number they stand for.
 # Their plurals ("des milliers de soldats") are vague quantities, not figures: see troops.vague in topics.yaml.
 APPROX_NOUNS = {
-    "centaine": 100, "millier": 1000, "dizaine": 10, "centinaio": 100, "migliaio": 1000, "centenar": 100,
-    "millar": 1000, "honderdtal": 100, "duizendtal": 1000, "dozen": 12, "dutzend": 12,
+    "centaine": 100,
+    "millier": 1000,
+    "dizaine": 10,
+    "centinaio": 100,
+    "migliaio": 1000,
+    "centenar": 100,
+    "millar": 1000,
+    "honderdtal": 100,
+    "duizendtal": 1000,
+    "dozen": 12,
+    "dutzend": 12,
 }
 # Words that only mean "one" before a scale or quantity noun ("a thousand", "un millier"), per
 # language: Danish "en"/"et" and Dutch "een" are also English words, so each is read in its own language.
 ONE_BY_LANG: dict[str, frozenset[str]] = {
-    "en": frozenset({"a", "an", "one"}), "fr": frozenset({"un", "une"}), "de": frozenset({"ein", "eine", "einer"}),
-    "da": frozenset({"en", "et"}), "nl": frozenset({"een"}), "es": frozenset({"un", "uno", "una"}),
-    "it": frozenset({"un", "uno", "una"}), "pl": frozenset({"jeden", "jedna"}),
+    "en": frozenset({"a", "an", "one"}),
+    "fr": frozenset({"un", "une"}),
+    "de": frozenset({"ein", "eine", "einer"}),
+    "da": frozenset({"en", "et"}),
+    "nl": frozenset({"een"}),
+    "es": frozenset({"un", "uno", "una"}),
+    "it": frozenset({"un", "uno", "una"}),
+    "pl": frozenset({"jeden", "jedna"}),
 }
 ONE = frozenset().union(*ONE_BY_LANG.values())
 
@@ -81,17 +115,41 @@ CONNECTORS = {"and", "et", "und", "og", "y", "e", "en", "i"}
 # Polish number words in the cases news uses ("dwa tysiące", "trzech tysięcy", "pięciuset").
 _POLISH: dict[str, float] = {}
 for _v, _forms in (
-    (1, "jeden jedna jedno jednego"), (2, "dwa dwie dwóch dwu dwoma dwom"), (3, "trzy trzech trzem trzema"),
-    (4, "cztery czterech czterem czterema"), (5, "pięć pięciu"), (6, "sześć sześciu"), (7, "siedem siedmiu"),
-    (8, "osiem ośmiu"), (9, "dziewięć dziewięciu"), (10, "dziesięć dziesięciu"), (11, "jedenaście jedenastu"),
-    (12, "dwanaście dwunastu"), (13, "trzynaście trzynastu"), (14, "czternaście czternastu"),
-    (15, "piętnaście piętnastu"), (16, "szesnaście szesnastu"), (17, "siedemnaście siedemnastu"),
-    (18, "osiemnaście osiemnastu"), (19, "dziewiętnaście dziewiętnastu"), (20, "dwadzieścia dwudziestu"),
-    (30, "trzydzieści trzydziestu"), (40, "czterdzieści czterdziestu"), (50, "pięćdziesiąt pięćdziesięciu"),
-    (60, "sześćdziesiąt sześćdziesięciu"), (70, "siedemdziesiąt siedemdziesięciu"),
-    (80, "osiemdziesiąt osiemdziesięciu"), (90, "dziewięćdziesiąt dziewięćdziesięciu"), (100, "sto stu"),
-    (200, "dwieście dwustu"), (300, "trzysta trzystu"), (400, "czterysta czterystu"), (500, "pięćset pięciuset"),
-    (600, "sześćset sześciuset"), (700, "siedemset siedmiuset"), (800, "osiemset ośmiuset"),
+    (1, "jeden jedna jedno jednego"),
+    (2, "dwa dwie dwóch dwu dwoma dwom"),
+    (3, "trzy trzech trzem trzema"),
+    (4, "cztery czterech czterem czterema"),
+    (5, "pięć pięciu"),
+    (6, "sześć sześciu"),
+    (7, "siedem siedmiu"),
+    (8, "osiem ośmiu"),
+    (9, "dziewięć dziewięciu"),
+    (10, "dziesięć dziesięciu"),
+    (11, "jedenaście jedenastu"),
+    (12, "dwanaście dwunastu"),
+    (13, "trzynaście trzynastu"),
+    (14, "czternaście czternastu"),
+    (15, "piętnaście piętnastu"),
+    (16, "szesnaście szesnastu"),
+    (17, "siedemnaście siedemnastu"),
+    (18, "osiemnaście osiemnastu"),
+    (19, "dziewiętnaście dziewiętnastu"),
+    (20, "dwadzieścia dwudziestu"),
+    (30, "trzydzieści trzydziestu"),
+    (40, "czterdzieści czterdziestu"),
+    (50, "pięćdziesiąt pięćdziesięciu"),
+    (60, "sześćdziesiąt sześćdziesięciu"),
+    (70, "siedemdziesiąt siedemdziesięciu"),
+    (80, "osiemdziesiąt osiemdziesięciu"),
+    (90, "dziewięćdziesiąt dziewięćdziesięciu"),
+    (100, "sto stu"),
+    (200, "dwieście dwustu"),
+    (300, "trzysta trzystu"),
+    (400, "czterysta czterystu"),
+    (500, "pięćset pięciuset"),
+    (600, "sześćset sześciuset"),
+    (700, "siedemset siedmiuset"),
+    (800, "osiemset ośmiuset"),
     (900, "dziewięćset dziewięciuset"),
 ):
     for _w in _forms.split():

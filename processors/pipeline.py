@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
-
 from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsvigil.processors.detect import DEFAULT_LANGUAGES, detect
+from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.records import Article, Detection, Event
-from processors.detect import DEFAULT_LANGUAGES, detect
-from processors.rules import RuleSet, load_rules
-from storage.alerts import enqueue_alerts
-from storage.repositories import save_detections, stored_bodies
-from storage.stories import assign_stories, stored_story_events
-
+from newsvigil.storage.alerts import enqueue_alerts
+from newsvigil.storage.repositories import save_detections, stored_bodies
+from newsvigil.storage.stories import assign_stories, stored_story_events
 
 log = logging.getLogger("newsvigil.pipeline")
 
@@ -45,8 +43,9 @@ ALERT_POLICIES = ("none", "new", "all")
 Detected = tuple[Article, "Detection | str"]
 
 
-def detect_articles(articles: Sequence[Article], rules: RuleSet,
-                    languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[Detected]:
+def detect_articles(
+    articles: Sequence[Article], rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES
+) -> list[Detected]:
     """Detect each article; one whose detection raises carries the reason instead (never dropped)."""
     out: list[Detected] = []
     for article in articles:
@@ -66,11 +65,16 @@ def article_detector(topics_path: str, languages: tuple[str, ...]) -> Callable[[
 class ArticleProcessor:
     """articles -> detect -> store (one transaction) -> new events to `on_event`."""
 
-    def __init__(self, rules: RuleSet, sessions: sessionmaker[Session],
-                 on_event: Callable[[Event], None] | None = None,
-                 languages: tuple[str, ...] = DEFAULT_LANGUAGES,
-                 story_window: timedelta = timedelta(hours=72), alerts: str = "new",
-                 after_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        sessions: sessionmaker[Session],
+        on_event: Callable[[Event], None] | None = None,
+        languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+        story_window: timedelta = timedelta(hours=72),
+        alerts: str = "new",
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.rules = rules
         self.sessions = sessions
         self.on_event = on_event
@@ -94,7 +98,9 @@ class ArticleProcessor:
         """
         return self.store(detect_articles(articles, self.rules, self.languages), alerts)
 
-    def _with_stored_bodies(self, session: Session, results: list[tuple[Article, Detection]]) -> list[tuple[Article, Detection]]:
+    def _with_stored_bodies(
+        self, session: Session, results: list[tuple[Article, Detection]]
+    ) -> list[tuple[Article, Detection]]:
         """Articles that come without a body (replay, a feed re-read) but were stored with one are
         detected on that body again: a figure found in the full text is never lost."""
         bare = [a.id for a, _ in results if not a.body]
@@ -104,9 +110,10 @@ class ArticleProcessor:
         out = []
         for article, detection in results:
             if not article.body and article.id in bodies:
-                article = replace(article, body=bodies[article.id])
-                detection = detect(article, self.rules, self.languages)
-            out.append((article, detection))
+                with_body = replace(article, body=bodies[article.id])
+                out.append((with_body, detect(with_body, self.rules, self.languages)))
+            else:
+                out.append((article, detection))
         return out
 
     def _commit(self, results: list[tuple[Article, Detection]], alerts: str, result: BatchResult) -> None:
@@ -117,7 +124,9 @@ class ArticleProcessor:
             story_events = assign_stories(session, events, self.story_window)
             if alerts == "all":
                 new = {e.article.id for e in events}
-                story_events += stored_story_events(session, [Event(a, d) for a, d in results if d.topics and a.id not in new])
+                story_events += stored_story_events(
+                    session, [Event(a, d) for a, d in results if d.topics and a.id not in new]
+                )
             alerted = enqueue_alerts(session, story_events) if alerts != "none" else 0
         result.events += events
         result.alerts += alerted

@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 
 from newsvigil.errors import UserError
-from processors.lexicon import Case, Lexicon
-from processors.numbers import DIGITS, SCALES
+from newsvigil.processors.lexicon import Case, Lexicon
+from newsvigil.processors.numbers import DIGITS, SCALES
 
 HINT = "fix the file (see the comments at the top of seeds/topics.yaml) or set NEWSVIGIL_TOPICS"
 
@@ -60,7 +60,9 @@ class TroopRules:
     vague: re.Pattern[str]  # anchored before a unit: "thousands of", "kilka tysięcy"
     vague_magnitudes: dict[str, int]  # folded vague phrase -> order of magnitude
     unit_modifies: Lexicon  # after a unit, a noun it modifies: "personnel carriers", "personnel changes"
-    counted_noun_endings: dict[str, tuple[str, ...]]  # per language: a word between number and unit that the number counts
+    counted_noun_endings: dict[
+        str, tuple[str, ...]
+    ]  # per language: a word between number and unit that the number counts
     non_state: Lexicon  # armed groups that are not a state's forces: "Wagner reportedly has 50,000 troops"
     non_state_verbs: frozenset[str]  # between such a group and a figure, these make the figure its own
     singular_units: frozenset[str]  # after a year these are labels: "the 2021 troop withdrawal"
@@ -136,9 +138,13 @@ def compile_rules(data: Any) -> RuleSet:
             if not isinstance(words, int) or words < 1:
                 raise ValueError(f"{where}.near[{i}].words must be a positive whole number")
             for g, group in enumerate(groups):
-                near_entries += [(t, f"{name}/{i}/{g}", "ignore") for t in _strings(group, f"{where}.near[{i}].groups[{g}]")]
+                near_entries += [
+                    (t, f"{name}/{i}/{g}", "ignore") for t in _strings(group, f"{where}.near[{i}].groups[{g}]")
+                ]
             proximities.append(Proximity(i, words, len(groups)))
-        exclusions = [_exclusion(x, f"{where}.exclude[{i}]") for i, x in enumerate(_list(spec.get("exclude"), f"{where}.exclude"))]
+        exclusions = [
+            _exclusion(x, f"{where}.exclude[{i}]") for i, x in enumerate(_list(spec.get("exclude"), f"{where}.exclude"))
+        ]
         if not any(e[1] == name for e in entries) and not proximities:
             raise ValueError(f"{where} has no terms: give it 'terms', 'capitalized', 'exact' or 'near'")
         full_text = spec.get("full_text", False)
@@ -175,7 +181,9 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
     approx_alt = "|".join(_phrase(a) for a in sorted(approx, key=len, reverse=True)) or r"(?!x)x"
     return TroopRules(
         units=Lexicon(units),
-        military_context=Lexicon((t, "military", "ignore") for t in _strings(spec.get("military_context"), "troops.military_context")),
+        military_context=Lexicon(
+            (t, "military", "ignore") for t in _strings(spec.get("military_context"), "troops.military_context")
+        ),
         blockers=Lexicon((t, "blocker", "ignore") for t in _strings(spec.get("blockers"), "troops.blockers")),
         actors=Lexicon(_labelled(spec.get("actors"), "troops.actors")),
         actions=Lexicon(_labelled(spec.get("actions"), "troops.actions")),
@@ -183,32 +191,75 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         approx_words=frozenset(w for a in approx for w in a.lower().split()),
         formations=Lexicon((f, "formation", "ignore") for f in formations),
         strength=re.compile(
-            r"(?P<number>" + DIGITS + r")\s?[-‑–]\s?(?:" + "|".join(map(re.escape, strength)) + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
-            + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True)) + r")(?!\w)",
+            r"(?P<number>"
+            + DIGITS
+            + r")\s?[-‑–]\s?(?:"
+            + "|".join(map(re.escape, strength))
+            + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
+            + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True))
+            + r")(?!\w)",
             re.IGNORECASE,
         ),
-        count_cue=re.compile(r"(?<!\w)(?:" + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
-                             + r")\s*(?:\w+\s+){0,2}\Z", re.IGNORECASE) if cues else re.compile(r"(?!x)x"),
-        count_to=re.compile(r"(?:[ \t]+[^\s.,;:!?()]+){0,5}?[ \t]+(?:" + "|".join(_phrase(t) for t in sorted(to_words, key=len, reverse=True))
-                            + r")\s+(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r")(?:\s+(?P<scale>"
-                            + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?(?=[ \t]*(?:[.,;:!?)\n]|\Z))", re.IGNORECASE)
-                  if to_words else re.compile(r"(?!x)x"),
-        civilian=Lexicon((t, "civilian", _written_case(t)) for t in _strings(spec.get("civilian_qualifiers"), "troops.civilian_qualifiers")),
+        count_cue=re.compile(
+            r"(?<!\w)(?:"
+            + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
+            + r")\s*(?:\w+\s+){0,2}\Z",
+            re.IGNORECASE,
+        )
+        if cues
+        else re.compile(r"(?!x)x"),
+        count_to=re.compile(
+            r"(?:[ \t]+[^\s.,;:!?()]+){0,5}?[ \t]+(?:"
+            + "|".join(_phrase(t) for t in sorted(to_words, key=len, reverse=True))
+            + r")\s+(?:(?P<approx>"
+            + approx_alt
+            + r")\s+)?(?P<number>"
+            + DIGITS
+            + r")(?:\s+(?P<scale>"
+            + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True)))
+            + r"))?(?=[ \t]*(?:[.,;:!?)\n]|\Z))",
+            re.IGNORECASE,
+        )
+        if to_words
+        else re.compile(r"(?!x)x"),
+        civilian=Lexicon(
+            (t, "civilian", _written_case(t))
+            for t in _strings(spec.get("civilian_qualifiers"), "troops.civilian_qualifiers")
+        ),
         fiction=Lexicon((t, "fiction", "ignore") for t in _strings(spec.get("fiction"), "troops.fiction")),
         phrase_breaks=frozenset(w.lower() for w in _strings(spec.get("phrase_breaks"), "troops.phrase_breaks")),
         # "thousands of troops", "des milliers d'hommes", "tysiące żołnierzy": up to two words before the unit.
-        vague=re.compile(r"(?<!\w)(?P<phrase>" + vague_alt + r")(?:\s+(?:of|de|di|af|van|von|dei|degli|delle|del)\s+|\s+d['’]|\s+)"
-                         r"(?:[^\s\d.,;:!?()\[\]]+\s+){0,2}?\Z", re.IGNORECASE),
+        vague=re.compile(
+            r"(?<!\w)(?P<phrase>" + vague_alt + r")(?:\s+(?:of|de|di|af|van|von|dei|degli|delle|del)\s+|\s+d['’]|\s+)"
+            r"(?:[^\s\d.,;:!?()\[\]]+\s+){0,2}?\Z",
+            re.IGNORECASE,
+        ),
         vague_magnitudes=vague,
         counted_noun_endings=_endings(spec.get("counted_noun_endings")),
-        non_state=Lexicon((t, "non-state", "ignore") for t in _strings(spec.get("non_state_groups"), "troops.non_state_groups")),
+        non_state=Lexicon(
+            (t, "non-state", "ignore") for t in _strings(spec.get("non_state_groups"), "troops.non_state_groups")
+        ),
         non_state_verbs=frozenset(w.lower() for w in _strings(spec.get("non_state_verbs"), "troops.non_state_verbs")),
         singular_units=frozenset(w.lower() for w in _strings(spec.get("singular_units"), "troops.singular_units")),
-        unit_modifies=Lexicon((t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")),
-        of_them=re.compile(r"(?<!\w)(?:" + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x")
-                           + r")(?!\w)", re.IGNORECASE),
-        of_them_number=re.compile(r"(?<!\w)(?:(?P<approx>" + approx_alt + r")\s+)?(?P<number>" + DIGITS + r"|[^\W\d_]+)(?:\s+(?P<scale>"
-                                  + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True))) + r"))?\s+\Z", re.IGNORECASE),
+        unit_modifies=Lexicon(
+            (t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")
+        ),
+        of_them=re.compile(
+            r"(?<!\w)(?:"
+            + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x")
+            + r")(?!\w)",
+            re.IGNORECASE,
+        ),
+        of_them_number=re.compile(
+            r"(?<!\w)(?:(?P<approx>"
+            + approx_alt
+            + r")\s+)?(?P<number>"
+            + DIGITS
+            + r"|[^\W\d_]+)(?:\s+(?P<scale>"
+            + "|".join(map(re.escape, sorted(SCALES, key=len, reverse=True)))
+            + r"))?\s+\Z",
+            re.IGNORECASE,
+        ),
     )
 
 
@@ -218,7 +269,9 @@ def _endings(spec: Any) -> dict[str, tuple[str, ...]]:
         return {}
     if not isinstance(spec, dict):
         raise ValueError("troops.counted_noun_endings must map a language code to a list of word endings")
-    return {str(lang): tuple(_strings(endings, f"troops.counted_noun_endings.{lang}")) for lang, endings in spec.items()}
+    return {
+        str(lang): tuple(_strings(endings, f"troops.counted_noun_endings.{lang}")) for lang, endings in spec.items()
+    }
 
 
 def _vague_phrases(spec: Any) -> dict[str, int]:
@@ -269,7 +322,9 @@ def _strings(value: Any, where: str) -> list[str]:
         raise ValueError(f"{where} must be a list of words")
     flag = next((v for v in value if isinstance(v, bool)), None)
     if flag is not None:
-        raise ValueError(f"{where} holds {flag!r}, not a word: YAML reads unquoted on/off/yes/no as true/false, so quote it ('on')")
+        raise ValueError(
+            f"{where} holds {flag!r}, not a word: YAML reads unquoted on/off/yes/no as true/false, so quote it ('on')"
+        )
     words = [str(v) for v in value]
     empty = next((i for i, w in enumerate(words) if not w.strip("* ")), None)
     if empty is not None:

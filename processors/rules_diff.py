@@ -26,8 +26,14 @@ class DetectionDiff:
         return out + ([f"  {self.story}"] if self.story else [])
 
 
-def diff_detection(article_id: str, title: str, old_topics: set[str], new_topics: set[str],
-                   old_figures: set[str], new_figures: set[str]) -> DetectionDiff:
+def diff_detection(
+    article_id: str,
+    title: str,
+    old_topics: set[str],
+    new_topics: set[str],
+    old_figures: set[str],
+    new_figures: set[str],
+) -> DetectionDiff:
     """Topics and figures (as labels like '~1,200 troops') that new rules add or remove for one article,
     and whether it becomes a report of a story (which one is only known when it is stored)."""
     story = None
@@ -35,5 +41,12 @@ def diff_detection(article_id: str, title: str, old_topics: set[str], new_topics
         story = "+ story: becomes a report (opens a story or joins one)"
     elif old_topics and not new_topics:
         story = "- story: leaves its story (a story left with no report goes)"
-    return DetectionDiff(article_id, title, sorted(new_topics - old_topics), sorted(old_topics - new_topics),
-                         sorted(new_figures - old_figures), sorted(old_figures - new_figures), story)
+    return DetectionDiff(
+        article_id,
+        title,
+        sorted(new_topics - old_topics),
+        sorted(old_topics - new_topics),
+        sorted(new_figures - old_figures),
+        sorted(old_figures - new_figures),
+        story,
+    )

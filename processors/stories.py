@@ -8,6 +8,7 @@ MinHash (datasketch) estimate of the Jaccard similarity of word shingles.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +32,7 @@ def signature(text: str) -> np.ndarray:
     from datasketch import MinHash  # imported on first use: it pulls in scipy, a second of start-up
 
     words = [w.lower() for w in _WORD.findall(text)]
-    shingles = set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+    shingles = set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
     global _permutations
     if _permutations is None:  # generating them costs more than hashing a report: once per process
         _permutations = MinHash(num_perm=NUM_PERM, seed=7).permutations
@@ -46,7 +47,7 @@ BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (thre
 def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str]:
     """Index keys under which a report is found again: its LSH bands and its figures."""
     rows = len(signature_) // BANDS
-    bands = [f"b{i}:" + "".join(f"{int(v):x}." for v in signature_[i * rows:(i + 1) * rows]) for i in range(BANDS)]
+    bands = [f"b{i}:" + "".join(f"{int(v):x}." for v in signature_[i * rows : (i + 1) * rows]) for i in range(BANDS)]
     return bands + sorted({f"f:{m.low:g}-{m.high:g}" for m in figures})
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import bisect
 import re
 
-from processors.lexicon import Hit
-from processors.rules import RuleSet, Topic
+from newsvigil.processors.lexicon import Hit
+from newsvigil.processors.rules import RuleSet, Topic
 
 _WORD = re.compile(r"\w+")
 _CONTEXT = 120  # characters either side of a term hit that exclusion patterns may read
@@ -30,8 +30,9 @@ def _surviving(text: str, lang: str | None, topic: Topic, hits: list[Hit]) -> bo
     for hit in hits:
         # Exclusions only look at the hit's surroundings: the cost stays per hit, not per text.
         lo, hi = max(0, hit.start - _CONTEXT), min(len(text), hit.end + _CONTEXT)
-        if not any(m.start() <= hit.start and hit.end <= m.end()
-                   for x in exclusions for m in x.pattern.finditer(text, lo, hi)):
+        if not any(
+            m.start() <= hit.start and hit.end <= m.end() for x in exclusions for m in x.pattern.finditer(text, lo, hi)
+        ):
             return True
     return False
 
@@ -54,6 +55,9 @@ def _proximity_topics(text: str, masked: str, rules: RuleSet, already: set[str])
         if len(groups) < rule.groups:
             continue
         first = groups[0]
-        if any(all(any(abs(w - anchor) <= rule.words for w in groups[g]) for g in range(1, rule.groups)) for anchor in first):
+        if any(
+            all(any(abs(w - anchor) <= rule.words for w in groups[g]) for g in range(1, rule.groups))
+            for anchor in first
+        ):
             found.add(topic)
     return found

@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsvigil.records import TroopMention, VagueMention
-from processors.lexicon import Hit, Lexicon, fold
-from processors.numbers import (
+from newsvigil.processors.lexicon import Hit, Lexicon, fold
+from newsvigil.processors.numbers import (
     APPROX_NOUNS,
     CONNECTORS,
     DIGITS,
@@ -30,11 +29,12 @@ from processors.numbers import (
     number_words_value,
     parse_digits,
 )
-from processors.rules import TroopRules
+from newsvigil.processors.rules import TroopRules
+from newsvigil.records import TroopMention, VagueMention
 
 _TOKEN = re.compile(DIGITS + r"|[^\W\d_]+(?:['’.\-][^\W\d_]+)*\.?|\S")
 _WORDS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
-_BREAKS = set(".!?;:()[]{},\"«»“”„/|—–-‑…•")
+_BREAKS = set('.!?;:()[]{},"«»“”„/|—–-‑…•')
 _SOFT = {"'", "’"}  # elided articles: "postes d'officiers"
 _ABBREVIATIONS = {"tys.", "tsd.", "mio.", "mln.", "ok.", "ca.", "mrd.", "bln.", "nr.", "no."}
 _MAX_MODIFIERS = 3
@@ -55,15 +55,24 @@ _RANGE = re.compile(
 _DIRECT_RANGE = {"-", "‑", "–", "—", "to", "à", "a", "bis", "til", "tot", "do", "au", "al"}
 _PREVIOUS_WORD = re.compile(r"([^\W\d_]+)['’]?s?[ \t]+\Z")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
-_AND_OTHERS = re.compile(r"[ \t]+(?:and|&|or|i|et|und|og|y|e|en|oraz|lub)[ \t]+([^\s,.;:]+)(?:[ \t]+([^\s,.;:]+))?", re.IGNORECASE)
-_FORMATION_BEFORE = re.compile(r"([^\W\d_]+(?:\s+[^\s.,;:!?]+){0,2})\s+(?:of|de|d['’]|di|à|a|af|von|z|ze|numbering|totalling|totaling)\s*\Z",
-                               re.IGNORECASE)
-_FORMATION_AFTER = re.compile(r"\s+(?:of|from|in|into|aboard|on board|de|du|des|di|del|della|af|fra|von|vom|der|z|ze|do|na pokładzie)\s+"
-                              r"(?:the\s+|an?\s+|la\s+|le\s+|l['’])?([^\s.,;:!?]+(?:\s+[^\s.,;:!?]+){0,2})", re.IGNORECASE)
+_AND_OTHERS = re.compile(
+    r"[ \t]+(?:and|&|or|i|et|und|og|y|e|en|oraz|lub)[ \t]+([^\s,.;:]+)(?:[ \t]+([^\s,.;:]+))?", re.IGNORECASE
+)
+_FORMATION_BEFORE = re.compile(
+    r"([^\W\d_]+(?:\s+[^\s.,;:!?]+){0,2})\s+(?:of|de|d['’]|di|à|a|af|von|z|ze|numbering|totalling|totaling)\s*\Z",
+    re.IGNORECASE,
+)
+_FORMATION_AFTER = re.compile(
+    r"\s+(?:of|from|in|into|aboard|on board|de|du|des|di|del|della|af|fra|von|vom|der|z|ze|do|na pokładzie)\s+"
+    r"(?:the\s+|an?\s+|la\s+|le\s+|l['’])?([^\s.,;:!?]+(?:\s+[^\s.,;:!?]+){0,2})",
+    re.IGNORECASE,
+)
 _OF_THEM_CHARS = 200
 _PART_WORDS = {"more", "other", "additional", "extra", "fewer", "less"}  # "nine more of its soldiers"
 _CLAUSE_CHARS = 80  # how far before a figure a non-state group may own it ("Wagner reportedly has up to 50,000 troops")
-_AFTER_UNIT = re.compile(r"[ \t]+(?:(?:of|from|with|de|du|des|der|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)")
+_AFTER_UNIT = re.compile(
+    r"[ \t]+(?:(?:of|from|with|de|du|des|der|von|vom|af|fra|van|di|del|della|dei|z|ze)\s+(?:the\s+|la\s+|le\s+|l['’])?)?(\S+)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,9 @@ class Verdict:
 
     def to_json(self) -> dict[str, Any]:
         m = self.candidate.mention
-        figure = {"magnitude": self.candidate.magnitude} if self.candidate.magnitude else {"value": m.to_json()["value"]}
+        figure = (
+            {"magnitude": self.candidate.magnitude} if self.candidate.magnitude else {"value": m.to_json()["value"]}
+        )
         return {"quote": m.quote, **figure, "unit": m.unit, "kept": self.kept, "reason": self.reason}
 
 
@@ -118,7 +129,9 @@ def scan_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> 
         if vague is not None:
             candidates.append(vague)
             continue
-        candidates += _candidates_before_unit(text, folded, lang, rules, hit) or _count_after_unit(text, folded, rules, hit)
+        candidates += _candidates_before_unit(text, folded, lang, rules, hit) or _count_after_unit(
+            text, folded, rules, hit
+        )
     if "-" in text or "‑" in text or "–" in text:
         candidates += [c for m in rules.strength.finditer(text) if (c := _strength_candidate(text, folded, rules, m))]
     if candidates:
@@ -155,14 +168,20 @@ def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate
     if breaking:
         return Verdict(candidate, False, f"number in another phrase ('{breaking}' parts it from the unit)")
     if "of" in between_words[1:] and between_words[between_words.index("of") - 1] not in _PART_WORDS:
-        return Verdict(candidate, False, f"the number counts '{between_words[between_words.index('of') - 1]}', not '{m.unit}'")
+        return Verdict(
+            candidate, False, f"the number counts '{between_words[between_words.index('of') - 1]}', not '{m.unit}'"
+        )
     counted = next((w for w in between_words if w.endswith(rules.counted_noun_endings.get(lang or "", ()))), None)
     if counted:
         return Verdict(candidate, False, f"the number counts '{counted}', not '{m.unit}'")
     lo = candidate.unit_start - len(candidate.between)
-    blockers = rules.blockers.find(candidate.between, folded[lo:candidate.unit_start]) if candidate.between.strip() else []
+    blockers = (
+        rules.blockers.find(candidate.between, folded[lo : candidate.unit_start]) if candidate.between.strip() else []
+    )
     if blockers:
-        return Verdict(candidate, False, f"counts something else ('{text[lo + blockers[0].start:lo + blockers[0].end]}')")
+        return Verdict(
+            candidate, False, f"counts something else ('{text[lo + blockers[0].start : lo + blockers[0].end]}')"
+        )
     qualifier = _civilian_qualifier(text, folded, lang, rules, candidate)
     if qualifier:
         return Verdict(candidate, False, f"civilian qualifier '{qualifier}'")
@@ -182,7 +201,7 @@ def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate
         return Verdict(candidate, False, f"fighters of a non-state group ('{group}')")
     fiction = rules.fiction.find(text[s:e], folded[s:e])
     if fiction:
-        return Verdict(candidate, False, f"fiction or game ('{text[s + fiction[0].start:s + fiction[0].end]}')")
+        return Verdict(candidate, False, f"fiction or game ('{text[s + fiction[0].start : s + fiction[0].end]}')")
     if candidate.kind == "person":
         context = _formation_of_persons(text, folded, rules, candidate)
         if context is None:
@@ -198,21 +217,27 @@ def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate
         return Verdict(candidate, True, f"'{m.unit}' in a military context ('{context}')")
     if candidate.magnitude is not None:
         return Verdict(candidate, True, f"vague quantity of '{m.unit}', about {candidate.magnitude:,}s")
-    return Verdict(candidate, True, f"{candidate.kind} '{m.unit}'" if candidate.kind != "unit" else f"military unit '{m.unit}'")
+    return Verdict(
+        candidate, True, f"{candidate.kind} '{m.unit}'" if candidate.kind != "unit" else f"military unit '{m.unit}'"
+    )
 
 
-def _civilian_qualifier(text: str, folded: str, lang: str | None, rules: TroopRules, candidate: Candidate) -> str | None:
+def _civilian_qualifier(
+    text: str, folded: str, lang: str | None, rules: TroopRules, candidate: Candidate
+) -> str | None:
     """A civilian word in the noun phrase: 'ICE officers', 'officiers de police', 'oficerów policji'."""
     lo = candidate.unit_start - len(candidate.between)
-    hits = rules.civilian.find(text[lo:candidate.unit_end], folded[lo:candidate.unit_end])
+    hits = rules.civilian.find(text[lo : candidate.unit_end], folded[lo : candidate.unit_end])
     if hits:
-        return text[lo + hits[0].start:lo + hits[0].end]
+        return text[lo + hits[0].start : lo + hits[0].end]
     after = _AFTER_UNIT.match(text, candidate.unit_end)
-    if after and (after.group(0).split()[0] != after.group(1) or lang == "pl"):  # a bare next word qualifies only in Polish ("oficerów policji")
+    if after and (
+        after.group(0).split()[0] != after.group(1) or lang == "pl"
+    ):  # a bare next word qualifies only in Polish ("oficerów policji")
         s, e = after.span(1)
         word = rules.civilian.find(text[s:e], folded[s:e])
         if word:
-            return text[s + word[0].start:s + word[0].end]
+            return text[s + word[0].start : s + word[0].end]
     return None
 
 
@@ -221,7 +246,7 @@ def _next_word_hit(text: str, folded: str, lexicon: Lexicon, at: int) -> str | N
     m = _NEXT_WORD.match(text, at)
     if not m:
         return None
-    hits = lexicon.find(text[m.start(1):m.end(1)], folded[m.start(1):m.end(1)])
+    hits = lexicon.find(text[m.start(1) : m.end(1)], folded[m.start(1) : m.end(1)])
     return m.group(1) if hits else None
 
 
@@ -234,7 +259,10 @@ def _counted_with_others(text: str, folded: str, rules: TroopRules, candidate: C
         return None  # "7,000 soldiers and 1,000 police": two counts
     for group in (1, 2):
         word = m.group(group)
-        if word and (rules.civilian.find(word, fold(word)) or any(h.label == "person" for h in rules.units.find(word, fold(word)))):
+        if word and (
+            rules.civilian.find(word, fold(word))
+            or any(h.label == "person" for h in rules.units.find(word, fold(word)))
+        ):
             return word
     return None
 
@@ -248,10 +276,13 @@ def _formation_of_persons(text: str, folded: str, rules: TroopRules, candidate: 
     for m in (before, after):
         if m:
             s, e = m.span(1)
-            hits = rules.military_context.find(text[s:e], folded[s:e]) + rules.formations.find(text[s:e], folded[s:e]) + [
-                h for h in rules.units.find(text[s:e], folded[s:e]) if h.label == "unit"]
+            hits = (
+                rules.military_context.find(text[s:e], folded[s:e])
+                + rules.formations.find(text[s:e], folded[s:e])
+                + [h for h in rules.units.find(text[s:e], folded[s:e]) if h.label == "unit"]
+            )
             if hits:
-                return text[s + hits[0].start:s + hits[0].end]
+                return text[s + hits[0].start : s + hits[0].end]
     return None
 
 
@@ -261,32 +292,37 @@ def _called_civilian_elsewhere(text: str, folded: str, rules: TroopRules, unit: 
     for hit in rules.civilian.find(text, folded):  # news items are short: the whole item
         after = _NEXT_WORD.match(folded, hit.end)
         if after and after.group(1) == unit_key:
-            return text[hit.start:after.end(1)]
+            return text[hit.start : after.end(1)]
     return None
 
 
 def _non_state_owner(text: str, folded: str, rules: TroopRules, s: int, start: int) -> str | None:
     """'Wagner reportedly has up to 50,000 troops', "Wagner's 25,000 fighters": a non-state group that
     owns the figure (its name, then a verb of having or sending, in the figure's clause)."""
-    clause = max(s, start - _CLAUSE_CHARS, text.rfind(":", s, start) + 1, text.rfind(";", s, start) + 1,
-                 text.rfind(",", s, start) + 1)
+    clause = max(
+        s,
+        start - _CLAUSE_CHARS,
+        text.rfind(":", s, start) + 1,
+        text.rfind(";", s, start) + 1,
+        text.rfind(",", s, start) + 1,
+    )
     groups = rules.non_state.find(text[clause:start], folded[clause:start])
     if not groups:
         return None
     last = groups[-1]
-    between = text[clause + last.end:start]
+    between = text[clause + last.end : start]
     words = [w.lower() for w in _WORDS.findall(between)]
     while words and words[-1] in rules.approx_words:
         words.pop()  # "has up to 50,000 troops"
     if between.startswith(("'s", "’s")) or (words and words[-1] in rules.non_state_verbs):
-        return text[clause + last.start:clause + last.end]
+        return text[clause + last.start : clause + last.end]
     return None
 
 
 def _not_a_count(text: str, start: int, rules: TroopRules, candidate: Candidate) -> str | None:
     """Money, or a year ('2027 personnel changes', 'the 1998 soldier case'): the number counts nothing."""
     number = candidate.number
-    before = text[max(0, start - 4):start].rstrip()
+    before = text[max(0, start - 4) : start].rstrip()
     if before.endswith(_CURRENCY) or text[:start].rstrip().endswith(_CURRENCY):
         return "money"
     if number.isdigit() and len(number) == 4 and 1900 <= int(number) <= 2100 and not candidate.mention.approx:
@@ -297,15 +333,16 @@ def _not_a_count(text: str, start: int, rules: TroopRules, candidate: Candidate)
     return None
 
 
-def _military_context(text: str, folded: str, rules: TroopRules, s: int, e: int, candidate: Candidate,
-                      title: bool = True) -> str | None:
+def _military_context(
+    text: str, folded: str, rules: TroopRules, s: int, e: int, candidate: Candidate, title: bool = True
+) -> str | None:
     """A military word in text[s:e] (the mention's sentence) or the title (news items are short: the
     title says 'army', the summary '1,200 personnel')."""
     title_end = text.find("\n")
     spans = [(s, e)]
     if title and 0 < title_end < s:
         spans.append((0, title_end))
-    elif title and 0 < title_end and e <= title_end:  # a title's figure, its context in the summary's first sentence
+    elif title and title_end > 0 and e <= title_end:  # a title's figure, its context in the summary's first sentence
         spans.append(_sentence(text, title_end + 1, title_end + 1))
     for lo, hi in spans:
         # A military word, or a military unit noun ("US Marines to rotate 1,000 personnel"), but not the unit itself.
@@ -317,7 +354,7 @@ def _military_context(text: str, folded: str, rules: TroopRules, s: int, e: int,
             before = _PREVIOUS_WORD.search(text, max(0, lo + hit.start - 30), lo + hit.start)
             if before and rules.civilian.find(before.group(1), fold(before.group(1))):
                 continue  # "police force", "security forces", "Border Force"
-            return text[lo + hit.start:lo + hit.end]
+            return text[lo + hit.start : lo + hit.end]
     return None
 
 
@@ -335,9 +372,17 @@ def _vague_before_unit(text: str, lang: str | None, rules: TroopRules, hit: Hit)
     if magnitude is None:
         return None
     quote_start = m.start()
-    mention = TroopMention(value=magnitude, low=magnitude, high=magnitude, approx=True, unit=text[hit.start:hit.end],
-                           quote=text[quote_start:hit.end], start=quote_start, end=hit.end)
-    between = text[m.end("phrase"):unit_start]
+    mention = TroopMention(
+        value=magnitude,
+        low=magnitude,
+        high=magnitude,
+        approx=True,
+        unit=text[hit.start : hit.end],
+        quote=text[quote_start : hit.end],
+        start=quote_start,
+        end=hit.end,
+    )
+    between = text[m.end("phrase") : unit_start]
     return Candidate(mention, hit.label, m.group("phrase"), between, unit_start, hit.end, magnitude)
 
 
@@ -358,8 +403,12 @@ def _candidates_before_unit(text: str, folded: str, lang: str | None, rules: Tro
     first = _transition_start(text, candidate.mention)
     if first is None:
         return [candidate]
-    return [Candidate(first, candidate.kind, first.quote.split()[0], candidate.between, candidate.unit_start,
-                      candidate.unit_end), candidate]
+    return [
+        Candidate(
+            first, candidate.kind, first.quote.split()[0], candidate.between, candidate.unit_start, candidate.unit_end
+        ),
+        candidate,
+    ]
 
 
 def _transition_start(text: str, mention: TroopMention) -> TroopMention | None:
@@ -376,9 +425,18 @@ def _transition_start(text: str, mention: TroopMention) -> TroopMention | None:
     if rng.group("scale"):
         first *= SCALES[rng.group("scale").lower()]
     quote_start = rng.start("low")
-    return TroopMention(value=first, low=first, high=first, approx=False, unit=mention.unit,
-                        quote=text[quote_start:mention.end], start=quote_start, end=mention.end,
-                        actor=mention.actor, action=mention.action)
+    return TroopMention(
+        value=first,
+        low=first,
+        high=first,
+        approx=False,
+        unit=mention.unit,
+        quote=text[quote_start : mention.end],
+        start=quote_start,
+        end=mention.end,
+        actor=mention.actor,
+        action=mention.action,
+    )
 
 
 def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> list[Candidate]:
@@ -396,10 +454,18 @@ def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> li
         return []
     start, end = cue.start(), after.end()
     s, e = _sentence(text, start, end)
-    mention = TroopMention(value=value, low=value, high=value, approx=bool(after.group("approx")), unit=text[hit.start:hit.end],
-                           quote=text[start:end], start=start, end=end,
-                           actor=_closest(rules.actors, text, folded, s, e, start, end),
-                           action=_closest(rules.actions, text, folded, s, e, start, end))
+    mention = TroopMention(
+        value=value,
+        low=value,
+        high=value,
+        approx=bool(after.group("approx")),
+        unit=text[hit.start : hit.end],
+        quote=text[start:end],
+        start=start,
+        end=end,
+        actor=_closest(rules.actors, text, folded, s, e, start, end),
+        action=_closest(rules.actions, text, folded, s, e, start, end),
+    )
     return [Candidate(mention, "count", after.group("number"), "", hit.start, hit.end)]
 
 
@@ -432,9 +498,16 @@ def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: Troo
         prev = tokens[j - 1].group()
         if text[tokens[j - 1].end() : tokens[j].start()].strip():
             break
-        if _numberish(prev, lang) or prev.lower() in one:
-            j -= 1
-        elif prev.lower() in CONNECTORS and j > 1 and is_number_word(tokens[j - 2].group(), lang) and not DIGITS_RE.fullmatch(tokens[j].group()):
+        if (
+            _numberish(prev, lang)
+            or prev.lower() in one
+            or (
+                prev.lower() in CONNECTORS
+                and j > 1
+                and is_number_word(tokens[j - 2].group(), lang)
+                and not DIGITS_RE.fullmatch(tokens[j].group())
+            )
+        ):
             j -= 1
         else:
             break
@@ -445,7 +518,7 @@ def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: Troo
     if value < 1:
         return None
     digit_tokens = [t.group() for t in tokens[j : i + 1] if DIGITS_RE.fullmatch(t.group())]
-    number = digit_tokens[-1] if digit_tokens else text[tokens[j].start():number_end]
+    number = digit_tokens[-1] if digit_tokens else text[tokens[j].start() : number_end]
 
     low = high = value
     rng = _RANGE.search(text, max(0, quote_start - 60), quote_start) if _digit_before(text, quote_start) else None
@@ -538,7 +611,9 @@ def _attached_to_word(text: str, start: int, end: int, run: list[re.Match[str]],
     before = text[start - 1] if start else " "
     if before.isalpha() or (before in "-‑" and start > 1 and text[start - 2].isalpha()):
         return True
-    if (before == ":" and start > 1 and text[start - 2].isdigit()) or text[end:end + 2][:1] == ":" and text[end + 1:end + 2].isdigit():
+    if (before == ":" and start > 1 and text[start - 2].isdigit()) or (
+        text[end : end + 2][:1] == ":" and text[end + 1 : end + 2].isdigit()
+    ):
         return True  # a time or a score: "13:22", "2:1"
     after = text[end] if end < len(text) else " "
     if after.isalpha():
@@ -618,15 +693,30 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
         if not m:
             continue
         number = m.group("number")
-        value = parse_digits(number) if DIGITS_RE.fullmatch(number) else number_words_value([number], lang) if is_number_word(number, lang) else None
+        value = (
+            parse_digits(number)
+            if DIGITS_RE.fullmatch(number)
+            else number_words_value([number], lang)
+            if is_number_word(number, lang)
+            else None
+        )
         if value is None or not value.is_integer() or value < 2:
             continue
         if m.group("scale"):
             value *= SCALES[m.group("scale").lower()]
         ref = before[-1].mention
-        mention = TroopMention(value=value, low=value, high=value, approx=bool(m.group("approx")), unit=ref.unit,
-                               quote=text[m.start():phrase.end()], start=m.start(), end=phrase.end(), actor=ref.actor,
-                               action=ref.action)
+        mention = TroopMention(
+            value=value,
+            low=value,
+            high=value,
+            approx=bool(m.group("approx")),
+            unit=ref.unit,
+            quote=text[m.start() : phrase.end()],
+            start=m.start(),
+            end=phrase.end(),
+            actor=ref.actor,
+            action=ref.action,
+        )
         out.append(Candidate(mention, "of them", number, "", phrase.start(), phrase.end()))
     return out
 
@@ -643,8 +733,14 @@ def _strength_candidate(text: str, folded: str, rules: TroopRules, m: re.Match[s
         approx, start = True, approx_start
     s, e = _sentence(text, start, end)
     mention = TroopMention(
-        value=value, low=value, high=value, approx=approx, unit=m.group("formation"),
-        quote=text[start:end], start=start, end=end,
+        value=value,
+        low=value,
+        high=value,
+        approx=approx,
+        unit=m.group("formation"),
+        quote=text[start:end],
+        start=start,
+        end=end,
         actor=_closest(rules.actors, text, folded, s, e, start, end),
         action=_closest(rules.actions, text, folded, s, e, start, end),
     )

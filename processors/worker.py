@@ -12,8 +12,9 @@ import importlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -21,18 +22,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.bus import ALERTS_HEADER, decode_article
 from newsvigil.outage import Outage, summarise_repeats
+from newsvigil.processors.delivery import Dispatcher
+from newsvigil.processors.kafka_topics import ensure_topics
+from newsvigil.processors.pipeline import ALERT_POLICIES, ArticleProcessor, BatchResult
+from newsvigil.processors.rules import load_rules
 from newsvigil.records import Event, utcnow
 from newsvigil.settings import Settings
-from processors.delivery import Dispatcher
-from processors.kafka_topics import ensure_topics
-from processors.pipeline import ALERT_POLICIES, ArticleProcessor, BatchResult
-from processors.rules import load_rules
-from storage.database import make_engine, session_factory
-from storage.migrate import upgrade
-from storage.repositories import save_dead_letters
+from newsvigil.storage.database import make_engine, session_factory
+from newsvigil.storage.migrate import upgrade
+from newsvigil.storage.repositories import save_dead_letters
 
 log = logging.getLogger("newsvigil.worker")
-KAFKA_CLIENT_MODULES = ("aiokafka.client", "aiokafka.conn", "aiokafka.consumer.fetcher", "aiokafka.consumer.group_coordinator")
+KAFKA_CLIENT_MODULES = (
+    "aiokafka.client",
+    "aiokafka.conn",
+    "aiokafka.consumer.fetcher",
+    "aiokafka.consumer.group_coordinator",
+)
 BATCH = 500
 BATCH_WAIT = 0.2
 
@@ -44,14 +50,32 @@ class WorkerMetrics:
         self.registry = CollectorRegistry()
         self.articles_in = Counter("newsvigil_articles_in", "Articles consumed", registry=self.registry)
         self.events_out = Counter("newsvigil_events_out", "Events published", registry=self.registry)
-        self.dead_letters = Counter("newsvigil_dead_letters", "Messages sent to the dead-letter topic", registry=self.registry)
-        self.lag = Gauge("newsvigil_consumer_lag", "Messages behind the end of the articles topic", ["partition"], registry=self.registry)
-        self.latency = Histogram("newsvigil_processing_seconds", "Batch processing time", registry=self.registry,
-                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-        self.outages = Gauge("newsvigil_database_outages", "Database outages this worker rode out", registry=self.registry)
-        self.database_up = Gauge("newsvigil_database_up", "1 while the database answers, 0 during an outage", registry=self.registry)
-        self.log_lines_held = Gauge("newsvigil_log_lines_held", "Repeated Kafka-client log lines summarised, not written",
-                                    registry=self.registry)
+        self.dead_letters = Counter(
+            "newsvigil_dead_letters", "Messages sent to the dead-letter topic", registry=self.registry
+        )
+        self.lag = Gauge(
+            "newsvigil_consumer_lag",
+            "Messages behind the end of the articles topic",
+            ["partition"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "newsvigil_processing_seconds",
+            "Batch processing time",
+            registry=self.registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.outages = Gauge(
+            "newsvigil_database_outages", "Database outages this worker rode out", registry=self.registry
+        )
+        self.database_up = Gauge(
+            "newsvigil_database_up", "1 while the database answers, 0 during an outage", registry=self.registry
+        )
+        self.log_lines_held = Gauge(
+            "newsvigil_log_lines_held",
+            "Repeated Kafka-client log lines summarised, not written",
+            registry=self.registry,
+        )
 
 
 def build_app(settings: Settings, on_event: Callable[[Event], None] | None = None) -> faust.App:
@@ -60,8 +84,13 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
     rules = load_rules(settings.topics)
     upgrade(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
-    processor = ArticleProcessor(rules, sessions, on_event, languages=tuple(settings.language_list),
-                                 story_window=timedelta(hours=settings.story_window_hours))
+    processor = ArticleProcessor(
+        rules,
+        sessions,
+        on_event,
+        languages=tuple(settings.language_list),
+        story_window=timedelta(hours=settings.story_window_hours),
+    )
     dispatcher = Dispatcher(sessions, settings)
     metrics = WorkerMetrics()
     database = Outage("database", log)
@@ -170,8 +199,10 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         status = "unhealthy: database unavailable" if database.down else "ok"
-        return web.json({"status": status, "rules_version": rules.version, "time": utcnow().isoformat()},
-                        status=503 if database.down else 200)
+        return web.json(
+            {"status": status, "rules_version": rules.version, "time": utcnow().isoformat()},
+            status=503 if database.down else 200,
+        )
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
@@ -183,9 +214,12 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
 def _letter(message: Any, reason: str) -> dict[str, Any]:
     value = message.value or b""
     return {
-        "topic": message.topic, "partition": message.partition, "offset": message.offset,
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
         "key": message.key.decode("utf-8", "replace") if message.key else None,
-        "value": value.decode("utf-8", "replace"), "reason": reason,
+        "value": value.decode("utf-8", "replace"),
+        "reason": reason,
     }
 
 
@@ -198,8 +232,9 @@ def alert_policy(headers: Any) -> str:
     return "new"
 
 
-def _store(processor: ArticleProcessor, sessions: Any, groups: list[tuple[str, list]], letters: list,
-           batch: list) -> tuple[Any, list]:
+def _store(
+    processor: ArticleProcessor, sessions: Any, groups: list[tuple[str, list]], letters: list, batch: list
+) -> tuple[Any, list]:
     """Commit dead letters and the batch's detections; returns (batch result, letters for failed detections)."""
     result = BatchResult()
     for policy, articles in groups:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -22,18 +22,22 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ModuleNotFoundError) as exc:
-        raise UserError(f"NEWSVIGIL_DATABASE_URL={shown_url(url)!r} is not a usable database URL: {exc}",
-                        "use sqlite:///path/to/file.db or postgresql+psycopg://user:pass@host/db") from None
+        raise UserError(
+            f"NEWSVIGIL_DATABASE_URL={shown_url(url)!r} is not a usable database URL: {exc}",
+            "use sqlite:///path/to/file.db or postgresql+psycopg://user:pass@host/db",
+        ) from None
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
-                raise UserError(f"the folder of the SQLite database {database} does not exist",
-                                "create it or change NEWSVIGIL_DATABASE_URL")
+                raise UserError(
+                    f"the folder of the SQLite database {database} does not exist",
+                    "create it or change NEWSVIGIL_DATABASE_URL",
+                )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -52,7 +56,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def open_database(url: str | None = None) -> Iterator[sessionmaker[Session]]:
     """Sessions on a database (default: NEWSVIGIL_DATABASE_URL) brought up to the newest schema, its
     engine disposed on exit: where CLI commands start."""
-    from storage.migrate import upgrade
+    from newsvigil.storage.migrate import upgrade
 
     if url is None:
         from newsvigil.settings import get_settings

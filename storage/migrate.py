@@ -26,7 +26,10 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:
-        raise UserError(f"cannot migrate the database {shown_url(url)}: {exc.orig}", "check NEWSVIGIL_DATABASE_URL and that the server runs") from None
+        raise UserError(
+            f"cannot migrate the database {shown_url(url)}: {exc.orig}",
+            "check NEWSVIGIL_DATABASE_URL and that the server runs",
+        ) from None
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -16,7 +16,16 @@ from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from newsvigil.records import parse_time, utc_iso
-from storage.models import ArticleRow, ArticleTopic, DetectionRow, EventRow, StoryArticle, StoryRow, TroopFeedback, TroopMentionRow
+from newsvigil.storage.models import (
+    ArticleRow,
+    ArticleTopic,
+    DetectionRow,
+    EventRow,
+    StoryArticle,
+    StoryRow,
+    TroopFeedback,
+    TroopMentionRow,
+)
 
 MAX_LIMIT = 200
 TIMELINE_DAYS = 30
@@ -48,8 +57,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, Any]:
         if len(cursor) > 512:
             raise ValueError("too long")
         when, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(when, str) or not (isinstance(key, str) and len(key) <= 256
-                                             or isinstance(key, int) and not isinstance(key, bool) and abs(key) < 2 ** 63):
+        if not isinstance(when, str) or not (
+            (isinstance(key, str) and len(key) <= 256)
+            or (isinstance(key, int) and not isinstance(key, bool) and abs(key) < 2**63)
+        ):
             raise ValueError("not a (time, key) pair")
         parsed = parse_time(when)
         if parsed is None:
@@ -79,19 +90,28 @@ def _topic_list(topics: str) -> list[str]:
 
 def story_json(story: StoryRow) -> dict[str, Any]:
     return {
-        "id": story.id, "title": story.title, "topics": _topic_list(story.topics),
-        "first_seen": utc_iso(story.first_seen), "last_seen": utc_iso(story.last_seen),
-        "reports": story.article_count, "outlets": json.loads(story.sources), "languages": json.loads(story.languages),
+        "id": story.id,
+        "title": story.title,
+        "topics": _topic_list(story.topics),
+        "first_seen": utc_iso(story.first_seen),
+        "last_seen": utc_iso(story.last_seen),
+        "reports": story.article_count,
+        "outlets": json.loads(story.sources),
+        "languages": json.loads(story.languages),
         "figures": [{"low": low, "high": high} for low, high in json.loads(story.figures)],
     }
 
 
-def stories_page(session: Session, filters: Filters, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+def stories_page(
+    session: Session, filters: Filters, limit: int = 50, cursor: str | None = None
+) -> tuple[list[dict], str | None]:
     """Stories, latest report first, matching the filters."""
     limit = max(1, min(limit, MAX_LIMIT))
     query = select(StoryRow)
     if filters.topic:
-        query = query.where((literal(",") + StoryRow.topics + literal(",")).like(f"%,{_like(filters.topic)},%", escape="\\"))
+        query = query.where(
+            (literal(",") + StoryRow.topics + literal(",")).like(f"%,{_like(filters.topic)},%", escape="\\")
+        )
     member = select(StoryArticle.story_id).where(StoryArticle.story_id == StoryRow.id)
     if filters.language:
         query = query.where(exists(member.where(StoryArticle.language == filters.language)))
@@ -114,20 +134,37 @@ def _like(text: str) -> str:
 def _mentions(session: Session, article_ids: list[str]) -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = {}
     for i in range(0, len(article_ids), 500):
-        query = select(TroopMentionRow).where(TroopMentionRow.article_id.in_(article_ids[i:i + 500]))
+        query = select(TroopMentionRow).where(TroopMentionRow.article_id.in_(article_ids[i : i + 500]))
         for m in session.scalars(query.order_by(TroopMentionRow.article_id, TroopMentionRow.start)):
-            found.setdefault(m.article_id, []).append({
-                "id": m.id, "value": m.value, "low": m.low, "high": m.high, "approx": m.approx, "unit": m.unit,
-                "quote": m.quote, "start": m.start, "end": m.end, "actor": m.actor, "action": m.action,
-            })
+            found.setdefault(m.article_id, []).append(
+                {
+                    "id": m.id,
+                    "value": m.value,
+                    "low": m.low,
+                    "high": m.high,
+                    "approx": m.approx,
+                    "unit": m.unit,
+                    "quote": m.quote,
+                    "start": m.start,
+                    "end": m.end,
+                    "actor": m.actor,
+                    "action": m.action,
+                }
+            )
     return found
 
 
 def _article_json(article: ArticleRow, lang: str | None, topics: list[str], figures: list[dict]) -> dict[str, Any]:
     return {
-        "id": article.id, "title": article.title, "summary": article.summary, "link": article.link,
-        "outlet": article.source, "language": lang or article.language, "published": utc_iso(article.published_at),
-        "topics": topics, "figures": figures,
+        "id": article.id,
+        "title": article.title,
+        "summary": article.summary,
+        "link": article.link,
+        "outlet": article.source,
+        "language": lang or article.language,
+        "published": utc_iso(article.published_at),
+        "topics": topics,
+        "figures": figures,
     }
 
 
@@ -137,7 +174,8 @@ def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
     if story is None:
         return None
     rows = session.execute(
-        select(StoryArticle, ArticleRow).join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
+        select(StoryArticle, ArticleRow)
+        .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
         .where(StoryArticle.story_id == story_id)
         .order_by(func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at), ArticleRow.id)
     ).all()
@@ -155,14 +193,17 @@ def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
 def _topics(session: Session, article_ids: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for i in range(0, len(article_ids), 500):
-        query = select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(article_ids[i:i + 500]))
+        query = select(ArticleTopic.article_id, ArticleTopic.topic).where(
+            ArticleTopic.article_id.in_(article_ids[i : i + 500])
+        )
         for article_id, topic in session.execute(query.order_by(ArticleTopic.topic)):
             found.setdefault(article_id, []).append(topic)
     return found
 
 
-def articles_page(session: Session, filters: Filters, limit: int = 50, cursor: str | None = None,
-                  events_only: bool = False) -> tuple[list[dict], str | None]:
+def articles_page(
+    session: Session, filters: Filters, limit: int = 50, cursor: str | None = None, events_only: bool = False
+) -> tuple[list[dict], str | None]:
     """Articles (or only events: articles on a topic), newest first, with topics and figures."""
     limit = max(1, min(limit, MAX_LIMIT))
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
@@ -170,8 +211,13 @@ def articles_page(session: Session, filters: Filters, limit: int = 50, cursor: s
     if events_only:
         query = query.where(exists(select(EventRow.id).where(EventRow.id == ArticleRow.id)))
     if filters.topic:
-        query = query.where(exists(select(ArticleTopic.article_id).where(
-            ArticleTopic.article_id == ArticleRow.id, ArticleTopic.topic == filters.topic)))
+        query = query.where(
+            exists(
+                select(ArticleTopic.article_id).where(
+                    ArticleTopic.article_id == ArticleRow.id, ArticleTopic.topic == filters.topic
+                )
+            )
+        )
     if filters.language:
         query = query.where(func.coalesce(DetectionRow.lang, ArticleRow.language) == filters.language)
     if filters.outlet:
@@ -190,20 +236,28 @@ def articles_page(session: Session, filters: Filters, limit: int = 50, cursor: s
 
 def article_detail(session: Session, article_id: str) -> dict[str, Any] | None:
     """One article with its full text, topics and figures (offsets index into `text`)."""
-    row = session.execute(select(ArticleRow, DetectionRow.lang, DetectionRow.vague)
-                          .outerjoin(DetectionRow, DetectionRow.article_id == ArticleRow.id)
-                          .where(ArticleRow.id == article_id)).first()
+    row = session.execute(
+        select(ArticleRow, DetectionRow.lang, DetectionRow.vague)
+        .outerjoin(DetectionRow, DetectionRow.article_id == ArticleRow.id)
+        .where(ArticleRow.id == article_id)
+    ).first()
     if row is None:
         return None
     article, lang, vague = row
-    data = _article_json(article, lang, _topics(session, [article.id]).get(article.id, []),
-                         _mentions(session, [article.id]).get(article.id, []))
+    data = _article_json(
+        article,
+        lang,
+        _topics(session, [article.id]).get(article.id, []),
+        _mentions(session, [article.id]).get(article.id, []),
+    )
     text = f"{article.title}\n{article.summary}" if article.summary else article.title
     data["text"] = f"{text}\n{article.body}" if article.body else text
     story = session.scalar(select(StoryArticle.story_id).where(StoryArticle.article_id == article.id))
     data["story"] = story
     data["vague"] = json.loads(vague) if vague else []
-    data["not_troops"] = sorted(session.scalars(select(TroopFeedback.value).where(TroopFeedback.article_id == article.id)))
+    data["not_troops"] = sorted(
+        session.scalars(select(TroopFeedback.value).where(TroopFeedback.article_id == article.id))
+    )
     return data
 
 
@@ -215,23 +269,30 @@ def timeline_window(session: Session, filters: Filters) -> tuple[datetime, datet
         until = (parse_time(latest) if latest else parse_time("2000-01-01")) + timedelta(seconds=1)
     since = filters.since
     if since is None:  # up to TIMELINE_DAYS, but no wider than the reports need
-        earliest = session.scalar(select(func.min(StoryRow.first_seen)).where(StoryRow.last_seen >= until - timedelta(days=TIMELINE_DAYS)))
-        since = max(until - timedelta(days=TIMELINE_DAYS), (parse_time(earliest) if earliest else until) - timedelta(days=1))
+        earliest = session.scalar(
+            select(func.min(StoryRow.first_seen)).where(StoryRow.last_seen >= until - timedelta(days=TIMELINE_DAYS))
+        )
+        since = max(
+            until - timedelta(days=TIMELINE_DAYS), (parse_time(earliest) if earliest else until) - timedelta(days=1)
+        )
     return since, until
 
 
 def _on_topic_articles(filters: Filters, since: datetime, until: datetime):
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
-    query = (select(ArticleRow.id, when.label("when"), ArticleTopic.topic)
-             .join(ArticleTopic, ArticleTopic.article_id == ArticleRow.id)
-             .where(when >= since, when < until))
+    query = (
+        select(ArticleRow.id, when.label("when"), ArticleTopic.topic)
+        .join(ArticleTopic, ArticleTopic.article_id == ArticleRow.id)
+        .where(when >= since, when < until)
+    )
     if filters.topic:
         query = query.where(ArticleTopic.topic == filters.topic)
     if filters.outlet:
         query = query.where(ArticleRow.source == filters.outlet)
     if filters.language:
         query = query.outerjoin(DetectionRow, DetectionRow.article_id == ArticleRow.id).where(
-            func.coalesce(DetectionRow.lang, ArticleRow.language) == filters.language)
+            func.coalesce(DetectionRow.lang, ArticleRow.language) == filters.language
+        )
     return query
 
 
@@ -252,17 +313,31 @@ def figure_points(session: Session, filters: Filters, since: datetime, until: da
         select(TroopMentionRow, ArticleRow.title, ArticleRow.source, articles.c.when)
         .join(articles, articles.c.id == TroopMentionRow.article_id)
         .join(ArticleRow, ArticleRow.id == TroopMentionRow.article_id)
-        .distinct().order_by(articles.c.when.desc(), TroopMentionRow.id).limit(limit)
+        .distinct()
+        .order_by(articles.c.when.desc(), TroopMentionRow.id)
+        .limit(limit)
     ).all()
-    return [{"mention": m.id, "article": m.article_id, "value": m.value, "low": m.low, "high": m.high, "unit": m.unit,
-             "quote": m.quote, "title": title, "outlet": source, "when": parse_time(when)}
-            for m, title, source, when in rows]
+    return [
+        {
+            "mention": m.id,
+            "article": m.article_id,
+            "value": m.value,
+            "low": m.low,
+            "high": m.high,
+            "unit": m.unit,
+            "quote": m.quote,
+            "title": title,
+            "outlet": source,
+            "when": parse_time(when),
+        }
+        for m, title, source, when in rows
+    ]
 
 
 def choices(session: Session) -> dict[str, list[str]]:
     """Values the dashboard's filters offer: topics, languages and outlets seen in stories."""
     return {
         "topics": sorted(session.scalars(select(ArticleTopic.topic).distinct())),
-        "languages": sorted(l for l in session.scalars(select(StoryArticle.language).distinct()) if l),
+        "languages": sorted(lang for lang in session.scalars(select(StoryArticle.language).distinct()) if lang),
         "outlets": sorted(session.scalars(select(StoryArticle.source).distinct())),
     }

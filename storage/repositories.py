@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newsvigil.records import Article, Detection, Event, TroopMention, parse_time, utc_iso, utcnow
-from storage.models import (
+from newsvigil.storage.models import (
     AlertRow,
     ArticleRow,
     ArticleTopic,
-    DeadLetter,
     Base,
+    DeadLetter,
     DetectionRow,
     EventRow,
     Feed,
@@ -30,8 +31,14 @@ from storage.models import (
 _CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
 
 
-def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str],
-           update: Sequence[str] = (), keep: Sequence[str] = ()) -> None:
+def upsert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] = (),
+    keep: Sequence[str] = (),
+) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING, on SQLite and PostgreSQL alike.
 
     Rows go as one Core executemany (psycopg 3 pipelines it). Measured on PostgreSQL with
@@ -45,8 +52,10 @@ def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], 
     if update:
         table = model.__table__
         # `keep` columns are updated only with a value: a NULL never replaces what is stored.
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={
-            c: func.coalesce(stmt.excluded[c], table.c[c]) if c in keep else stmt.excluded[c] for c in update})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: func.coalesce(stmt.excluded[c], table.c[c]) if c in keep else stmt.excluded[c] for c in update},
+        )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, list(rows))
@@ -76,8 +85,10 @@ def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str
     """The stored full text of those of `article_ids` that have one."""
     found: dict[str, str] = {}
     for chunk in _chunks(list(article_ids)):
-        rows = session.execute(select(ArticleRow.id, ArticleRow.body).where(ArticleRow.id.in_(chunk), ArticleRow.body.is_not(None)))
-        found.update({article_id: body for article_id, body in rows})
+        rows = session.execute(
+            select(ArticleRow.id, ArticleRow.body).where(ArticleRow.id.in_(chunk), ArticleRow.body.is_not(None))
+        )
+        found.update((article_id, body) for article_id, body in rows)
     return found
 
 
@@ -93,27 +104,50 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
     latest: dict[str, tuple[Article, Detection]] = {a.id: (a, d) for a, d in results}
     ids = list(latest)
     # A replayed copy of an article polled with its full text has no body: the stored body stays.
-    upsert(session, ArticleRow, [article_row(a) for a, _ in latest.values()], ["id"],
-           ["title", "summary", "link", "published_at", "language", "body"], keep=["body"])
+    upsert(
+        session,
+        ArticleRow,
+        [article_row(a) for a, _ in latest.values()],
+        ["id"],
+        ["title", "summary", "link", "published_at", "language", "body"],
+        keep=["body"],
+    )
     existing_events: set[str] = set()
     for chunk in _chunks(ids):
         existing_events |= set(session.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
         session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
         session.execute(delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)))
-    upsert(session, DetectionRow, [
-        {"article_id": a.id, "lang": d.lang, "rules_version": d.rules_version, "detected_at": now,
-         "vague": json.dumps([v.to_json() for v in d.vague], ensure_ascii=False) if d.vague else None}
-        for a, d in latest.values()
-    ], ["article_id"], ["lang", "rules_version", "detected_at", "vague"])
+    upsert(
+        session,
+        DetectionRow,
+        [
+            {
+                "article_id": a.id,
+                "lang": d.lang,
+                "rules_version": d.rules_version,
+                "detected_at": now,
+                "vague": json.dumps([v.to_json() for v in d.vague], ensure_ascii=False) if d.vague else None,
+            }
+            for a, d in latest.values()
+        ],
+        ["article_id"],
+        ["lang", "rules_version", "detected_at", "vague"],
+    )
     topic_rows = [{"article_id": a.id, "topic": t} for a, d in latest.values() for t in dict.fromkeys(d.topics)]
     upsert(session, ArticleTopic, topic_rows, ["article_id", "topic"])
     mention_rows = [{"article_id": a.id, **_mention_row(m)} for a, d in latest.values() for m in d.troops]
     upsert(session, TroopMentionRow, mention_rows, ["article_id", "start", "end"])
     on_topic = [(a, d) for a, d in latest.values() if d.topics]
-    upsert(session, EventRow, [
-        {"id": a.id, "topics": ",".join(d.topics), "rules_version": d.rules_version, "created_at": now}
-        for a, d in on_topic
-    ], ["id"], ["topics", "rules_version"])
+    upsert(
+        session,
+        EventRow,
+        [
+            {"id": a.id, "topics": ",".join(d.topics), "rules_version": d.rules_version, "created_at": now}
+            for a, d in on_topic
+        ],
+        ["id"],
+        ["topics", "rules_version"],
+    )
     off_topic = [a.id for a, d in latest.values() if not d.topics and a.id in existing_events]
     for chunk in _chunks(off_topic):
         session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
@@ -124,20 +158,33 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
 def leave_stories(session: Session, article_ids: Sequence[str]) -> None:
     """Articles no longer on any topic leave their stories; a story left with no report goes."""
     for chunk in _chunks(list(article_ids)):
-        counts = session.execute(select(StoryArticle.story_id, func.count()).where(StoryArticle.article_id.in_(chunk))
-                                 .group_by(StoryArticle.story_id)).all()
+        counts = session.execute(
+            select(StoryArticle.story_id, func.count())
+            .where(StoryArticle.article_id.in_(chunk))
+            .group_by(StoryArticle.story_id)
+        ).all()
         if not counts:
             continue
         session.execute(delete(StoryArticle).where(StoryArticle.article_id.in_(chunk)))
         for story_id, count in counts:
-            session.execute(update(StoryRow).where(StoryRow.id == story_id).values(article_count=StoryRow.article_count - count))
+            session.execute(
+                update(StoryRow).where(StoryRow.id == story_id).values(article_count=StoryRow.article_count - count)
+            )
         session.execute(delete(StoryRow).where(StoryRow.id.in_([s for s, _ in counts]), StoryRow.article_count <= 0))
 
 
 def _mention_row(m: TroopMention) -> dict[str, Any]:
     return {
-        "value": m.value, "low": m.low, "high": m.high, "approx": m.approx, "unit": m.unit[:128],
-        "quote": m.quote, "start": m.start, "end": m.end, "actor": m.actor, "action": m.action,
+        "value": m.value,
+        "low": m.low,
+        "high": m.high,
+        "approx": m.approx,
+        "unit": m.unit[:128],
+        "quote": m.quote,
+        "start": m.start,
+        "end": m.end,
+        "actor": m.actor,
+        "action": m.action,
     }
 
 
@@ -153,22 +200,33 @@ def seen_item_ids(session: Session, feed_url: str, ids: Sequence[str]) -> set[st
     """Which of a feed's item ids were already published."""
     found: set[str] = set()
     for chunk in _chunks(list(ids)):
-        found |= set(session.scalars(
-            select(SeenItem.article_id).where(SeenItem.feed_url == feed_url, SeenItem.article_id.in_(chunk))
-        ))
+        found |= set(
+            session.scalars(
+                select(SeenItem.article_id).where(SeenItem.feed_url == feed_url, SeenItem.article_id.in_(chunk))
+            )
+        )
     return found
 
 
 def mark_seen(session: Session, feed_url: str, ids: Iterable[str]) -> None:
     now = utcnow()
-    upsert(session, SeenItem, [{"feed_url": feed_url, "article_id": i, "seen_at": now} for i in ids],
-           ["feed_url", "article_id"])
+    upsert(
+        session,
+        SeenItem,
+        [{"feed_url": feed_url, "article_id": i, "seen_at": now} for i in ids],
+        ["feed_url", "article_id"],
+    )
 
 
 def ensure_feeds(session: Session, feeds: Iterable[tuple[str, str | None, str | None]]) -> None:
     """Register (url, title, language) feeds; existing ones keep their state."""
-    upsert(session, Feed, [{"url": u, "title": t, "language": l, "consecutive_errors": 0} for u, t, l in feeds],
-           ["url"], ["title", "language"])
+    upsert(
+        session,
+        Feed,
+        [{"url": u, "title": t, "language": lang, "consecutive_errors": 0} for u, t, lang in feeds],
+        ["url"],
+        ["title", "language"],
+    )
 
 
 def feed_state(session: Session, url: str) -> Feed | None:
@@ -207,8 +265,9 @@ def next_due(session: Session, urls: Sequence[str]) -> datetime | None:
     return min(parse_time(t) for t in times)
 
 
-def record_fetch(session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None,
-                 interval: float | None = None) -> None:
+def record_fetch(
+    session: Session, url: str, outcome: FetchOutcome, when: datetime | None = None, interval: float | None = None
+) -> None:
     """Save a poll's result: validators only advance on success, errors are counted."""
     record_fetches(session, [(url, outcome, when or utcnow(), interval)])
 
@@ -239,6 +298,7 @@ def record_fetches(session: Session, polls: Sequence[tuple[str, FetchOutcome, da
 
 def stats(session: Session) -> dict[str, int]:
     """Row counts for `newsvigil stats`."""
+
     def count(model: type[Base]) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -252,8 +312,9 @@ def stats(session: Session) -> dict[str, int]:
     }
 
 
-def list_events(session: Session, topic: str | None = None, since: datetime | None = None,
-                limit: int = 50) -> list[dict[str, Any]]:
+def list_events(
+    session: Session, topic: str | None = None, since: datetime | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """Stored events, newest first, each with its article and figures."""
     query = select(EventRow, ArticleRow).join(ArticleRow, ArticleRow.id == EventRow.id)
     if topic:
@@ -265,7 +326,9 @@ def list_events(session: Session, topic: str | None = None, since: datetime | No
     mentions: dict[str, list[TroopMentionRow]] = {}
     ids = [event.id for event, _ in rows]
     for chunk in _chunks(ids):
-        for m in session.scalars(select(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)).order_by(TroopMentionRow.start)):
+        for m in session.scalars(
+            select(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)).order_by(TroopMentionRow.start)
+        ):
             mentions.setdefault(m.article_id, []).append(m)
     return [
         {
@@ -278,8 +341,18 @@ def list_events(session: Session, topic: str | None = None, since: datetime | No
             "published": utc_iso(article.published_at),
             "rules_version": event.rules_version,
             "troops": [
-                TroopMention(value=m.value, low=m.low, high=m.high, approx=m.approx, unit=m.unit, quote=m.quote,
-                             start=m.start, end=m.end, actor=m.actor, action=m.action).to_json()
+                TroopMention(
+                    value=m.value,
+                    low=m.low,
+                    high=m.high,
+                    approx=m.approx,
+                    unit=m.unit,
+                    quote=m.quote,
+                    start=m.start,
+                    end=m.end,
+                    actor=m.actor,
+                    action=m.action,
+                ).to_json()
                 for m in mentions.get(event.id, [])
             ],
         }
@@ -299,12 +372,23 @@ def dead_letter_count(session: Session) -> int:
 
 def add_user_feeds(session: Session, feeds: Iterable[tuple[str, str | None, str | None]]) -> None:
     """Feeds added with `feeds add|import`: polled beside the configured list."""
-    upsert(session, Feed, [{"url": u, "title": t, "language": l, "consecutive_errors": 0, "added_by_user": True}
-                           for u, t, l in feeds], ["url"], ["added_by_user"])
+    upsert(
+        session,
+        Feed,
+        [
+            {"url": u, "title": t, "language": lang, "consecutive_errors": 0, "added_by_user": True}
+            for u, t, lang in feeds
+        ],
+        ["url"],
+        ["added_by_user"],
+    )
 
 
 def user_feeds(session: Session) -> list[tuple[str, str | None, str | None]]:
-    return [(f.url, f.title, f.language) for f in session.scalars(select(Feed).where(Feed.added_by_user.is_(True)).order_by(Feed.id))]
+    return [
+        (f.url, f.title, f.language)
+        for f in session.scalars(select(Feed).where(Feed.added_by_user.is_(True)).order_by(Feed.id))
+    ]
 
 
 def remove_feed(session: Session, url: str) -> bool:
@@ -316,16 +400,24 @@ def remove_feed(session: Session, url: str) -> bool:
 def feed_health(session: Session, failing_after: int, days: int = 7) -> list[dict[str, Any]]:
     """Per feed: last status and error, last success, consecutive errors, next poll, items/day, flagged."""
     since = utcnow() - timedelta(days=days)
-    per_feed = dict(session.execute(
-        select(SeenItem.feed_url, func.count()).where(SeenItem.seen_at >= since).group_by(SeenItem.feed_url)
-    ).all())
+    per_feed = dict(
+        session.execute(
+            select(SeenItem.feed_url, func.count()).where(SeenItem.seen_at >= since).group_by(SeenItem.feed_url)
+        ).all()
+    )
     return [
         {
-            "url": f.url, "title": f.title, "last_status": f.last_status, "last_error": f.last_error,
-            "last_success": utc_iso(f.last_success_at), "last_polled": utc_iso(f.last_polled_at),
-            "consecutive_errors": f.consecutive_errors or 0, "next_poll": utc_iso(f.next_poll_at),
+            "url": f.url,
+            "title": f.title,
+            "last_status": f.last_status,
+            "last_error": f.last_error,
+            "last_success": utc_iso(f.last_success_at),
+            "last_polled": utc_iso(f.last_polled_at),
+            "consecutive_errors": f.consecutive_errors or 0,
+            "next_poll": utc_iso(f.next_poll_at),
             "items_per_day": round(per_feed.get(f.url, 0) / days, 1),
-            "failing": (f.consecutive_errors or 0) >= failing_after, "added_by_user": bool(f.added_by_user),
+            "failing": (f.consecutive_errors or 0) >= failing_after,
+            "added_by_user": bool(f.added_by_user),
         }
         for f in session.scalars(select(Feed).order_by(Feed.id))
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsvigil.records import utcnow
-from storage.models import ApiToken
+from newsvigil.storage.models import ApiToken
 
 PREFIX = "nv_"
 
@@ -32,7 +32,9 @@ def check_token(session: Session, token: str | None) -> ApiToken | None:
     """The live token row `token` belongs to, or None; records its use."""
     if not token or not token.startswith(PREFIX):
         return None
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(token), ApiToken.revoked.is_(False))).first()
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _hash(token), ApiToken.revoked.is_(False))
+    ).first()
     if row is not None:
         row.last_used_at = utcnow()
     return row

@@ -6,12 +6,13 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from newsvigil.settings import REPO_ROOT, get_settings
+from newsvigil.settings import get_settings
+from tests.support import REPO_ROOT
 
 # Same defaults as services/services.sh.
 POSTGRES_URL = os.environ.get(
@@ -30,7 +31,7 @@ def _reachable(host: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def rules():
-    from processors.rules import load_rules
+    from newsvigil.processors.rules import load_rules
 
     return load_rules(REPO_ROOT / "seeds" / "topics.yaml")
 
@@ -61,7 +62,14 @@ def postgres_url() -> Iterator[str]:
     if not _reachable(url.host or "127.0.0.1", url.port or 5432):
         pytest.fail(f"PostgreSQL is not running at {url.host}:{url.port}; start it with `make services`")
     name = f"nv_test_{uuid.uuid4().hex[:12]}"
-    admin = dict(host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True)
+    admin = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+        "autocommit": True,
+    }
     with psycopg.connect(**admin) as conn:
         for attempt in range(10):
             try:
@@ -96,8 +104,8 @@ def kafka_servers() -> list[str]:
 @pytest.fixture
 def sessions(database_url):
     """A sessionmaker over the migrated `database_url` (SQLite, and PostgreSQL under the postgres marker)."""
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from newsvigil.storage.database import make_engine, session_factory
+    from newsvigil.storage.migrate import upgrade
 
     upgrade(database_url)
     engine = make_engine(database_url)

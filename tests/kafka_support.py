@@ -9,14 +9,14 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from newsvigil.records import Article
-from newsvigil.settings import REPO_ROOT
-from storage.repositories import dead_letter_count, stats
+from newsvigil.storage.repositories import dead_letter_count, stats
+from tests.support import REPO_ROOT
 
 
 def free_port() -> int:
@@ -28,8 +28,12 @@ def free_port() -> int:
 def private_service(tmp_path, service: str, **ports: int) -> Callable[[str], None]:
     """Control of a `service` (kafka or postgres) of services/services.sh that belongs to one test: its
     own state folder and ports (e.g. NEWSVIGIL_PG_PORT=...), so stopping it disturbs no other test."""
-    env = dict(os.environ, NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"),
-               NEWSVIGIL_KAFKA_LIBS=str(REPO_ROOT / ".cache" / "kafka" / "libs"), **{k: str(v) for k, v in ports.items()})
+    env = dict(
+        os.environ,
+        NEWSVIGIL_SERVICES_DIR=str(tmp_path / "services"),
+        NEWSVIGIL_KAFKA_LIBS=str(REPO_ROOT / ".cache" / "kafka" / "libs"),
+        **{k: str(v) for k, v in ports.items()},
+    )
     script = str(REPO_ROOT / "services" / "services.sh")
 
     def control(action: str) -> None:
@@ -57,8 +61,14 @@ def kafka_env(servers: list[str], database_url: str, **extra: str) -> dict[str, 
 def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
     worker_env = dict(env, NEWSVIGIL_WORKER_WEB_PORT=str(free_port()))
     log = open(log_path, "ab")
-    process = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "worker"], env=worker_env, cwd=REPO_ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsvigil.cli", "worker"],
+        env=worker_env,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     process.newsvigil_env = worker_env  # type: ignore[attr-defined]
     return process
 
@@ -71,9 +81,17 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
 
 def articles(n: int, prefix: str = "a") -> list[Article]:
     """Distinct on-topic articles, each with exactly one troop figure."""
-    return [Article(id=f"{prefix}{i:06d}", feed_url="https://feeds.example/nato", source="Example",
-                    title=f"Nato: about {1000 + i:,} troops to leave", summary="Officials confirmed the plan.",
-                    language="en") for i in range(n)]
+    return [
+        Article(
+            id=f"{prefix}{i:06d}",
+            feed_url="https://feeds.example/nato",
+            source="Example",
+            title=f"Nato: about {1000 + i:,} troops to leave",
+            summary="Officials confirmed the plan.",
+            language="en",
+        )
+        for i in range(n)
+    ]
 
 
 def counts(database_url: str) -> dict[str, int]:
@@ -82,8 +100,12 @@ def counts(database_url: str) -> dict[str, int]:
     try:
         with Session(engine) as session:
             rows = stats(session)
-            return {"articles": rows["articles"], "events": rows["events"], "troop_mentions": rows["troop_mentions"],
-                    "dead_letters": dead_letter_count(session)}
+            return {
+                "articles": rows["articles"],
+                "events": rows["events"],
+                "troop_mentions": rows["troop_mentions"],
+                "dead_letters": dead_letter_count(session),
+            }
     except Exception:  # tables not created yet: the worker migrates on start
         return {"articles": 0, "events": 0, "troop_mentions": 0, "dead_letters": 0}
     finally:

@@ -19,8 +19,8 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, text
 from werkzeug import Response
 
-from newsvigil.settings import REPO_ROOT
 from tests.kafka_support import free_port, kafka_env, private_service, start_worker, wait_until
+from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.chaos, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ class FeedFarm:
     """Feeds that gain an item every `every` seconds while `growing` (each item a new story on NATO)."""
 
     def __init__(self, every: float = 1.0) -> None:
-        self.items = {f: 2 for f in range(FEEDS)}
+        self.items = dict.fromkeys(range(FEEDS), 2)
         self.growing = True
         self.every = every
         self._stop = threading.Event()
@@ -49,8 +49,11 @@ class FeedFarm:
     def body(self, f: int) -> bytes:
         with self._lock:
             count = self.items[f]
-        items = "".join(f"<item><guid>f{f}-{i}</guid><title>Nato exercise {f}-{i}: about {1000 + 10 * f + i} troops "
-                        f"{'alpha bravo charlie delta echo'.split()[i % 5]} {f * 100 + i}</title></item>" for i in range(count))
+        items = "".join(
+            f"<item><guid>f{f}-{i}</guid><title>Nato exercise {f}-{i}: about {1000 + 10 * f + i} troops "
+            f"{['alpha', 'bravo', 'charlie', 'delta', 'echo'][i % 5]} {f * 100 + i}</title></item>"
+            for i in range(count)
+        )
         return f"<?xml version='1.0'?><rss version='2.0'><channel><title>F{f}</title>{items}</channel></rss>".encode()
 
     def total(self) -> int:
@@ -74,11 +77,17 @@ def scalar(url: str, sql: str) -> int:
 
 def lag(env: dict[str, str]) -> int:
     """The worker group's uncommitted messages, as `articles_lag` (the operators' figure) reads them."""
+    from newsvigil.processors.kafka_topics import articles_lag
     from newsvigil.settings import Settings
-    from processors.kafka_topics import articles_lag
 
-    return articles_lag(Settings(broker=env["NEWSVIGIL_BROKER"], kafka_topic_prefix=env["NEWSVIGIL_KAFKA_TOPIC_PREFIX"],
-                                 kafka_group=env["NEWSVIGIL_KAFKA_GROUP"], database_url=env["NEWSVIGIL_DATABASE_URL"]))
+    return articles_lag(
+        Settings(
+            broker=env["NEWSVIGIL_BROKER"],
+            kafka_topic_prefix=env["NEWSVIGIL_KAFKA_TOPIC_PREFIX"],
+            kafka_group=env["NEWSVIGIL_KAFKA_GROUP"],
+            database_url=env["NEWSVIGIL_DATABASE_URL"],
+        )
+    )
 
 
 def worker_lag(process: subprocess.Popen) -> float:
@@ -88,13 +97,17 @@ def worker_lag(process: subprocess.Popen) -> float:
     port = process.newsvigil_env["NEWSVIGIL_WORKER_WEB_PORT"]  # type: ignore[attr-defined]
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text_ = response.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text_.splitlines() if line.startswith("newsvigil_consumer_lag{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text_.splitlines() if line.startswith("newsvigil_consumer_lag{")
+    )
 
 
 def test_the_pipeline_rides_out_outages_and_kills(tmp_path):
     pg_port, kafka_port = free_port(), free_port()
     postgres = private_service(tmp_path / "pg", "postgres", NEWSVIGIL_PG_PORT=pg_port)
-    kafka = private_service(tmp_path / "kafka", "kafka", NEWSVIGIL_KAFKA_PORT=kafka_port, NEWSVIGIL_KAFKA_CONTROLLER_PORT=free_port())
+    kafka = private_service(
+        tmp_path / "kafka", "kafka", NEWSVIGIL_KAFKA_PORT=kafka_port, NEWSVIGIL_KAFKA_CONTROLLER_PORT=free_port()
+    )
     postgres("up")
     kafka("up")
     farm = FeedFarm()
@@ -103,26 +116,66 @@ def test_the_pipeline_rides_out_outages_and_kills(tmp_path):
     with HTTPServer(host="127.0.0.1", threaded=True) as server:
         for f in range(FEEDS):
             server.expect_request(f"/f{f}.xml").respond_with_handler(
-                lambda r, f=f: Response(farm.body(f), content_type="application/rss+xml"))
-        server.expect_request("/hook").respond_with_handler(lambda r: (received.append(r.headers["webhook-id"]), Response("ok"))[1])
+                lambda r, f=f: Response(farm.body(f), content_type="application/rss+xml")
+            )
+        server.expect_request("/hook").respond_with_handler(
+            lambda r: (received.append(r.headers["webhook-id"]), Response("ok"))[1]
+        )
         (tmp_path / "feeds.txt").write_text("".join(server.url_for(f"/f{f}.xml") + "\n" for f in range(FEEDS)))
         url = f"postgresql+psycopg://newsvigil:newsvigil@127.0.0.1:{pg_port}/newsvigil"
-        env = kafka_env([f"127.0.0.1:{kafka_port}"], url, NEWSVIGIL_FEEDS=str(tmp_path / "feeds.txt"),
-                        NEWSVIGIL_ALLOWED_NETWORKS="127.0.0.1/32", NEWSVIGIL_POLL_INTERVAL="1", NEWSVIGIL_POLL_MIN_INTERVAL="1",
-                        NEWSVIGIL_KAFKA_SEND_TIMEOUT="5", NEWSVIGIL_ALERT_BACKOFF_SECONDS="1")
-        subprocess.run([sys.executable, "-m", "newsvigil.cli", "db", "upgrade"], env=env, cwd=REPO_ROOT, check=True,
-                       capture_output=True, timeout=120)
-        added = subprocess.run([sys.executable, "-m", "newsvigil.cli", "subscribe", "add", "--name", "desk", "--channel",
-                                "webhook", "--target", server.url_for("/hook"), "--kinds", "new_story"],
-                               env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        env = kafka_env(
+            [f"127.0.0.1:{kafka_port}"],
+            url,
+            NEWSVIGIL_FEEDS=str(tmp_path / "feeds.txt"),
+            NEWSVIGIL_ALLOWED_NETWORKS="127.0.0.1/32",
+            NEWSVIGIL_POLL_INTERVAL="1",
+            NEWSVIGIL_POLL_MIN_INTERVAL="1",
+            NEWSVIGIL_KAFKA_SEND_TIMEOUT="5",
+            NEWSVIGIL_ALERT_BACKOFF_SECONDS="1",
+        )
+        subprocess.run(
+            [sys.executable, "-m", "newsvigil.cli", "db", "upgrade"],
+            env=env,
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        added = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "newsvigil.cli",
+                "subscribe",
+                "add",
+                "--name",
+                "desk",
+                "--channel",
+                "webhook",
+                "--target",
+                server.url_for("/hook"),
+                "--kinds",
+                "new_story",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert added.returncode == 0, added.stderr
 
         def start(name: str) -> None:
             if name.startswith("worker"):
                 processes[name] = start_worker(env, tmp_path / f"{name}.log")
             else:
-                processes[name] = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "ingest"], env=env, cwd=REPO_ROOT,
-                                                   stdout=open(tmp_path / f"{name}.log", "ab"), stderr=subprocess.STDOUT)
+                processes[name] = subprocess.Popen(
+                    [sys.executable, "-m", "newsvigil.cli", "ingest"],
+                    env=env,
+                    cwd=REPO_ROOT,
+                    stdout=open(tmp_path / f"{name}.log", "ab"),
+                    stderr=subprocess.STDOUT,
+                )
 
         def alive() -> None:
             for name, process in processes.items():
@@ -131,7 +184,10 @@ def test_the_pipeline_rides_out_outages_and_kills(tmp_path):
         try:
             for name in ("worker-a", "worker-b", "ingest"):
                 start(name)
-            stored = lambda: scalar(url, "SELECT count(*) FROM articles")
+
+            def stored():
+                return scalar(url, "SELECT count(*) FROM articles")
+
             wait_until(lambda: stored() >= 10, 90, "the first articles")
 
             postgres("down")
@@ -166,7 +222,9 @@ def test_the_pipeline_rides_out_outages_and_kills(tmp_path):
             # ... and the workers' own figure agrees (it once kept reporting partitions a rebalance took away)
             for name in ("worker-a", "worker-b"):
                 assert worker_lag(processes[name]) == 0, name
-            wait_until(lambda: scalar(url, "SELECT count(*) FROM alerts WHERE status <> 'sent'") == 0, 90, "every alert sent")
+            wait_until(
+                lambda: scalar(url, "SELECT count(*) FROM alerts WHERE status <> 'sent'") == 0, 90, "every alert sent"
+            )
             alive()
             alerts = scalar(url, "SELECT count(*) FROM alerts")
             stories = scalar(url, "SELECT count(*) FROM stories")

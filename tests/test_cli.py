@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from newsvigil.settings import REPO_ROOT
+from tests.support import REPO_ROOT
 
 SAMPLES = REPO_ROOT / "seeds" / "samples"
 
@@ -15,8 +15,15 @@ SAMPLES = REPO_ROOT / "seeds" / "samples"
 def newsvigil(*args, env=None, input=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "newsvigil.cli", *args], capture_output=True, text=True,
-                          env=full_env, input=input, timeout=120, cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "newsvigil.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
 
 
 @pytest.fixture
@@ -26,9 +33,12 @@ def env(tmp_path):
 
 def serve_samples(httpserver):
     for path in SAMPLES.iterdir():
-        httpserver.expect_request(f"/{path.name}").respond_with_data(path.read_bytes(), content_type="application/xml",
-                                                                     headers={"ETag": f'"{path.stem}"'})
-    httpserver.expect_request("/broken.xml").respond_with_data(b"<html><body>Not a feed</body></html>", content_type="text/html")
+        httpserver.expect_request(f"/{path.name}").respond_with_data(
+            path.read_bytes(), content_type="application/xml", headers={"ETag": f'"{path.stem}"'}
+        )
+    httpserver.expect_request("/broken.xml").respond_with_data(
+        b"<html><body>Not a feed</body></html>", content_type="text/html"
+    )
     httpserver.expect_request("/down.xml").respond_with_data("oops", status=503)
 
 
@@ -75,11 +85,20 @@ def test_replay_then_events(env, tmp_path):
     again = newsvigil("replay", str(SAMPLES), env=env)
     assert again.returncode == 0 and "7 items, 0 new, 7 already known, 0 new events" in again.stdout
 
-    lines = [json.loads(l) for l in newsvigil("events", "--topic", "nato", "--json", env=env).stdout.splitlines()]
+    lines = [json.loads(line) for line in newsvigil("events", "--topic", "nato", "--json", env=env).stdout.splitlines()]
     assert [e["title"][:20] for e in lines] == ["Pentagon weighs pull", "USA ziehen rund 1.50", "Washington va retire"]
-    assert lines[0]["troops"][1] == {"value": 3000, "low": 3000, "high": 5000, "approx": False, "unit": "troops",
-                                     "quote": "between 3,000 and 5,000 troops", "start": 90, "end": 120,
-                                     "actor": "US", "action": "withdrawal"}
+    assert lines[0]["troops"][1] == {
+        "value": 3000,
+        "low": 3000,
+        "high": 5000,
+        "approx": False,
+        "unit": "troops",
+        "quote": "between 3,000 and 5,000 troops",
+        "start": 90,
+        "end": 120,
+        "actor": "US",
+        "action": "withdrawal",
+    }
     since = newsvigil("events", "--since", "2026-11-18", "--json", env=env).stdout.splitlines()
     assert len(since) == 3
     bad_since = newsvigil("events", "--since", "yesterday", env=env)
@@ -88,23 +107,35 @@ def test_replay_then_events(env, tmp_path):
 
 def test_detect_contract():
     items = [
-        {"id": "1", "title": "Les États-Unis retirent près de 1 200 militaires de l'Otan", "summary": "Les 1 200 militaires partiront."},
+        {
+            "id": "1",
+            "title": "Les États-Unis retirent près de 1 200 militaires de l'Otan",
+            "summary": "Les 1 200 militaires partiront.",
+        },
         {"id": "2", "title": "Trump wants Greenland", "summary": "", "lang": "en"},
         {"id": "3", "title": "Bourse", "summary": "Le CAC 40 gagne 1 %."},
     ]
     result = newsvigil("detect", input="\n".join(json.dumps(i) for i in items) + "\nnot json\n")
-    lines = [json.loads(l) for l in result.stdout.splitlines()]
-    assert [l["id"] for l in lines] == ["1", "2", "3", None]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["1", "2", "3", None]
     assert lines[0]["topics"] == ["nato"] and lines[0]["lang"] == "fr"
-    assert [(t["value"], t["approx"], t["quote"]) for t in lines[0]["troops"]] == [(1200, True, "près de 1 200 militaires")]
+    assert [(t["value"], t["approx"], t["quote"]) for t in lines[0]["troops"]] == [
+        (1200, True, "près de 1 200 militaires")
+    ]
     assert lines[1] == {"id": "2", "lang": "en", "topics": ["greenland"], "troops": [], "vague": []}
     assert lines[2]["topics"] == [] and lines[2]["troops"] == []
     assert result.returncode == 1 and "stdin line 4" in result.stderr
 
 
 def test_detect_reports_vague_quantities_apart_and_explains_candidates():
-    items = [{"id": "1", "lang": "en", "title": "Trump threatens to send troops to Greenland",
-              "summary": "Thousands of troops massed at the border; 3,500 ICE officers were hired, and 1,200 US soldiers left."}]
+    items = [
+        {
+            "id": "1",
+            "lang": "en",
+            "title": "Trump threatens to send troops to Greenland",
+            "summary": "Thousands of troops massed at the border; 3,500 ICE officers were hired, and 1,200 US soldiers left.",
+        }
+    ]
     plain = json.loads(newsvigil("detect", input=json.dumps(items[0]) + "\n").stdout)
     assert [t["value"] for t in plain["troops"]] == [1200]
     assert [(v["magnitude"], v["quote"]) for v in plain["vague"]] == [(1000, "Thousands of troops")]
@@ -118,31 +149,47 @@ def test_detect_reports_vague_quantities_apart_and_explains_candidates():
 
 def test_feedback_records_a_wrong_figure_and_lists_it(env):
     assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
-    event = next(json.loads(l) for l in newsvigil("events", "--json", env=env).stdout.splitlines()
-                 if json.loads(l)["troops"])
+    event = next(
+        json.loads(line)
+        for line in newsvigil("events", "--json", env=env).stdout.splitlines()
+        if json.loads(line)["troops"]
+    )
     value = event["troops"][0]["value"]
     done = newsvigil("feedback", event["id"], "--not-troops", str(value), "--note", "test", env=env)
     assert done.returncode == 0 and f"recorded: {value:g} in article {event['id']} is not a troop figure" in done.stdout
     wrong = newsvigil("feedback", event["id"], "--not-troops", "7", env=env)
     assert wrong.returncode == 2 and "has no troop figure 7" in wrong.stderr and "Traceback" not in wrong.stderr
-    listed = [json.loads(l) for l in newsvigil("feedback", "--list", env=env).stdout.splitlines()]
+    listed = [json.loads(line) for line in newsvigil("feedback", "--list", env=env).stdout.splitlines()]
     assert [(r["article_id"], r["value"], r["note"]) for r in listed] == [(event["id"], value, "test")]
-    scored = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "score_corpus.py"), "--feedback"], capture_output=True,
-                            text=True, env={**os.environ, **env}, timeout=120)
-    assert scored.returncode == 0 and scored.stdout.startswith("1 figures marked wrong by users") and event["id"] in scored.stdout
+    scored = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "score_corpus.py"), "--feedback"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert (
+        scored.returncode == 0
+        and scored.stdout.startswith("1 figures marked wrong by users")
+        and event["id"] in scored.stdout
+    )
 
 
 def test_detect_names_bad_lines_and_reads_on():
     lines = [json.dumps({"id": "a", "title": "x", "lang": 5}), "[" * 100_000, json.dumps({"id": "b", "title": "Nato"})]
     result = newsvigil("detect", input="\n".join(lines) + "\n")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "line 1: 'lang' must be a language code" in result.stderr and "line 2: JSON nested too deeply" in result.stderr
+    assert (
+        "line 1: 'lang' must be a language code" in result.stderr and "line 2: JSON nested too deeply" in result.stderr
+    )
     assert json.loads(result.stdout.splitlines()[2])["id"] == "b"  # the lines after are still read
 
 
 def test_feeds_import_names_an_unknown_encoding(tmp_path, env):
     opml = tmp_path / "feeds.opml"
-    opml.write_bytes(b'<?xml version="1.0" encoding="x-bogus"?><opml><body><outline xmlUrl="https://e.org/rss"/></body></opml>')
+    opml.write_bytes(
+        b'<?xml version="1.0" encoding="x-bogus"?><opml><body><outline xmlUrl="https://e.org/rss"/></body></opml>'
+    )
     result = newsvigil("feeds", "import", str(opml), env=env)
     assert result.returncode == 2 and "unknown encoding: x-bogus" in result.stderr and "Traceback" not in result.stderr
 
@@ -181,9 +228,22 @@ def test_db_upgrade_and_help(env):
 
 def test_subscribe_and_alerts_commands(env, httpserver):
     got = []
-    httpserver.expect_request("/hook").respond_with_handler(lambda r: (got.append(r.headers["webhook-id"]), __import__("werkzeug").Response("ok"))[1])
-    added = newsvigil("subscribe", "add", "--name", "desk", "--channel", "webhook", "--target", httpserver.url_for("/hook"),
-                      "--topics", "nato", env=env)
+    httpserver.expect_request("/hook").respond_with_handler(
+        lambda r: (got.append(r.headers["webhook-id"]), __import__("werkzeug").Response("ok"))[1]
+    )
+    added = newsvigil(
+        "subscribe",
+        "add",
+        "--name",
+        "desk",
+        "--channel",
+        "webhook",
+        "--target",
+        httpserver.url_for("/hook"),
+        "--topics",
+        "nato",
+        env=env,
+    )
     assert added.returncode == 0 and "subscription 1 added" in added.stdout and "whsec_" in added.stdout
     assert newsvigil("subscribe", "add", "--name", "x", "--channel", "pigeon", env=env).returncode == 2
     atom = newsvigil("subscribe", "add", "--name", "feed", "--channel", "atom", env=env)
@@ -192,9 +252,10 @@ def test_subscribe_and_alerts_commands(env, httpserver):
     replayed = newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env)
     assert replayed.returncode == 0
     assert len(got) == 1 + 3  # the test alert, then the three NATO stories
-    rows = [json.loads(l) for l in newsvigil("alerts", "--json", env=env).stdout.splitlines()]
+    rows = [json.loads(line) for line in newsvigil("alerts", "--json", env=env).stdout.splitlines()]
     assert len(rows) == 3 + 5 and {r["status"] for r in rows} == {"sent"}
     import feedparser
+
     feed = feedparser.parse(newsvigil("alerts", "--feed", "2", env=env).stdout.encode())
     assert len(feed.entries) == 5
     assert newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env).returncode == 0
@@ -211,7 +272,9 @@ def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_pat
     serve_samples(httpserver)
     page = '<html><head><link rel="alternate" type="application/rss+xml" title="Defence" href="/europe-defence-fr.xml"></head></html>'
     httpserver.expect_request("/news.html").respond_with_data(page, content_type="text/html")
-    httpserver.expect_request("/plain.html").respond_with_data("<html><body>no feed</body></html>", content_type="text/html")
+    httpserver.expect_request("/plain.html").respond_with_data(
+        "<html><body>no feed</body></html>", content_type="text/html"
+    )
     listed = tmp_path / "feeds.txt"
     listed.write_text(httpserver.url_for("/down.xml") + "\n")
     env.update(NEWSVIGIL_FEEDS=str(listed), NEWSVIGIL_FEED_FAILING_AFTER="2")
@@ -221,22 +284,37 @@ def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_pat
     missing = newsvigil("feeds", "add", httpserver.url_for("/plain.html"), env=env)
     assert missing.returncode == 2 and "neither a feed nor a page that links one" in missing.stderr
     opml = tmp_path / "more.opml"
-    opml.write_text(f'<opml><body><outline text="DE" xmlUrl="{httpserver.url_for("/bundeswehr-de.xml")}"/></body></opml>')
+    opml.write_text(
+        f'<opml><body><outline text="DE" xmlUrl="{httpserver.url_for("/bundeswehr-de.xml")}"/></body></opml>'
+    )
     assert "imported 1 feeds" in newsvigil("feeds", "import", str(opml), env=env).stdout
 
     for _ in range(2):
         run = newsvigil("run", "--once", env=env)
         assert "3 feeds" in run.stdout
-    health = {row["url"].rsplit("/", 1)[1]: row for row in map(json.loads, newsvigil("feeds", "list", "--json", env=env).stdout.splitlines())}
-    assert health["down.xml"]["failing"] and health["down.xml"]["consecutive_errors"] == 2 and health["down.xml"]["last_status"] == 503
-    assert not health["europe-defence-fr.xml"]["failing"] and health["europe-defence-fr.xml"]["items_per_day"] == round(3 / 7, 1)
+    health = {
+        row["url"].rsplit("/", 1)[1]: row
+        for row in map(json.loads, newsvigil("feeds", "list", "--json", env=env).stdout.splitlines())
+    }
+    assert (
+        health["down.xml"]["failing"]
+        and health["down.xml"]["consecutive_errors"] == 2
+        and health["down.xml"]["last_status"] == 503
+    )
+    assert not health["europe-defence-fr.xml"]["failing"] and health["europe-defence-fr.xml"]["items_per_day"] == round(
+        3 / 7, 1
+    )
     assert health["bundeswehr-de.xml"]["next_poll"] and health["bundeswehr-de.xml"]["last_success"]
     assert "FAILING (2 in a row)" in newsvigil("feeds", "list", env=env).stdout
 
     from xml.etree import ElementTree
+
     exported = ElementTree.fromstring(newsvigil("feeds", "export", env=env).stdout)
     assert sorted(o.get("xmlUrl").rsplit("/", 1)[1] for o in exported.iter("outline")) == [
-        "bundeswehr-de.xml", "down.xml", "europe-defence-fr.xml"]
+        "bundeswehr-de.xml",
+        "down.xml",
+        "europe-defence-fr.xml",
+    ]
     assert newsvigil("feeds", "remove", httpserver.url_for("/bundeswehr-de.xml"), env=env).returncode == 0
     assert "bundeswehr" not in newsvigil("feeds", "list", env=env).stdout
     assert newsvigil("feeds", "remove", "https://nowhere.example/rss", env=env).returncode == 2
@@ -251,16 +329,39 @@ def test_sigterm_stops_run_cleanly_and_records_what_was_delivered(httpserver, tm
 
     serve_samples(httpserver)
     received = []
-    httpserver.expect_request("/hook").respond_with_handler(lambda r: (received.append(r.headers["webhook-id"]), "ok")[1])
+    httpserver.expect_request("/hook").respond_with_handler(
+        lambda r: (received.append(r.headers["webhook-id"]), "ok")[1]
+    )
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("".join(httpserver.url_for(f"/{p.name}") + "\n" for p in SAMPLES.iterdir()))
-    env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "NEWSVIGIL_FEEDS": str(feeds),
-           "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32"}
-    assert newsvigil("subscribe", "add", "--name", "hook", "--channel", "webhook", "--target", httpserver.url_for("/hook"),
-                     env=env).returncode == 0
+    env = {
+        "NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "NEWSVIGIL_FEEDS": str(feeds),
+        "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32",
+    }
+    assert (
+        newsvigil(
+            "subscribe",
+            "add",
+            "--name",
+            "hook",
+            "--channel",
+            "webhook",
+            "--target",
+            httpserver.url_for("/hook"),
+            env=env,
+        ).returncode
+        == 0
+    )
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | env
-    run = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "run"], env=full_env, cwd=REPO_ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "newsvigil.cli", "run"],
+        env=full_env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in run.stdout:  # the first cycle is done: its alerts are queued and being delivered
             if line.startswith("cycle 1:"):
@@ -274,4 +375,6 @@ def test_sigterm_stops_run_cleanly_and_records_what_was_delivered(httpserver, tm
     assert code == 0 and "stopped (SIGTERM)" in run.stderr.read()
     with sqlite3.connect(tmp_path / "s.db") as db:
         statuses = dict(db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall())
-    assert statuses == {"sent": len(received)} and len(received) == len(set(received)) > 0  # each once, none left pending
+    assert (
+        statuses == {"sent": len(received)} and len(received) == len(set(received)) > 0
+    )  # each once, none left pending

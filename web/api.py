@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, AsyncIterator, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.alerts import add_subscription, subscription_fields, subscription_json
-from storage.models import AlertRow, Subscription
-from storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
-from storage.repositories import feed_health
-from web.auth import Unauthorized, may_read, same_origin, token_of
+from newsvigil.storage.alerts import add_subscription, subscription_fields, subscription_json
+from newsvigil.storage.models import AlertRow, Subscription
+from newsvigil.storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
+from newsvigil.storage.repositories import feed_health
+from newsvigil.web.auth import Unauthorized, may_read, same_origin, token_of
 
 router = APIRouter(prefix="/api")
 
@@ -42,11 +43,13 @@ def writer(request: Request, db: Session = Depends(session)) -> None:
         raise HTTPException(403, "cross-site request refused: send Authorization: Bearer <token>")
 
 
-async def filters(topic: Optional[str] = Query(None, max_length=128, description="Only this topic (e.g. nato)."),
-            language: Optional[str] = Query(None, max_length=16, description="Only reports in this language (ISO 639-1)."),
-            outlet: Optional[str] = Query(None, max_length=512, description="Only reports from this outlet."),
-            since: Optional[str] = Query(None, max_length=64, description="Published at or after (ISO 8601 date or time)."),
-            until: Optional[str] = Query(None, max_length=64, description="Published before (ISO 8601 date or time).")) -> Filters:
+async def filters(
+    topic: str | None = Query(None, max_length=128, description="Only this topic (e.g. nato)."),
+    language: str | None = Query(None, max_length=16, description="Only reports in this language (ISO 639-1)."),
+    outlet: str | None = Query(None, max_length=512, description="Only reports from this outlet."),
+    since: str | None = Query(None, max_length=64, description="Published at or after (ISO 8601 date or time)."),
+    until: str | None = Query(None, max_length=64, description="Published before (ISO 8601 date or time)."),
+) -> Filters:
     """Filters from the query string; empty values (a form's "any") mean no filter."""
     return Filters(topic or None, language or None, outlet or None, _time("since", since), _time("until", until))
 
@@ -68,13 +71,13 @@ def _time(name: str, value: str | None) -> datetime | None:
 Limit = Query(50, ge=1, le=200, description="Items per page.")
 Cursor = Query(None, max_length=512, description="`next` of the previous page.")
 # Ids are 32-bit columns on PostgreSQL: a larger number is no id (422 naming it, not a database error).
-StoryId = Path(..., ge=1, le=2 ** 31 - 1, description="A story's id.")
-SubscriptionId = Path(..., ge=1, le=2 ** 31 - 1, description="A subscription's id.")
+StoryId = Path(..., ge=1, le=2**31 - 1, description="A story's id.")
+SubscriptionId = Path(..., ge=1, le=2**31 - 1, description="A subscription's id.")
 
 
 class Page(BaseModel):
     items: list[dict[str, Any]]
-    next: Optional[str] = Field(None, description="Cursor of the next page; null on the last page.")
+    next: str | None = Field(None, description="Cursor of the next page; null on the last page.")
 
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> JSONResponse:
@@ -83,8 +86,9 @@ def page(items: list[dict[str, Any]], next_cursor: str | None) -> JSONResponse:
 
 
 @router.get("/stories", response_model=Page, dependencies=[Depends(reader)], tags=["stories"])
-def list_stories(f: Filters = Depends(filters), limit: int = Limit, cursor: Optional[str] = Cursor,
-                 db: Session = Depends(session)) -> JSONResponse:
+def list_stories(
+    f: Filters = Depends(filters), limit: int = Limit, cursor: str | None = Cursor, db: Session = Depends(session)
+) -> JSONResponse:
     """Stories, the one with the latest report first: reports, outlets, languages, figures."""
     return page(*stories_page(db, f, limit, cursor))
 
@@ -99,15 +103,17 @@ def get_story(story_id: int = StoryId, db: Session = Depends(session)) -> dict[s
 
 
 @router.get("/events", response_model=Page, dependencies=[Depends(reader)], tags=["articles"])
-def list_events(f: Filters = Depends(filters), limit: int = Limit, cursor: Optional[str] = Cursor,
-                db: Session = Depends(session)) -> JSONResponse:
+def list_events(
+    f: Filters = Depends(filters), limit: int = Limit, cursor: str | None = Cursor, db: Session = Depends(session)
+) -> JSONResponse:
     """Events (articles on at least one topic), newest first, with topics and troop figures."""
     return page(*articles_page(db, f, limit, cursor, events_only=True))
 
 
 @router.get("/articles", response_model=Page, dependencies=[Depends(reader)], tags=["articles"])
-def list_articles(f: Filters = Depends(filters), limit: int = Limit, cursor: Optional[str] = Cursor,
-                  db: Session = Depends(session)) -> JSONResponse:
+def list_articles(
+    f: Filters = Depends(filters), limit: int = Limit, cursor: str | None = Cursor, db: Session = Depends(session)
+) -> JSONResponse:
     """Every stored article, newest first."""
     return page(*articles_page(db, f, limit, cursor))
 
@@ -122,21 +128,27 @@ def get_article(article_id: str, db: Session = Depends(session)) -> dict[str, An
 
 
 class FeedbackIn(BaseModel):
-    not_troops: float = Field(description="A figure the detector reported in this article that is not a count of troops.")
-    note: Optional[str] = Field(None, max_length=500, description="Why, in a few words.")
+    not_troops: float = Field(
+        description="A figure the detector reported in this article that is not a count of troops."
+    )
+    note: str | None = Field(None, max_length=500, description="Why, in a few words.")
 
 
 @router.post("/articles/{article_id}/feedback", status_code=201, dependencies=[Depends(writer)], tags=["articles"])
-def post_feedback(article_id: str, body: FeedbackIn, request: Request, db: Session = Depends(session)) -> dict[str, Any]:
+def post_feedback(
+    article_id: str, body: FeedbackIn, request: Request, db: Session = Depends(session)
+) -> dict[str, Any]:
     """Mark a detected figure as not a troop figure (listed by `bench/score_corpus.py --feedback`)."""
     row, new = save_feedback(request, db, article_id, body.not_troops, body.note)
     return {"article_id": row.article_id, "kind": row.kind, "value": row.value, "new": new}
 
 
-def save_feedback(request: Request, db: Session, article_id: str, value: float, note: str | None = None) -> tuple[Any, bool]:
+def save_feedback(
+    request: Request, db: Session, article_id: str, value: float, note: str | None = None
+) -> tuple[Any, bool]:
     """Record feedback from the API or the dashboard; 404 for an unknown article, 422 for a figure it lacks."""
     from newsvigil.errors import UserError
-    from storage.feedback import UnknownArticle, record_feedback
+    from newsvigil.storage.feedback import UnknownArticle, record_feedback
 
     token = token_of(request, db)
     try:
@@ -162,11 +174,11 @@ class SubscriptionIn(BaseModel):
     topics: str = Field("", description="Comma-separated topics; empty = any")
     languages: str = Field("", description="Comma-separated language codes; empty = any")
     keywords: str = Field("", description="Comma-separated words, one of which must occur")
-    min_figure: Optional[float] = None
+    min_figure: float | None = None
     kinds: str = "new_story,new_report,new_figure"
     mode: str = Field("instant", description="instant or digest")
     digest_minutes: int = 60
-    urgent_figure: Optional[float] = None
+    urgent_figure: float | None = None
 
 
 class SubscriptionPatch(BaseModel):
@@ -209,7 +221,9 @@ def post_subscription(body: SubscriptionIn, request: Request, db: Session = Depe
 
 
 @router.patch("/subscriptions/{subscription_id}", dependencies=[Depends(writer)], tags=["subscriptions"])
-def patch_subscription(body: SubscriptionPatch, subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> dict[str, Any]:
+def patch_subscription(
+    body: SubscriptionPatch, subscription_id: int = SubscriptionId, db: Session = Depends(session)
+) -> dict[str, Any]:
     """Pause or resume a subscription."""
     sub = _subscription(db, subscription_id)
     sub.active = body.active
@@ -219,7 +233,9 @@ def patch_subscription(body: SubscriptionPatch, subscription_id: int = Subscript
     return subscription_json(sub)
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=204, dependencies=[Depends(writer)], tags=["subscriptions"])
+@router.delete(
+    "/subscriptions/{subscription_id}", status_code=204, dependencies=[Depends(writer)], tags=["subscriptions"]
+)
 def delete_subscription(subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> Response:
     """Delete a subscription and its alerts."""
     db.delete(_subscription(db, subscription_id))
@@ -228,11 +244,15 @@ def delete_subscription(subscription_id: int = SubscriptionId, db: Session = Dep
 
 
 @router.post("/subscriptions/{subscription_id}/test", dependencies=[Depends(writer)], tags=["subscriptions"])
-def test_subscription(request: Request, subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> dict[str, Any]:
+def test_subscription(
+    request: Request, subscription_id: int = SubscriptionId, db: Session = Depends(session)
+) -> dict[str, Any]:
     """Send a test alert now by the path real alerts take; reports the outcome."""
-    from processors.delivery import send_test_alert
+    from newsvigil.processors.delivery import send_test_alert
 
-    outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, _subscription(db, subscription_id))
+    outcome = send_test_alert(
+        request.app.state.sessions, request.app.state.settings, _subscription(db, subscription_id)
+    )
     return {"delivered": outcome.ok, "error": test_error(outcome, token_of(request, db))}
 
 
@@ -247,10 +267,13 @@ def test_error(outcome: Any, token: Any) -> str | None:
 
 
 @router.get("/alerts", response_model=Page, dependencies=[Depends(writer)], tags=["alerts"])
-def list_alerts(status: Optional[str] = Query(None, description="pending, sent, failed or dropped"),
-                subscription: Optional[int] = Query(None, description="Only this subscription's alerts."),
-                limit: int = Limit, cursor: Optional[int] = Query(None, description="`next` of the previous page."),
-                db: Session = Depends(session)) -> JSONResponse:
+def list_alerts(
+    status: str | None = Query(None, description="pending, sent, failed or dropped"),
+    subscription: int | None = Query(None, description="Only this subscription's alerts."),
+    limit: int = Limit,
+    cursor: int | None = Query(None, description="`next` of the previous page."),
+    db: Session = Depends(session),
+) -> JSONResponse:
     """Alerts and their delivery state, newest first."""
     import json
 
@@ -264,7 +287,19 @@ def list_alerts(status: Optional[str] = Query(None, description="pending, sent, 
     if cursor:
         query = query.where(AlertRow.id < cursor)
     rows = list(db.scalars(query))
-    items = [{"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "urgent": a.urgent, "status": a.status,
-              "attempts": a.attempts, "last_error": a.last_error, "created_at": utc_iso(a.created_at),
-              "sent_at": utc_iso(a.sent_at), "payload": json.loads(a.payload)} for a in rows[:limit]]
+    items = [
+        {
+            "id": a.id,
+            "subscription": a.subscription_id,
+            "kind": a.kind,
+            "urgent": a.urgent,
+            "status": a.status,
+            "attempts": a.attempts,
+            "last_error": a.last_error,
+            "created_at": utc_iso(a.created_at),
+            "sent_at": utc_iso(a.sent_at),
+            "payload": json.loads(a.payload),
+        }
+        for a in rows[:limit]
+    ]
     return page(items, str(rows[limit - 1].id) if len(rows) > limit else None)

@@ -7,9 +7,10 @@ Content-Security-Policy: no script runs on these pages, so no feed text can run 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
@@ -21,18 +22,22 @@ from sqlalchemy.orm import Session
 from newsvigil import __version__
 from newsvigil.records import utcnow
 from newsvigil.settings import Settings
-from storage.database import make_engine, session_factory
-from storage.migrate import upgrade
-from storage.models import AlertRow, ArticleRow, StoryRow
-from storage.queries import BadCursor
-from web.auth import LoginRequired, Unauthorized
+from newsvigil.storage.database import make_engine, session_factory
+from newsvigil.storage.migrate import upgrade
+from newsvigil.storage.models import AlertRow, ArticleRow, StoryRow
+from newsvigil.storage.queries import BadCursor
+from newsvigil.web.auth import LoginRequired, Unauthorized
 
 HERE = Path(__file__).resolve().parent
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 # FastAPI's /docs page loads Swagger UI's script and styles from a CDN.
-DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src https://cdn.jsdelivr.net; "
-            "img-src https://fastapi.tiangolo.com data:; connect-src 'self'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src https://cdn.jsdelivr.net; "
+    "img-src https://fastapi.tiangolo.com data:; connect-src 'self'"
+)
 
 
 class Metrics:
@@ -41,8 +46,13 @@ class Metrics:
     def __init__(self, sessions: Any) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("newsvigil_http_requests", "HTTP requests", ["route", "status"], registry=self.registry)
-        self.latency = Histogram("newsvigil_http_request_seconds", "HTTP request time", ["route"], registry=self.registry,
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.latency = Histogram(
+            "newsvigil_http_request_seconds",
+            "HTTP request time",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
         rows = Gauge("newsvigil_rows", "Rows stored", ["table"], registry=self.registry)
         alerts = Gauge("newsvigil_alerts", "Alerts by delivery status", ["status"], registry=self.registry)
 
@@ -74,9 +84,13 @@ class SecurityHeadersAndMetrics:
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = list(message.get("headers", [])) + [
-                    (b"content-security-policy", csp), (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY")]
+                message["headers"] = [
+                    *list(message.get("headers", [])),
+                    (b"content-security-policy", csp),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ]
             await send(message)
 
         try:
@@ -89,7 +103,7 @@ class SecurityHeadersAndMetrics:
 
 def create_app(settings: Settings) -> FastAPI:
     """The app over the configured database (migrated first)."""
-    from web import api, pages
+    from newsvigil.web import api, pages
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -100,11 +114,15 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="newsvigil", version=__version__, lifespan=lifespan,
-                  description="News monitoring: stories, events, articles, feeds, subscriptions and alerts. "
-                              "Lists are newest first and paged with `cursor` (the `next` of the previous page). "
-                              "Send `Authorization: Bearer <token>` (`newsvigil tokens add NAME`) for subscriptions, "
-                              "alerts and anything that changes state.")
+    app = FastAPI(
+        title="newsvigil",
+        version=__version__,
+        lifespan=lifespan,
+        description="News monitoring: stories, events, articles, feeds, subscriptions and alerts. "
+        "Lists are newest first and paged with `cursor` (the `next` of the previous page). "
+        "Send `Authorization: Bearer <token>` (`newsvigil tokens add NAME`) for subscriptions, "
+        "alerts and anything that changes state.",
+    )
     app.state.settings = settings
     app.state.sessions = sessions
     metrics = app.state.metrics = Metrics(sessions)

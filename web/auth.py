@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from storage.models import ApiToken
-from storage.tokens import check_token
+from newsvigil.storage.models import ApiToken
+from newsvigil.storage.tokens import check_token
 
 COOKIE = "nv_token"
 _UNKNOWN = object()

@@ -15,9 +15,9 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.alerts import sent_alerts, subscription_json
-from storage.models import Subscription
-from storage.queries import (
+from newsvigil.storage.alerts import sent_alerts, subscription_json
+from newsvigil.storage.models import Subscription
+from newsvigil.storage.queries import (
     Filters,
     article_detail,
     choices,
@@ -27,10 +27,10 @@ from storage.queries import (
     story_detail,
     timeline_window,
 )
-from storage.repositories import feed_health
-from web.api import StoryId, SubscriptionId, create_subscription, filters, save_feedback, session, test_error
-from web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
-from web.plots import figures_chart, reports_chart
+from newsvigil.storage.repositories import feed_health
+from newsvigil.web.api import StoryId, SubscriptionId, create_subscription, filters, save_feedback, session, test_error
+from newsvigil.web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
+from newsvigil.web.plots import figures_chart, reports_chart
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")  # autoescape is on
@@ -48,7 +48,12 @@ def highlight(text: str, figures: list[dict]) -> Markup:
         start, end = figure["start"], figure["end"]
         if start < at or text[start:end] != figure["quote"]:  # overlapping, or the text changed since
             continue
-        out += [escape(text[at:start]), Markup(f'<mark id="m{int(figure["id"])}">'), escape(text[start:end]), Markup("</mark>")]
+        out += [
+            escape(text[at:start]),
+            Markup(f'<mark id="m{int(figure["id"])}">'),
+            escape(text[start:end]),
+            Markup("</mark>"),
+        ]
         at = end
     out.append(escape(text[at:]))
     return Markup("").join(out)
@@ -74,18 +79,37 @@ def _page(request: Request, name: str, db: Session, **context: Any) -> HTMLRespo
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, f: Filters = Depends(filters), cursor: str | None = None,
-              db: Session = Depends(session)) -> HTMLResponse:
+def dashboard(
+    request: Request, f: Filters = Depends(filters), cursor: str | None = None, db: Session = Depends(session)
+) -> HTMLResponse:
     _reader(request, db)
     since, until = timeline_window(db, f)
     stories, next_cursor = stories_page(db, f, 30, cursor)
-    query = {k: v for k, v in {"topic": f.topic, "language": f.language, "outlet": f.outlet,
-                               "since": request.query_params.get("since"), "until": request.query_params.get("until")}.items() if v}
-    return _page(request, "dashboard.html", db, filters=f, query=query, choices=choices(db), stories=stories,
-                 next_url=f"/?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
-                 reports_plot=reports_chart(reports_per_day(db, f, since, until), since, until),
-                 figures_plot=figures_chart(figure_points(db, f, since, until), since, until),
-                 since=since, until=until)
+    query = {
+        k: v
+        for k, v in {
+            "topic": f.topic,
+            "language": f.language,
+            "outlet": f.outlet,
+            "since": request.query_params.get("since"),
+            "until": request.query_params.get("until"),
+        }.items()
+        if v
+    }
+    return _page(
+        request,
+        "dashboard.html",
+        db,
+        filters=f,
+        query=query,
+        choices=choices(db),
+        stories=stories,
+        next_url=f"/?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
+        reports_plot=reports_chart(reports_per_day(db, f, since, until), since, until),
+        figures_plot=figures_chart(figure_points(db, f, since, until), since, until),
+        since=since,
+        until=until,
+    )
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
@@ -107,7 +131,9 @@ def article(request: Request, article_id: str, db: Session = Depends(session)) -
 
 
 @router.post("/articles/{article_id}/feedback")
-def article_feedback(request: Request, article_id: str, not_troops: str = Form(...), db: Session = Depends(session)) -> Response:
+def article_feedback(
+    request: Request, article_id: str, not_troops: str = Form(...), db: Session = Depends(session)
+) -> Response:
     """The article page's "not troops" button (token required)."""
     _form_guard(request, db)
     try:
@@ -132,8 +158,15 @@ def subscriptions(request: Request, message: str | None = None, db: Session = De
 
 def _subscriptions_page(request: Request, db: Session, message: str | None, secret: str | None = None) -> HTMLResponse:
     rows = [subscription_json(s) for s in db.scalars(select(Subscription).order_by(Subscription.id))]
-    response = _page(request, "subscriptions.html", db, subscriptions=rows, message=message, secret=secret,
-                     topics=choices(db)["topics"])
+    response = _page(
+        request,
+        "subscriptions.html",
+        db,
+        subscriptions=rows,
+        message=message,
+        secret=secret,
+        topics=choices(db)["topics"],
+    )
     if secret:
         response.headers["Cache-Control"] = "no-store"  # shown once: kept out of caches too
     return response
@@ -150,18 +183,37 @@ def _form_guard(request: Request, db: Session) -> None:
 
 
 @router.post("/subscriptions")
-def add_subscription_form(request: Request, name: str = Form(...), channel: str = Form(...), target: str = Form(""),
-                          topics: str = Form(""), languages: str = Form(""), keywords: str = Form(""),
-                          min_figure: str = Form(""), mode: str = Form("instant"),
-                          db: Session = Depends(session)) -> Response:
+def add_subscription_form(
+    request: Request,
+    name: str = Form(...),
+    channel: str = Form(...),
+    target: str = Form(""),
+    topics: str = Form(""),
+    languages: str = Form(""),
+    keywords: str = Form(""),
+    min_figure: str = Form(""),
+    mode: str = Form("instant"),
+    db: Session = Depends(session),
+) -> Response:
     _form_guard(request, db)
     try:
         figure = float(min_figure) if min_figure.strip() else None
     except ValueError:
         return _back(f"not added: minimum figure {min_figure!r} is not a number")
     try:
-        data, secret = create_subscription(db, dict(name=name, channel=channel, target=target, topics=topics,
-                                                    languages=languages, keywords=keywords, min_figure=figure, mode=mode))
+        data, secret = create_subscription(
+            db,
+            {
+                "name": name,
+                "channel": channel,
+                "target": target,
+                "topics": topics,
+                "languages": languages,
+                "keywords": keywords,
+                "min_figure": figure,
+                "mode": mode,
+            },
+        )
     except HTTPException as exc:
         return _back(f"not added: {exc.detail}")
     if channel in ("webhook", "atom"):
@@ -171,7 +223,9 @@ def add_subscription_form(request: Request, name: str = Form(...), channel: str 
 
 
 @router.post("/subscriptions/{subscription_id}/{action}")
-def change_subscription(request: Request, action: str, subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> Response:
+def change_subscription(
+    request: Request, action: str, subscription_id: int = SubscriptionId, db: Session = Depends(session)
+) -> Response:
     _form_guard(request, db)
     sub = db.get(Subscription, subscription_id)
     if sub is None:
@@ -186,18 +240,20 @@ def change_subscription(request: Request, action: str, subscription_id: int = Su
         db.commit()
         return _back(f"subscription {subscription_id} deleted")
     if action == "test":
-        from processors.delivery import send_test_alert
+        from newsvigil.processors.delivery import send_test_alert
 
         outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, sub)
-        return _back(f"test alert to subscription {subscription_id}: "
-                     + ("delivered" if outcome.ok else f"failed: {test_error(outcome, token_of(request, db))}"))
+        return _back(
+            f"test alert to subscription {subscription_id}: "
+            + ("delivered" if outcome.ok else f"failed: {test_error(outcome, token_of(request, db))}")
+        )
     raise HTTPException(404, f"unknown action {action!r}")
 
 
 @router.get("/atom/{secret:path}", name="atom_feed")  # :path: older secrets may hold "/"
 def atom_feed(request: Request, secret: str, db: Session = Depends(session)) -> Response:
     """An Atom subscription's delivered alerts; the secret in the URL is the credential."""
-    from processors.atom import alerts_feed
+    from newsvigil.processors.atom import alerts_feed
 
     sub = db.scalars(select(Subscription).where(Subscription.secret == secret, Subscription.channel == "atom")).first()
     if sub is None:
@@ -212,23 +268,33 @@ def local_path(target: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/", error: str | None = None, db: Session = Depends(session)) -> HTMLResponse:
+def login_form(
+    request: Request, next: str = "/", error: str | None = None, db: Session = Depends(session)
+) -> HTMLResponse:
     return _page(request, "login.html", db, next=local_path(next), error=error)
 
 
 @router.post("/login")
 def login(request: Request, token: str = Form(...), next: str = Form("/"), db: Session = Depends(session)) -> Response:
-    from storage.tokens import check_token
+    from newsvigil.storage.tokens import check_token
 
     if not same_origin(request):
         raise HTTPException(403, "cross-site form post refused")
     target = local_path(next)
     if check_token(db, token.strip()) is None:
-        return RedirectResponse(f"/login?{urlencode({'next': target, 'error': 'that token is not valid'})}", status_code=303)
+        return RedirectResponse(
+            f"/login?{urlencode({'next': target, 'error': 'that token is not valid'})}", status_code=303
+        )
     db.commit()
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        max_age=30 * 24 * 3600)
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=30 * 24 * 3600,
+    )
     return response
 
 

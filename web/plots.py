@@ -24,8 +24,10 @@ def _x(when: datetime | date, since: datetime, until: datetime) -> float:
 
 
 def _frame(title: str, since: datetime, until: datetime, y_labels: list[tuple[float, str]], body: list[str]) -> Markup:
-    axis = [f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
-            f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" class="axis"/>']
+    axis = [
+        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
+    ]
     for y, label in y_labels:
         axis.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(label)}</text>')
         axis.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" class="grid"/>')
@@ -34,7 +36,9 @@ def _frame(title: str, since: datetime, until: datetime, y_labels: list[tuple[fl
     day = since.date()
     while day <= until.date():
         x = _x(day, since, until)
-        axis.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="tick" text-anchor="middle">{day.strftime("%d %b")}</text>')
+        axis.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="tick" text-anchor="middle">{day.strftime("%d %b")}</text>'
+        )
         day += timedelta(days=step)
     return Markup(
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">'
@@ -55,13 +59,21 @@ def reports_chart(series: dict[str, dict[str, int]], since: datetime, until: dat
         color = PALETTE[i % len(PALETTE)]
         points = sorted((date.fromisoformat(d), n) for d, n in per_day.items())
         coords = " ".join(f"{_x(d, since, until):.1f},{y(n):.1f}" for d, n in points)
-        body.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" class="series" data-topic="{escape(topic)}"/>')
+        body.append(
+            f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" class="series" data-topic="{escape(topic)}"/>'
+        )
         for d, n in points:
-            body.append(f'<circle cx="{_x(d, since, until):.1f}" cy="{y(n):.1f}" r="3" fill="{color}" class="day">'
-                        f"<title>{escape(topic)}: {n} report{'s' if n != 1 else ''} on {d.isoformat()}</title></circle>")
-        body.append(f'<text x="{WIDTH - RIGHT + 10}" y="{TOP + 14 + 16 * i}" fill="{color}" class="legend">{escape(topic)}</text>')
+            body.append(
+                f'<circle cx="{_x(d, since, until):.1f}" cy="{y(n):.1f}" r="3" fill="{color}" class="day">'
+                f"<title>{escape(topic)}: {n} report{'s' if n != 1 else ''} on {d.isoformat()}</title></circle>"
+            )
+        body.append(
+            f'<text x="{WIDTH - RIGHT + 10}" y="{TOP + 14 + 16 * i}" fill="{color}" class="legend">{escape(topic)}</text>'
+        )
     if not series:
-        body.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no reports in this window</text>')
+        body.append(
+            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no reports in this window</text>'
+        )
     ticks = [(y(v), str(v)) for v in sorted({0, top // 2, top})]
     return _frame("Reports per topic per day", since, until, ticks, body)
 
@@ -78,10 +90,14 @@ def figures_chart(points: list[dict], since: datetime, until: datetime) -> Marku
     body = []
     for p in points:
         label = f"{p['value']:,.0f} {p['unit']}: “{p['quote']}” — {p['outlet']}, {p['when']:%d %b %Y}"
-        body.append(f'<a href="/articles/{escape(p["article"])}#m{int(p["mention"])}" class="figure">'
-                    f'<circle cx="{_x(p["when"], since, until):.1f}" cy="{y(p["value"]):.1f}" r="4">'
-                    f"<title>{escape(label)}</title></circle></a>")
+        body.append(
+            f'<a href="/articles/{escape(p["article"])}#m{int(p["mention"])}" class="figure">'
+            f'<circle cx="{_x(p["when"], since, until):.1f}" cy="{y(p["value"]):.1f}" r="4">'
+            f"<title>{escape(label)}</title></circle></a>"
+        )
     if not points:
-        body.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no troop figures in this window</text>')
-    ticks = [(y(10 ** e), f"{10 ** e:,}") for e in range(low, high + 1)]
+        body.append(
+            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no troop figures in this window</text>'
+        )
+    ticks = [(y(10**e), f"{10**e:,}") for e in range(low, high + 1)]
     return _frame("Troop figures over time", since, until, ticks, body)

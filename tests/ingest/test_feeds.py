@@ -1,8 +1,8 @@
 import pytest
 
-from ingest.feeds import load_feed_list
 from newsvigil.errors import UserError
-from newsvigil.settings import REPO_ROOT
+from newsvigil.ingest.feeds import load_feed_list
+from tests.support import REPO_ROOT
 
 
 def test_shipped_opml_lists_real_feeds():
@@ -41,7 +41,7 @@ def test_missing_feed_list(tmp_path):
 
 
 def test_discovery_keeps_only_http_links():
-    from ingest.discover import alternate_links
+    from newsvigil.ingest.discover import alternate_links
 
     page = b"""<html><head>
     <link rel="alternate" type="application/rss+xml" href="file:///etc/passwd">
@@ -55,4 +55,6 @@ def test_discovery_keeps_only_http_links():
 def test_database_urls_are_printed_without_their_password():
     from newsvigil.settings import shown_url
 
-    assert shown_url("postgresql+psycopg://nv:s3cret@db:5432/newsvigil") == "postgresql+psycopg://nv:***@db:5432/newsvigil"
+    assert (
+        shown_url("postgresql+psycopg://nv:s3cret@db:5432/newsvigil") == "postgresql+psycopg://nv:***@db:5432/newsvigil"
+    )

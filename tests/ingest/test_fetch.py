@@ -5,8 +5,8 @@ import gzip
 import pytest
 from werkzeug import Response
 
-from ingest.fetch import fetch_feed, make_client
-from ingest.guard import AddressPolicy
+from newsvigil.ingest.fetch import fetch_feed, make_client
+from newsvigil.ingest.guard import AddressPolicy
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -18,15 +18,23 @@ async def fetch(url, allow_private=True, **kw):
 
 async def test_ok_with_validators_and_user_agent(httpserver):
     httpserver.expect_request("/feed", headers={"User-Agent": "newsvigil-test"}).respond_with_data(
-        FEED, headers={"ETag": '"v1"', "Last-Modified": "Wed, 18 Nov 2026 10:00:00 GMT"}, content_type="application/rss+xml"
+        FEED,
+        headers={"ETag": '"v1"', "Last-Modified": "Wed, 18 Nov 2026 10:00:00 GMT"},
+        content_type="application/rss+xml",
     )
     result = await fetch(httpserver.url_for("/feed"))
     assert (result.status, result.content, result.etag, result.last_modified) == (
-        200, FEED, '"v1"', "Wed, 18 Nov 2026 10:00:00 GMT")
+        200,
+        FEED,
+        '"v1"',
+        "Wed, 18 Nov 2026 10:00:00 GMT",
+    )
 
 
 async def test_conditional_request_gets_304(httpserver):
-    httpserver.expect_request("/feed", headers={"If-None-Match": '"v1"', "If-Modified-Since": "Wed, 18 Nov 2026 10:00:00 GMT"}).respond_with_data("", status=304)
+    httpserver.expect_request(
+        "/feed", headers={"If-None-Match": '"v1"', "If-Modified-Since": "Wed, 18 Nov 2026 10:00:00 GMT"}
+    ).respond_with_data("", status=304)
     result = await fetch(httpserver.url_for("/feed"), etag='"v1"', last_modified="Wed, 18 Nov 2026 10:00:00 GMT")
     assert result.status == 304 and result.ok and result.content == b""
 
@@ -61,26 +69,32 @@ async def test_private_networks_refused_by_default(url):
     assert "non-public address" in result.error and "NEWSVIGIL_ALLOW_PRIVATE_NETWORKS" in result.error
 
 
-@pytest.mark.parametrize("address, reaches", [
-    ("10.0.0.1", "10.0.0.1"), ("169.254.169.254", "169.254.169.254"), ("100.64.0.1", "100.64.0.1"),
-    ("::ffff:10.0.0.1", "10.0.0.1"),
-    ("64:ff9b::a00:5", "10.0.0.5"),  # NAT64, well-known prefix
-    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
-    ("64:ff9b:1::a00:1", "10.0.0.1"),  # NAT64, local-use prefix
-    ("2002:a00:1::1", "10.0.0.1"),  # 6to4
-    ("::a9fe:a9fe", "169.254.169.254"),  # IPv4-compatible
-    ("::ffff:0:a00:1", "10.0.0.1"),  # IPv4-translated
-    ("fd00:ec2::254", "fd00:ec2::254"), ("fe80::1%eth0", "fe80::1"),
-])
+@pytest.mark.parametrize(
+    "address, reaches",
+    [
+        ("10.0.0.1", "10.0.0.1"),
+        ("169.254.169.254", "169.254.169.254"),
+        ("100.64.0.1", "100.64.0.1"),
+        ("::ffff:10.0.0.1", "10.0.0.1"),
+        ("64:ff9b::a00:5", "10.0.0.5"),  # NAT64, well-known prefix
+        ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+        ("64:ff9b:1::a00:1", "10.0.0.1"),  # NAT64, local-use prefix
+        ("2002:a00:1::1", "10.0.0.1"),  # 6to4
+        ("::a9fe:a9fe", "169.254.169.254"),  # IPv4-compatible
+        ("::ffff:0:a00:1", "10.0.0.1"),  # IPv4-translated
+        ("fd00:ec2::254", "fd00:ec2::254"),
+        ("fe80::1%eth0", "fe80::1"),
+    ],
+)
 def test_guard_refuses_private_addresses_in_every_form(address, reaches):
-    from ingest.guard import AddressPolicy
+    from newsvigil.ingest.guard import AddressPolicy
 
     assert AddressPolicy().refusal(address) == f"non-public address {reaches}"
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111"])
 def test_guard_lets_public_addresses_through_in_every_form(address):
-    from ingest.guard import AddressPolicy, parse_networks
+    from newsvigil.ingest.guard import AddressPolicy, parse_networks
 
     assert AddressPolicy().refusal(address) is None
     assert AddressPolicy(allowed=parse_networks("10.0.0.0/8")).refusal("64:ff9b::a00:5") is None  # the escape hatch
@@ -116,7 +130,9 @@ def raw_http_server(response: bytes):
 @pytest.mark.parametrize("location", [b"http://[::1", b"http://127.0.0.1:99999/feed"])
 async def test_a_malformed_redirect_location_is_a_feed_error(location):
     """It once ended the poll with a traceback."""
-    listener = raw_http_server(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    listener = raw_http_server(
+        b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
     try:
         result = await fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/feed")
     finally:

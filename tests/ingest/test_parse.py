@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from ingest.parse import parse_feed, plain_text
+from newsvigil.ingest.parse import parse_feed, plain_text
 from newsvigil.records import article_id
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -12,7 +12,13 @@ def test_golden_rss():
     assert parsed.error is None and parsed.title == "Exemple — Défense Europe"
     expected = json.loads((FIXTURES / "rss-fr.expected.json").read_text(encoding="utf-8"))
     got = [
-        {"title": a.title, "summary": a.summary, "link": a.link, "published": a.published.isoformat(), "language": a.language}
+        {
+            "title": a.title,
+            "summary": a.summary,
+            "link": a.link,
+            "published": a.published.isoformat(),
+            "language": a.language,
+        }
         for a in parsed.articles
     ]
     assert got == expected
@@ -23,10 +29,12 @@ def test_golden_rss():
 def test_an_item_has_the_same_id_polled_and_replayed():
     """A relative <guid> (isPermaLink by default) was resolved against the base URL: the feed's when
     polled, the archive file's when replayed, so one item was stored twice and alerted twice."""
-    doc = (b"<?xml version='1.0'?><rss version='2.0' xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>T</title>"
-           b"<atom:link rel='self' href='https://ex.org/feed.xml'/>"
-           b"<item><guid>item-1</guid><title>One</title><link>/a/1</link></item>"
-           b"<item><guid>https://ex.org/p/2</guid><title>Two</title></item></channel></rss>")
+    doc = (
+        b"<?xml version='1.0'?><rss version='2.0' xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>T</title>"
+        b"<atom:link rel='self' href='https://ex.org/feed.xml'/>"
+        b"<item><guid>item-1</guid><title>One</title><link>/a/1</link></item>"
+        b"<item><guid>https://ex.org/p/2</guid><title>Two</title></item></channel></rss>"
+    )
     live = parse_feed(doc, "https://ex.org/feed.xml").articles
     replayed = parse_feed(doc, "archive:feed.xml", prefer_self_link=True).articles
     assert [a.id for a in live] == [a.id for a in replayed]

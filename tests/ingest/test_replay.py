@@ -3,17 +3,16 @@
 import gzip
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import pytest
-
-import ingest.replay
-from ingest.replay import Archive
-from newsvigil.settings import REPO_ROOT
-from processors.pipeline import article_detector
+from newsvigil.ingest import replay
+from newsvigil.ingest.replay import Archive
+from newsvigil.processors.pipeline import article_detector
+from tests.support import REPO_ROOT
 from tests.test_cli import newsvigil
 
 SAMPLES = REPO_ROOT / "seeds" / "samples"
@@ -35,29 +34,50 @@ def write_warc(path, responses, gz=True):
         writer = WARCWriter(stream, gzip=gz)
         for uri, status, content_type, body in responses:
             headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers))
+            writer.write_record(
+                writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers)
+            )
 
 
 def test_warc_with_feed_html_and_error_responses(tmp_path):
     feed = (SAMPLES / "bundeswehr-de.xml").read_bytes()
     path = tmp_path / "crawl.warc.gz"
-    write_warc(path, [
-        ("https://example.org/sicherheit/rss", "200 OK", "application/rss+xml", feed),
-        ("https://example.org/index.html", "200 OK", "text/html", b"<html><body>Home</body></html>"),
-        ("https://example.org/gone.xml", "404 Not Found", "text/plain", b"gone"),
-    ])
+    write_warc(
+        path,
+        [
+            ("https://example.org/sicherheit/rss", "200 OK", "application/rss+xml", feed),
+            ("https://example.org/index.html", "200 OK", "text/html", b"<html><body>Home</body></html>"),
+            ("https://example.org/gone.xml", "404 Not Found", "text/plain", b"gone"),
+        ],
+    )
     read = read_archives([str(path)])
-    assert [a.title for a in read.articles] == ["USA ziehen rund 1.500 Soldaten aus Bayern ab", "Polen bestellt weitere Kampfpanzer"]
+    assert [a.title for a in read.articles] == [
+        "USA ziehen rund 1.500 Soldaten aus Bayern ab",
+        "Polen bestellt weitere Kampfpanzer",
+    ]
     assert all(a.feed_url == "https://example.org/sicherheit/rss" for a in read.articles)
     reasons = {r.path.split("#")[1]: r.reason for r in read.rejected}
-    assert reasons == {"https://example.org/index.html": "not an RSS or Atom feed",
-                       "https://example.org/gone.xml": "archived response has HTTP status 404"}
+    assert reasons == {
+        "https://example.org/index.html": "not an RSS or Atom feed",
+        "https://example.org/gone.xml": "archived response has HTTP status 404",
+    }
 
 
 def test_truncated_warc_keeps_what_came_before(tmp_path):
     whole = tmp_path / "whole.warc"
-    write_warc(whole, [("https://a.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "europe-defence-fr.xml").read_bytes()),
-                       ("https://b.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "bundeswehr-de.xml").read_bytes())], gz=False)
+    write_warc(
+        whole,
+        [
+            (
+                "https://a.example/rss",
+                "200 OK",
+                "application/rss+xml",
+                (SAMPLES / "europe-defence-fr.xml").read_bytes(),
+            ),
+            ("https://b.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "bundeswehr-de.xml").read_bytes()),
+        ],
+        gz=False,
+    )
     data = whole.read_bytes()
     for name, end in (("header.warc", data.rfind(b"WARC/1.0") + 200), ("body.warc", len(data) - 300)):
         cut = tmp_path / name
@@ -66,8 +86,18 @@ def test_truncated_warc_keeps_what_came_before(tmp_path):
         assert len(read.articles) == 3, name
         assert [r.reason.startswith("truncated or corrupt WARC") for r in read.rejected] == [True], name
     zipped = tmp_path / "whole.warc.gz"
-    write_warc(zipped, [("https://a.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "europe-defence-fr.xml").read_bytes()),
-                        ("https://b.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "bundeswehr-de.xml").read_bytes())])
+    write_warc(
+        zipped,
+        [
+            (
+                "https://a.example/rss",
+                "200 OK",
+                "application/rss+xml",
+                (SAMPLES / "europe-defence-fr.xml").read_bytes(),
+            ),
+            ("https://b.example/rss", "200 OK", "application/rss+xml", (SAMPLES / "bundeswehr-de.xml").read_bytes()),
+        ],
+    )
     cut = tmp_path / "cut.warc.gz"
     cut.write_bytes(zipped.read_bytes()[:-200])
     read = read_archives([str(cut)])
@@ -78,9 +108,12 @@ def test_since_until_and_gzip_and_bad_jsonl_lines(tmp_path):
     gz = tmp_path / "fr.xml.gz"
     gz.write_bytes(gzip.compress((SAMPLES / "europe-defence-fr.xml").read_bytes()))
     lines = tmp_path / "bad.jsonl"
-    lines.write_text('{"article": {"id": "x1", "feed_url": "f", "title": "ok", "published": "2026-11-20T00:00:00Z"}}\nnot json\n[1]\n')
-    read = read_archives([str(gz), str(lines)], since=datetime(2026, 11, 17, tzinfo=timezone.utc),
-                         until=datetime(2026, 11, 19, tzinfo=timezone.utc))
+    lines.write_text(
+        '{"article": {"id": "x1", "feed_url": "f", "title": "ok", "published": "2026-11-20T00:00:00Z"}}\nnot json\n[1]\n'
+    )
+    read = read_archives(
+        [str(gz), str(lines)], since=datetime(2026, 11, 17, tzinfo=UTC), until=datetime(2026, 11, 19, tzinfo=UTC)
+    )
     assert [a.title[:20] for a in read.articles] == ["Le Danemark renforce", "Marchés : la bourse "]
     assert read.skipped == 2
     assert [r.path.rsplit(":", 1)[1] for r in read.rejected] == ["2", "3"]
@@ -93,14 +126,25 @@ def test_export_then_replay_round_trip(tmp_path):
     export = tmp_path / "export.jsonl"
     result = newsvigil("export", "--jsonl", str(export), env=first)
     assert result.returncode == 0 and "exported 7 articles" in result.stdout
-    records = [json.loads(l) for l in export.read_text().splitlines()]
-    assert {r["detection"]["rules_version"] for r in records} and sum(bool(r["detection"]["topics"]) for r in records) == 5
+    records = [json.loads(line) for line in export.read_text().splitlines()]
+    assert {r["detection"]["rules_version"] for r in records} and sum(
+        bool(r["detection"]["topics"]) for r in records
+    ) == 5
     replayed = newsvigil("replay", str(export), env=second)
     assert replayed.returncode == 0 and "7 items, 7 new" in replayed.stdout
-    events = lambda env: [(e["id"], e["topics"], e["troops"]) for e in map(json.loads, newsvigil("events", "--json", env=env).stdout.splitlines())]
+
+    def events(env):
+        return [
+            (e["id"], e["topics"], e["troops"])
+            for e in map(json.loads, newsvigil("events", "--json", env=env).stdout.splitlines())
+        ]
+
     assert events(first) == events(second)
     nato_only = newsvigil("export", "--jsonl", "-", "--topic", "nato", "--since", "2026-11-17", env=first)
-    assert [json.loads(l)["article"]["title"][:10] for l in nato_only.stdout.splitlines()] == ["USA ziehen", "Pentagon w"]
+    assert [json.loads(line)["article"]["title"][:10] for line in nato_only.stdout.splitlines()] == [
+        "USA ziehen",
+        "Pentagon w",
+    ]
 
 
 def write_changed_rules(folder) -> str:
@@ -126,7 +170,9 @@ def test_changed_rules_diff_then_redetect(tmp_path):
     assert "dry run: 7 items, 2 would change" in dry.stdout
     assert newsvigil("stats", "--json", env=env).stdout == before  # nothing written
     assert newsvigil("replay", str(SAMPLES), env=env).returncode == 0
-    markets = [json.loads(l) for l in newsvigil("events", "--topic", "markets", "--json", env=env).stdout.splitlines()]
+    markets = [
+        json.loads(line) for line in newsvigil("events", "--topic", "markets", "--json", env=env).stdout.splitlines()
+    ]
     assert [e["rules_version"][:5] for e in markets] == ["test-"]
     again = newsvigil("replay", str(SAMPLES), "--dry-run", "--diff", env=env)
     assert "0 would change" in again.stdout
@@ -138,18 +184,21 @@ def write_feeds(folder, files: int, per_file: int) -> None:
         items = "".join(
             f"<item><guid>g{f}-{i}</guid><title>Report {f}-{i}: NATO moves 1,200 troops</title>"
             f"<pubDate>Mon, 02 Nov 2026 {(f + i * files) // 60:02d}:{(f + i * files) % 60:02d}:00 GMT</pubDate></item>"
-            for i in reversed(range(per_file)))  # newest first, as feeds are
+            for i in reversed(range(per_file))
+        )  # newest first, as feeds are
         (folder / f"feed-{f}.xml").write_text(f"<rss version='2.0'><channel><title>F{f}</title>{items}</channel></rss>")
 
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
-    monkeypatch.setattr(ingest.replay, "MAX_OPEN_RUNS", 3)  # forces merging runs in groups first
+    monkeypatch.setattr(replay, "MAX_OPEN_RUNS", 3)  # forces merging runs in groups first
     write_feeds(tmp_path, files=7, per_file=9)
     (tmp_path / "cut.xml.gz").write_bytes(gzip.compress((tmp_path / "feed-0.xml").read_bytes())[:-30])
     (tmp_path / "page.xml").write_text("<html><body><p>Not a feed</p></body></html>")
     detector = (article_detector, (str(REPO_ROOT / "seeds" / "topics.yaml"), ("en",)))
-    read = read_archives([str(tmp_path), str(tmp_path / "missing.xml")], workers=workers, transform=detector, pool_min_bytes=0)
+    read = read_archives(
+        [str(tmp_path), str(tmp_path / "missing.xml")], workers=workers, transform=detector, pool_min_bytes=0
+    )
     assert read.count == 63
     reasons = {r.path.rsplit("/", 1)[1]: r.reason for r in read.rejected}
     assert reasons.keys() == {"cut.xml.gz", "page.xml", "missing.xml"}, reasons  # the rest is still read
@@ -177,7 +226,9 @@ def test_replay_alerts_all_reaches_a_subscriber_added_after_the_first_replay(tmp
     assert again.returncode == 0, again.stderr
     first = alert_rows()
     assert first and {a["subscription"] for a in first} == {1}
-    assert all("Greenland" in a["article"] or "Grønland" in a["article"] or "Groenland" in a["article"] for a in first), first
+    assert all(
+        "Greenland" in a["article"] or "Grønland" in a["article"] or "Groenland" in a["article"] for a in first
+    ), first
     assert newsvigil("replay", str(SAMPLES), "--alerts", "all", env=env).returncode == 0
     assert len(alert_rows()) == len(first)  # each subscriber gets a report once, however often it is replayed
 
@@ -204,8 +255,19 @@ def test_a_removed_topic_takes_its_reports_out_of_their_stories(tmp_path):
 def test_replay_delivers_every_alert_it_queues_before_exiting(tmp_path):
     """Of 2,000 alerts one round of 200 was sent and the rest stayed pending with no message."""
     env = {"NEWSVIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}"}
-    added = newsvigil("subscribe", "add", "--name", "desk", "--channel", "atom", "--topics", "nato",
-                      "--kinds", "new_story,new_report", env=env)
+    added = newsvigil(
+        "subscribe",
+        "add",
+        "--name",
+        "desk",
+        "--channel",
+        "atom",
+        "--topics",
+        "nato",
+        "--kinds",
+        "new_story,new_report",
+        env=env,
+    )
     assert added.returncode == 0, added.stderr
     write_feeds(tmp_path, files=3, per_file=90)  # 270 new reports, each alerting the subscriber
     replayed = newsvigil("replay", str(tmp_path), "--alerts", "new", "--workers", "0", env=env)
@@ -229,14 +291,35 @@ def test_a_gzip_bomb_in_an_archive_is_refused_within_the_cap(tmp_path):
 
 
 def test_an_export_is_read_line_by_line_with_bad_lines_named(tmp_path):
-    lines = [json.dumps({"article": {"id": f"a{i}", "title": f"Nato {i}", "feed_url": "f", "published": "2025-01-0%dT00:00:00Z" % (i + 1)}})
-             for i in range(3)]
+    lines = [
+        json.dumps(
+            {
+                "article": {
+                    "id": f"a{i}",
+                    "title": f"Nato {i}",
+                    "feed_url": "f",
+                    "published": f"2025-01-0{i + 1}T00:00:00Z",
+                }
+            }
+        )
+        for i in range(3)
+    ]
     lines.insert(1, "{" * 100_000)  # too deep for the JSON reader: one bad line, not a crash
     lines.insert(2, json.dumps({"article": {"id": "x", "title": "t", "link": ["a list"], "lang": 5}}))
     lines.append('{"article": {"id": "s", "title": "lone \\ud800 surrogate", "published": "2025-02-01T00:00:00Z"}}')
     lines.append(json.dumps({"article": {"id": "f", "title": "far future", "published": "9999-12-31T23:59:59-14:00"}}))
-    lines.append(json.dumps({"article": {"id": "g", "title": "next century", "published": "2199-01-01T00:00:00Z",
-                                         "fetched_at": "2025-01-01T00:00:00Z"}}))
+    lines.append(
+        json.dumps(
+            {
+                "article": {
+                    "id": "g",
+                    "title": "next century",
+                    "published": "2199-01-01T00:00:00Z",
+                    "fetched_at": "2025-01-01T00:00:00Z",
+                }
+            }
+        )
+    )
     path = tmp_path / "export.jsonl.gz"
     path.write_bytes(gzip.compress("\n".join(lines).encode()))
     read = read_archives([str(path)])
@@ -253,7 +336,7 @@ def test_run_folders_of_a_killed_replay_are_removed_at_the_next_start(tmp_path):
     import tempfile
     from pathlib import Path
 
-    from ingest.replay import RUNS_PREFIX, remove_stale_runs
+    from newsvigil.ingest.replay import RUNS_PREFIX, remove_stale_runs
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = Path(tempfile.mkdtemp(prefix=f"{RUNS_PREFIX}{gone.stdout.strip()}-"))

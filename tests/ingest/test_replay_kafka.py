@@ -52,14 +52,17 @@ def test_replay_to_kafka_then_reprocess_with_new_rules(tmp_path, kafka_servers, 
     assert events(changed, "markets")[0]["rules_version"].startswith("test-")
 
 
-@pytest.mark.parametrize("headers, policy", [
-    ([("newsvigil-alerts", b"none")], "none"),
-    ({"newsvigil-alerts": b"all"}, "all"),
-    ([("other", b"x")], "new"),  # live articles carry no policy: new events alert
-    (None, "new"),
-    ([("newsvigil-alerts", b"bogus")], "new"),
-])
+@pytest.mark.parametrize(
+    "headers, policy",
+    [
+        ([("newsvigil-alerts", b"none")], "none"),
+        ({"newsvigil-alerts": b"all"}, "all"),
+        ([("other", b"x")], "new"),  # live articles carry no policy: new events alert
+        (None, "new"),
+        ([("newsvigil-alerts", b"bogus")], "new"),
+    ],
+)
 def test_alert_policy_header(headers, policy):
-    from processors.worker import alert_policy
+    from newsvigil.processors.worker import alert_policy
 
     assert alert_policy(headers) == policy

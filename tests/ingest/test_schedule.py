@@ -1,30 +1,38 @@
 """When feeds are polled next: freshness headers, <ttl>, Retry-After, backoff with jitter, host backoff."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.schedule import HostBackoff, Intervals, freshness, next_delay, retry_after
+from newsvigil.ingest.schedule import HostBackoff, Intervals, freshness, next_delay, retry_after
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 IV = Intervals(base=300, minimum=60, maximum=6 * 3600)
 
 
 def delay(errors=0, status=200, headers=None, ttl=None, seed=1):
-    return next_delay(IV, errors=errors, status=status, headers=headers or {}, ttl_minutes=ttl, now=NOW,
-                      rng=random.Random(seed))
+    return next_delay(
+        IV, errors=errors, status=status, headers=headers or {}, ttl_minutes=ttl, now=NOW, rng=random.Random(seed)
+    )
 
 
-@pytest.mark.parametrize("headers, ttl, expected", [
-    ({}, None, None),
-    ({"cache-control": "public, max-age=900"}, None, 900),
-    ({"cache-control": "s-maxage=1200, max-age=60"}, None, 1200),
-    ({"expires": "Thu, 26 Nov 2026 13:00:00 GMT", "date": "Thu, 26 Nov 2026 12:30:00 GMT"}, None, 1800),  # server clock
-    ({"expires": "0"}, None, None),  # an invalid date means "already expired"
-    ({"cache-control": "no-cache", "expires": "Thu, 26 Nov 2026 14:00:00 GMT"}, None, None),
-    ({"cache-control": "max-age=600"}, 30, 1800),  # <ttl> 30 minutes is the larger
-])
+@pytest.mark.parametrize(
+    "headers, ttl, expected",
+    [
+        ({}, None, None),
+        ({"cache-control": "public, max-age=900"}, None, 900),
+        ({"cache-control": "s-maxage=1200, max-age=60"}, None, 1200),
+        (
+            {"expires": "Thu, 26 Nov 2026 13:00:00 GMT", "date": "Thu, 26 Nov 2026 12:30:00 GMT"},
+            None,
+            1800,
+        ),  # server clock
+        ({"expires": "0"}, None, None),  # an invalid date means "already expired"
+        ({"cache-control": "no-cache", "expires": "Thu, 26 Nov 2026 14:00:00 GMT"}, None, None),
+        ({"cache-control": "max-age=600"}, 30, 1800),  # <ttl> 30 minutes is the larger
+    ],
+)
 def test_freshness(headers, ttl, expected):
     assert freshness(headers, ttl, NOW) == expected
 

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from newsvigil.settings import REPO_ROOT
 from tests.kafka_support import counts, kafka_env
+from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -18,8 +18,14 @@ def test_run_once_in_kafka_mode_stores_everything(kafka_servers, postgres_url, h
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("\n".join(httpserver.url_for(f"/{p.name}") for p in samples.iterdir()) + "\n")
     env = kafka_env(kafka_servers, postgres_url, NEWSVIGIL_FEEDS=str(feeds), NEWSVIGIL_ALLOW_PRIVATE_NETWORKS="1")
-    result = subprocess.run([sys.executable, "-m", "newsvigil.cli", "run", "--once"], env=env, cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-m", "newsvigil.cli", "run", "--once"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 feeds, 7 new articles, 5 events" in result.stdout
     assert "[greenland] 1 figure: ~150 soldiers" in result.stdout

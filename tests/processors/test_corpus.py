@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from processors.evaluation import evaluate, load_corpus, split_of
+from newsvigil.processors.evaluation import evaluate, load_corpus, split_of
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -35,10 +35,22 @@ def test_troop_f1(scores):
 
 def test_scorer_counts_misses_and_false_alarms(rules):
     items = [
-        {"id": "x", "lang": "en", "title": "Nato sends 300 troops", "summary": "", "topics": ["greenland"],
-         "troops": [{"value": 400}]},
-        {"id": "y", "lang": "en", "title": "Between 3,000 and 5,000 troops", "summary": "", "topics": [],
-         "troops": [{"low": 3000, "high": 5000}]},
+        {
+            "id": "x",
+            "lang": "en",
+            "title": "Nato sends 300 troops",
+            "summary": "",
+            "topics": ["greenland"],
+            "troops": [{"value": 400}],
+        },
+        {
+            "id": "y",
+            "lang": "en",
+            "title": "Between 3,000 and 5,000 troops",
+            "summary": "",
+            "topics": [],
+            "troops": [{"low": 3000, "high": 5000}],
+        },
     ]
     scores = evaluate(items, rules)
     assert (scores.topics["all"].tp, scores.topics["all"].fp, scores.topics["all"].fn) == (0, 1, 1)
@@ -51,23 +63,23 @@ REAL = CORPUS / "real"
 def test_real_corpus_labels_are_sound():
     """The committed labels (the text is rebuilt from the archive, see corpus/README.md)."""
     labels = [json.loads(line) for line in (REAL / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(labels) >= 1500 and len({l["id"] for l in labels}) == len(labels)
-    assert sum(1 for l in labels if l["troops"]) >= 300
-    assert sum(1 for l in labels if not l["troops"] and l["classes"]) >= 600  # hard negatives
-    assert {l["lang"] for l in labels} == {"en", "pl"}
-    assert all(set(l["topics"]) <= {"nato", "greenland"} for l in labels)
-    assert {split_of(l) for l in labels} == {"A", "B", "C"}
+    assert len(labels) >= 1500 and len({label["id"] for label in labels}) == len(labels)
+    assert sum(1 for label in labels if label["troops"]) >= 300
+    assert sum(1 for label in labels if not label["troops"] and label["classes"]) >= 600  # hard negatives
+    assert {label["lang"] for label in labels} == {"en", "pl"}
+    assert all(set(label["topics"]) <= {"nato", "greenland"} for label in labels)
+    assert {split_of(label) for label in labels} == {"A", "B", "C"}
     assert not (REAL / "text.jsonl").exists() or "text.jsonl" in (CORPUS.parents[2] / ".gitignore").read_text()
 
 
 def test_real_corpus_scores():
     """Figures on real news (README): skipped, in one line, where the third-party text was not rebuilt."""
-    from processors.evaluation import load_real_corpus
+    from newsvigil.processors.evaluation import load_real_corpus
 
     items = load_real_corpus(REAL)
     if items is None:
         pytest.skip("real corpus text absent: run tests/processors/corpus/real/rebuild.py SNAPSHOT")
-    from processors.rules import load_rules
+    from newsvigil.processors.rules import load_rules
 
     scores = evaluate(items, load_rules(CORPUS.parents[2] / "seeds" / "topics.yaml"))
     assert scores.troops["all"].precision >= 0.92 and scores.troops["all"].recall >= 0.90, "\n".join(scores.errors[:50])

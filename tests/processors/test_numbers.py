@@ -1,13 +1,22 @@
 import pytest
 
-from processors.numbers import is_number_word, number_words_value, parse_digits
+from newsvigil.processors.numbers import is_number_word, number_words_value, parse_digits
 
 
 @pytest.mark.parametrize(
     "token, value",
     [
-        ("1 200", 1200), ("80\u00a0000", 80000), ("80\u202f000", 80000), ("80,000", 80000), ("80.000", 80000),
-        ("80'000", 80000), ("1,5", 1.5), ("2.5", 2.5), ("1.234,5", 1234.5), ("1,234.5", 1234.5), ("150", 150),
+        ("1 200", 1200),
+        ("80\u00a0000", 80000),
+        ("80\u202f000", 80000),
+        ("80,000", 80000),
+        ("80.000", 80000),
+        ("80'000", 80000),
+        ("1,5", 1.5),
+        ("2.5", 2.5),
+        ("1.234,5", 1234.5),
+        ("1,234.5", 1234.5),
+        ("150", 150),
         ("1.200.000", 1200000),
     ],
 )
@@ -18,10 +27,18 @@ def test_digit_groupings(token, value):
 @pytest.mark.parametrize(
     "words, lang, value",
     [
-        (["deux", "cents"], "fr", 200), (["quatre-vingt", "mille"], "fr", 80000), (["dreitausend"], "de", 3000),
-        (["tusind"], "da", 1000), (["dos", "mil"], "es", 2000), (["tweeduizend"], "nl", 2000), (["duemila"], "it", 2000),
-        (["dwa", "tysiące"], "pl", 2000), (["trzech", "tysięcy"], "pl", 3000), (["pięciuset"], "pl", 500),
-        (["two", "hundred", "and", "fifty"], "en", 250), (["to", "tusind"], None, 2000),
+        (["deux", "cents"], "fr", 200),
+        (["quatre-vingt", "mille"], "fr", 80000),
+        (["dreitausend"], "de", 3000),
+        (["tusind"], "da", 1000),
+        (["dos", "mil"], "es", 2000),
+        (["tweeduizend"], "nl", 2000),
+        (["duemila"], "it", 2000),
+        (["dwa", "tysiące"], "pl", 2000),
+        (["trzech", "tysięcy"], "pl", 3000),
+        (["pięciuset"], "pl", 500),
+        (["two", "hundred", "and", "fifty"], "en", 250),
+        (["to", "tusind"], None, 2000),
     ],
 )
 def test_number_words(words, lang, value):

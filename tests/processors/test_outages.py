@@ -12,8 +12,8 @@ import pytest
 from werkzeug import Response
 
 from newsvigil.outage import Outage
-from newsvigil.settings import REPO_ROOT
 from tests.kafka_support import free_port, private_service, wait_until
+from tests.support import REPO_ROOT
 
 
 def test_an_outage_is_told_once_and_waited_out_with_capped_jittered_backoff(caplog):
@@ -26,7 +26,10 @@ def test_an_outage_is_told_once_and_waited_out_with_capped_jittered_backoff(capl
         "database unavailable (ConnectionError: connection refused); retrying with backoff",
         caplog.records[1].getMessage(),
     ]
-    assert caplog.records[1].getMessage().startswith("database available again after") and "8 failed attempts" in caplog.records[1].getMessage()
+    assert (
+        caplog.records[1].getMessage().startswith("database available again after")
+        and "8 failed attempts" in caplog.records[1].getMessage()
+    )
     assert all(0.4 <= w <= 12 for w in waits) and waits[-1] > waits[0] and max(waits) <= 12
     assert not outage.down and outage.outages == 1
 
@@ -52,16 +55,32 @@ def test_run_rides_out_a_postgresql_outage(httpserver, tmp_path, private_postgre
     """`run` on PostgreSQL once exited within 2 s of the database going away."""
     url, postgres = private_postgres
     feed = {"body": rss(2)}
-    httpserver.expect_request("/feed.xml").respond_with_handler(lambda r: Response(feed["body"], content_type="application/rss+xml"))
+    httpserver.expect_request("/feed.xml").respond_with_handler(
+        lambda r: Response(feed["body"], content_type="application/rss+xml")
+    )
     (tmp_path / "feeds.txt").write_text(httpserver.url_for("/feed.xml") + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | {
-        "NEWSVIGIL_DATABASE_URL": url, "NEWSVIGIL_FEEDS": str(tmp_path / "feeds.txt"),
-        "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32", "NEWSVIGIL_POLL_INTERVAL": "1", "NEWSVIGIL_POLL_MIN_INTERVAL": "1"}
+        "NEWSVIGIL_DATABASE_URL": url,
+        "NEWSVIGIL_FEEDS": str(tmp_path / "feeds.txt"),
+        "NEWSVIGIL_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "NEWSVIGIL_POLL_INTERVAL": "1",
+        "NEWSVIGIL_POLL_MIN_INTERVAL": "1",
+    }
     log = open(tmp_path / "run.log", "wb")
-    run = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "run"], env=env, cwd=REPO_ROOT, stdout=log,
-                           stderr=subprocess.STDOUT)
-    stored = lambda: subprocess.run([sys.executable, "-m", "newsvigil.cli", "stats", "--json"], env=env, cwd=REPO_ROOT,
-                                    capture_output=True, text=True, timeout=60).stdout
+    run = subprocess.Popen(
+        [sys.executable, "-m", "newsvigil.cli", "run"], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+
+    def stored():
+        return subprocess.run(
+            [sys.executable, "-m", "newsvigil.cli", "stats", "--json"],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+
     try:
         wait_until(lambda: '"articles": 2' in stored(), 60, "the first 2 articles")
         postgres("down")
@@ -88,7 +107,7 @@ def test_a_worker_rides_out_a_postgresql_outage(kafka_servers, private_postgres,
     import json
     import urllib.request
 
-    from ingest.publish import KafkaPublisher
+    from newsvigil.ingest.publish import KafkaPublisher
     from tests.kafka_support import articles, counts, kafka_env, start_worker, stop
 
     url, postgres = private_postgres
@@ -140,5 +159,7 @@ def test_repeated_client_errors_are_summarised(caplog):
     finally:
         logger.removeFilter(summary)
     assert [r.getMessage() for r in caplog.records] == [
-        "Unable connect to node with id 1: refused 0", "Group Coordinator Request failed: NodeNotReadyError"]
+        "Unable connect to node with id 1: refused 0",
+        "Group Coordinator Request failed: NodeNotReadyError",
+    ]
     assert summary.suppressed == 499

@@ -1,20 +1,27 @@
 """The shared processing step against a real database (SQLite, and PostgreSQL under its marker)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.records import Article
-from processors.pipeline import ArticleProcessor
-from storage.queries import article_detail
+from newsvigil.storage.queries import article_detail
 
 
 def test_a_copy_without_its_body_keeps_the_stored_body_and_its_figures(sessions, rules):
     """Replaying the archived feed of an article polled with its full text once erased the text and
     the figure found in it."""
-    live = Article(id="a1", feed_url="https://f.example/rss", source="F", title="Nato plans Baltic rotation",
-                   summary="Allies meet in Brussels.", published=datetime(2025, 3, 1, tzinfo=timezone.utc), language="en",
-                   body="The alliance will rotate about 4,500 troops through Lithuania next year.")
+    live = Article(
+        id="a1",
+        feed_url="https://f.example/rss",
+        source="F",
+        title="Nato plans Baltic rotation",
+        summary="Allies meet in Brussels.",
+        published=datetime(2025, 3, 1, tzinfo=UTC),
+        language="en",
+        body="The alliance will rotate about 4,500 troops through Lithuania next year.",
+    )
     processor = ArticleProcessor(rules, sessions, alerts="none")
     processor.process([live])
     replayed = Article(**{**{k: getattr(live, k) for k in live.__slots__}, "body": ""})
@@ -28,17 +35,20 @@ def test_a_copy_without_its_body_keeps_the_stored_body_and_its_figures(sessions,
 @pytest.mark.postgres
 def test_a_record_the_database_refuses_is_reported_and_the_others_are_stored(postgres_url, rules):
     """A value too long for its column once failed the whole batch, and the Kafka worker retried it forever."""
-    from storage.database import make_engine, session_factory
-    from storage.migrate import upgrade
+    from newsvigil.storage.database import make_engine, session_factory
+    from newsvigil.storage.migrate import upgrade
 
     upgrade(postgres_url)
     engine = make_engine(postgres_url)
     try:
         sessions = session_factory(engine)
-        good = Article(id="good", feed_url="https://f.example/rss", source="F", title="Nato sends 300 troops", summary="")
+        good = Article(
+            id="good", feed_url="https://f.example/rss", source="F", title="Nato sends 300 troops", summary=""
+        )
         # Built directly, past every cleaning step: only the database can refuse it.
-        bad = Article(id="bad", feed_url="https://f.example/rss", source="F", title="Nato news", summary="",
-                      language="x" * 21)
+        bad = Article(
+            id="bad", feed_url="https://f.example/rss", source="F", title="Nato news", summary="", language="x" * 21
+        )
         result = ArticleProcessor(rules, sessions, alerts="none").process([bad, good])
         assert [a.id for a, _ in result.failed] == ["bad"] and "refused by the database" in result.failed[0][1]
         assert [e.id for e in result.events] == ["good"]
@@ -49,10 +59,15 @@ def test_a_record_the_database_refuses_is_reported_and_the_others_are_stored(pos
 
 
 def test_feed_fields_are_cleaned_and_bounded_at_parse_time():
-    from ingest.parse import parse_feed
+    from newsvigil.ingest.parse import parse_feed
 
-    doc = ("<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><language>" + "en-" + "x" * 18
-           + "</language><item><guid>1</guid><title>Nato&#0; talks</title><link>https://f.example/" + "a" * 5000
-           + "</link></item></channel></rss>").encode()
+    doc = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><language>"
+        + "en-"
+        + "x" * 18
+        + "</language><item><guid>1</guid><title>Nato&#0; talks</title><link>https://f.example/"
+        + "a" * 5000
+        + "</link></item></channel></rss>"
+    ).encode()
     [article] = parse_feed(doc, "https://f.example/rss").articles
     assert article.title == "Nato talks" and article.link is None and article.language == "en"

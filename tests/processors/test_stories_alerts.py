@@ -5,38 +5,45 @@ import hashlib
 import hmac
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 from werkzeug import Response
 
+from newsvigil.processors.atom import alerts_feed
+from newsvigil.processors.delivery import Dispatcher, parse_retry_after, retry_delay, sign
+from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.records import Article, utcnow
 from newsvigil.settings import Settings
-from processors.atom import alerts_feed
-from processors.delivery import Dispatcher, parse_retry_after, retry_delay, sign
-from processors.pipeline import ArticleProcessor
-from storage.alerts import add_subscription
-from storage.database import make_engine, session_factory
-from storage.migrate import upgrade
-from storage.models import AlertRow, StoryArticle, StoryRow, Subscription
-from sqlalchemy import func, select
+from newsvigil.storage.alerts import add_subscription
+from newsvigil.storage.database import make_engine, session_factory
+from newsvigil.storage.migrate import upgrade
+from newsvigil.storage.models import AlertRow, StoryArticle, StoryRow, Subscription
 from tests.kafka_support import free_port
 
 
 def test_standard_webhooks_signature_vector():
     # The reference example of the Standard Webhooks specification.
-    assert sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-                b'{"test": 2432232314}') == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert (
+        sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            b'{"test": 2432232314}',
+        )
+        == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
 
 
 def test_backoff_and_retry_after():
     rng = random.Random(1)
     delays = [retry_delay(n, 2.0, None, rng) for n in range(1, 6)]
-    assert all(1.0 <= d for d in delays) and delays[-1] > delays[0] * 4
+    assert all(d >= 1.0 for d in delays) and delays[-1] > delays[0] * 4
     assert retry_delay(1, 2.0, 120.0, rng) == 120.0
-    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     assert parse_retry_after("30", now) == 30.0
     assert parse_retry_after("Thu, 26 Nov 2026 12:01:00 GMT", now) == 60.0
     assert parse_retry_after("soon", now) is None
@@ -54,7 +61,9 @@ class Receiver:
         if self.fail_with:
             return Response("busy", status=self.fail_with, headers={"Retry-After": "1"})
         msg_id, ts, sig = (request.headers[h] for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
-        expected = base64.b64encode(hmac.new(self.key, f"{msg_id}.{ts}.".encode() + request.get_data(), hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(self.key, f"{msg_id}.{ts}.".encode() + request.get_data(), hashlib.sha256).digest()
+        ).decode()
         if sig != f"v1,{expected}":
             return Response("bad signature", status=401)
         self.deliveries.append({"id": msg_id, **json.loads(request.get_data())})
@@ -62,14 +71,23 @@ class Receiver:
 
 
 def article(n: int, title: str, summary: str, source: str = "Example", hours: float = 0, lang: str = "en") -> Article:
-    return Article(id=f"art{n}", feed_url=f"https://{source.lower()}.example/rss", source=source, title=title,
-                   summary=summary, link=f"https://{source.lower()}.example/{n}",
-                   published=datetime(2026, 11, 20, 8, tzinfo=timezone.utc) + timedelta(hours=hours), language=lang)
+    return Article(
+        id=f"art{n}",
+        feed_url=f"https://{source.lower()}.example/rss",
+        source=source,
+        title=title,
+        summary=summary,
+        link=f"https://{source.lower()}.example/{n}",
+        published=datetime(2026, 11, 20, 8, tzinfo=UTC) + timedelta(hours=hours),
+        language=lang,
+    )
 
 
-WITHDRAWAL = ("US to withdraw about 3,000 troops from Nato's eastern flank",
-              "The Pentagon told allies in Brussels that the troops would leave Romania and Poland by next summer, "
-              "officials said on Tuesday.")
+WITHDRAWAL = (
+    "US to withdraw about 3,000 troops from Nato's eastern flank",
+    "The Pentagon told allies in Brussels that the troops would leave Romania and Poland by next summer, "
+    "officials said on Tuesday.",
+)
 
 
 @pytest.fixture
@@ -86,8 +104,19 @@ def world(database_url, rules):
 
 
 def subscribe(sessions, **fields):
-    defaults = dict(name="t", channel="webhook", target="", topics="", languages="", keywords="", min_figure=None,
-                    kinds="new_story,new_report,new_figure", mode="instant", digest_minutes=60, urgent_figure=None)
+    defaults = {
+        "name": "t",
+        "channel": "webhook",
+        "target": "",
+        "topics": "",
+        "languages": "",
+        "keywords": "",
+        "min_figure": None,
+        "kinds": "new_story,new_report,new_figure",
+        "mode": "instant",
+        "digest_minutes": 60,
+        "urgent_figure": None,
+    }
     defaults.update(fields)
     with sessions.begin() as session:
         sub = add_subscription(session, **defaults)
@@ -100,19 +129,23 @@ def count(sessions, model, *where):
 
 
 def test_syndicated_copies_form_one_story_and_a_new_figure_alerts(world, httpserver):
-    sessions, processor, dispatcher, _ = world
-    sub_id, secret = subscribe(sessions, target=httpserver.url_for("/hook"))
+    sessions, processor, _dispatcher, _ = world
+    _sub_id, secret = subscribe(sessions, target=httpserver.url_for("/hook"))
     receiver = Receiver(secret)
     httpserver.expect_request("/hook").respond_with_handler(receiver)
 
     processor.handle([article(1, *WITHDRAWAL, source="Wire")])
     copy = (WITHDRAWAL[0].replace("about", "some"), WITHDRAWAL[1].replace("Tuesday", "Wednesday"))
     processor.handle([article(2, *copy, source="Daily", hours=2)])
-    update = ("Nato allies brace as US confirms troop withdrawal from Romania",
-              "The Pentagon said 3,000 troops will leave, and a further 1,200 troops will move from Poland to Germany, "
-              "officials told allies in Brussels.")
+    update = (
+        "Nato allies brace as US confirms troop withdrawal from Romania",
+        "The Pentagon said 3,000 troops will leave, and a further 1,200 troops will move from Poland to Germany, "
+        "officials told allies in Brussels.",
+    )
     processor.handle([article(3, *update, source="Post", hours=5)])
-    processor.handle([article(4, "Greenland votes on independence timetable", "Voters in Nuuk back a referendum.", hours=6)])
+    processor.handle(
+        [article(4, "Greenland votes on independence timetable", "Voters in Nuuk back a referendum.", hours=6)]
+    )
 
     assert count(sessions, StoryRow) == 2
     with sessions() as session:
@@ -133,11 +166,15 @@ def test_receiver_down_then_up_gets_each_alert_exactly_once(world, httpserver):
     receiver = Receiver(secret)
     receiver.fail_with = 503
     httpserver.expect_request("/hook").respond_with_handler(receiver)
-    processor.handle([article(1, *WITHDRAWAL), article(5, "Greenland: Denmark sends 150 soldiers to Nuuk", "", hours=1)])
+    processor.handle(
+        [article(1, *WITHDRAWAL), article(5, "Greenland: Denmark sends 150 soldiers to Nuuk", "", hours=1)]
+    )
     assert receiver.deliveries == []
     with sessions() as session:
         retried = session.scalars(select(AlertRow)).all()
-        assert {a.status for a in retried} == {"pending"} and all(a.attempts == 1 and "HTTP 503" in a.last_error for a in retried)
+        assert {a.status for a in retried} == {"pending"} and all(
+            a.attempts == 1 and "HTTP 503" in a.last_error for a in retried
+        )
     receiver.fail_with = None
     later = utcnow() + timedelta(minutes=5)
     assert dispatcher.deliver_due(later)["sent"] == 2
@@ -159,14 +196,24 @@ def test_gone_endpoint_disables_the_subscription(world, httpserver):
 def test_filters_and_digest(world, httpserver):
     sessions, processor, dispatcher, _ = world
     _, big_secret = subscribe(sessions, target=httpserver.url_for("/big"), min_figure=2000, topics="nato")
-    _, digest_secret = subscribe(sessions, target=httpserver.url_for("/digest"), mode="digest", digest_minutes=30,
-                                 urgent_figure=10000, topics="nato,greenland")
+    _, digest_secret = subscribe(
+        sessions,
+        target=httpserver.url_for("/digest"),
+        mode="digest",
+        digest_minutes=30,
+        urgent_figure=10000,
+        topics="nato,greenland",
+    )
     big, digest = Receiver(big_secret), Receiver(digest_secret)
     httpserver.expect_request("/big").respond_with_handler(big)
     httpserver.expect_request("/digest").respond_with_handler(digest)
-    processor.handle([article(1, *WITHDRAWAL),
-                      article(2, "Nato: 300 Danish soldiers join exercise in Latvia", "The drill lasts a week.", hours=1),
-                      article(3, "Pentagon: up to 12,000 troops could leave Germany", "Nato allies were briefed.", hours=2)])
+    processor.handle(
+        [
+            article(1, *WITHDRAWAL),
+            article(2, "Nato: 300 Danish soldiers join exercise in Latvia", "The drill lasts a week.", hours=1),
+            article(3, "Pentagon: up to 12,000 troops could leave Germany", "Nato allies were briefed.", hours=2),
+        ]
+    )
     assert [d["alerts"][0]["article"]["id"] for d in big.deliveries] == ["art1", "art3"]
     assert [len(d["alerts"]) for d in digest.deliveries] == [1]  # the urgent 12,000 went at once
     assert digest.deliveries[0]["alerts"][0]["article"]["id"] == "art3"
@@ -215,6 +262,7 @@ def test_email_alert_over_smtp_is_plain_and_sanitised_html(world, database_url, 
     assert envelope.rcpt_tos == ["analyst@example.org"]
     import email
     from email import policy
+
     message = email.message_from_bytes(envelope.content, policy=policy.default)
     plain = message.get_body(("plain",)).get_content()
     html_part = message.get_body(("html",)).get_content()
@@ -223,12 +271,39 @@ def test_email_alert_over_smtp_is_plain_and_sanitised_html(world, database_url, 
 
 
 def test_atom_feed_parses_back():
-    payload = {"kind": "new_figure", "story": {"id": 1, "title": "US <drawdown>", "topics": ["nato"], "sources": [], "languages": []},
-               "article": {"id": "a", "title": "T & co", "link": "https://x.example/a?x=1&y=2", "source": "Wire", "language": "en", "published": None},
-               "topics": ["nato"], "new": {"figures": [{"value": 1200, "low": 1200, "high": 1200, "approx": True, "unit": "troops",
-                                                       "quote": "about 1,200 troops", "start": 0, "end": 5, "actor": None, "action": None}],
-                                          "source": None, "language": None}, "figures": []}
-    feed = feedparser.parse(alerts_feed(7, "analysts", [(1, datetime(2026, 11, 20, tzinfo=timezone.utc), payload)]))
+    payload = {
+        "kind": "new_figure",
+        "story": {"id": 1, "title": "US <drawdown>", "topics": ["nato"], "sources": [], "languages": []},
+        "article": {
+            "id": "a",
+            "title": "T & co",
+            "link": "https://x.example/a?x=1&y=2",
+            "source": "Wire",
+            "language": "en",
+            "published": None,
+        },
+        "topics": ["nato"],
+        "new": {
+            "figures": [
+                {
+                    "value": 1200,
+                    "low": 1200,
+                    "high": 1200,
+                    "approx": True,
+                    "unit": "troops",
+                    "quote": "about 1,200 troops",
+                    "start": 0,
+                    "end": 5,
+                    "actor": None,
+                    "action": None,
+                }
+            ],
+            "source": None,
+            "language": None,
+        },
+        "figures": [],
+    }
+    feed = feedparser.parse(alerts_feed(7, "analysts", [(1, datetime(2026, 11, 20, tzinfo=UTC), payload)]))
     assert not feed.bozo and feed.feed.title == "newsvigil — analysts"
     [entry] = feed.entries
     assert entry.title == "[newsvigil] new figure: US <drawdown>"
@@ -239,7 +314,9 @@ def test_atom_feed_parses_back():
 def test_apprise_channel_posts_to_a_real_endpoint(world, httpserver):
     sessions, processor, _, _ = world
     received = []
-    httpserver.expect_request("/apprise").respond_with_handler(lambda r: (received.append(json.loads(r.get_data())), Response("ok"))[1])
+    httpserver.expect_request("/apprise").respond_with_handler(
+        lambda r: (received.append(json.loads(r.get_data())), Response("ok"))[1]
+    )
     subscribe(sessions, channel="apprise", target=f"json://127.0.0.1:{httpserver.port}/apprise")
     processor.handle([article(1, *WITHDRAWAL)])
     [message] = received
@@ -273,18 +350,21 @@ def test_webhooks_go_through_the_guard(database_url, rules, httpserver, allowed)
         engine.dispose()
 
 
-@pytest.mark.parametrize("target, problem", [
-    ("json://10.0.0.1/x", "resolves to non-public address 10.0.0.1"),
-    ("json://169.254.169.254/computeMetadata/v1/", "non-public address 169.254.169.254"),
-    ("form://[::1]:8080/x", "non-public address ::1"),
-    ("mailto://user:pw@10.1.2.3", "non-public address 10.1.2.3"),
-    ("json://203.0.113.9/x?method=GET", "method 'GET' is not allowed"),
-    ("json://203.0.113.9/x?+Metadata-Flavor=Google", "parameter '+Metadata-Flavor'"),
-    ("syslog://127.0.0.1", "scheme 'syslog' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "target, problem",
+    [
+        ("json://10.0.0.1/x", "resolves to non-public address 10.0.0.1"),
+        ("json://169.254.169.254/computeMetadata/v1/", "non-public address 169.254.169.254"),
+        ("form://[::1]:8080/x", "non-public address ::1"),
+        ("mailto://user:pw@10.1.2.3", "non-public address 10.1.2.3"),
+        ("json://203.0.113.9/x?method=GET", "method 'GET' is not allowed"),
+        ("json://203.0.113.9/x?+Metadata-Flavor=Google", "parameter '+Metadata-Flavor'"),
+        ("syslog://127.0.0.1", "scheme 'syslog' is not allowed"),
+    ],
+)
 def test_apprise_targets_are_checked_by_the_policy(target, problem):
     """Checked on the policy function (literal addresses, nothing is connected to)."""
-    from ingest.guard import AddressPolicy, apprise_refusal
+    from newsvigil.ingest.guard import AddressPolicy, apprise_refusal
 
     assert problem in apprise_refusal(target, AddressPolicy())
     assert apprise_refusal("tgram://bottoken/chatid", AddressPolicy()) is None
@@ -292,7 +372,7 @@ def test_apprise_targets_are_checked_by_the_policy(target, problem):
 
 
 def test_an_apprise_target_that_cannot_be_guarded_is_refused_when_subscribing():
-    from storage.alerts import subscription_fields
+    from newsvigil.storage.alerts import subscription_fields
 
     with pytest.raises(ValueError, match="target: Apprise scheme 'syslog' is not allowed"):
         subscription_fields(name="x", channel="apprise", target="syslog://127.0.0.1")
@@ -331,9 +411,11 @@ def test_an_unresponsive_webhook_does_not_hold_up_the_others(world, httpserver):
 
 
 def test_a_round_takes_no_more_from_one_target_than_it_can_send_within_its_leases():
-    from processors import delivery
+    from newsvigil.processors import delivery
 
     worst_case = delivery.ROUND_PER_TARGET / delivery.PER_TARGET * delivery.SEND_TIMEOUT
     assert worst_case < delivery.LEASE.total_seconds()
-    assert delivery.target_key("webhook", "https://hooks.example/a") == delivery.target_key("webhook", "https://hooks.example/b")
+    assert delivery.target_key("webhook", "https://hooks.example/a") == delivery.target_key(
+        "webhook", "https://hooks.example/b"
+    )
     assert delivery.target_key("atom", "") is None

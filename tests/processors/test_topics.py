@@ -2,7 +2,7 @@
 
 import pytest
 
-from processors.detect import detect_text
+from newsvigil.processors.detect import detect_text
 
 
 def topics(text, rules, lang=None):

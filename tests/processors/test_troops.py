@@ -2,7 +2,7 @@
 
 import pytest
 
-from processors.troops import troops_in
+from newsvigil.processors.troops import troops_in
 
 
 def figures(text, rules, lang=None):
@@ -51,9 +51,19 @@ def test_figures(text, expected, rules):
 @pytest.mark.parametrize(
     "text",
     [
-        "30% of soldiers voted", "a 20-year-old soldier", "the 82nd Airborne soldiers", "3 bases militaires",
-        "$5 million for troops", "200 police officers", "the 3e régiment de soldats", "1,200 civilians and soldiers",
-        "The F-35 soldiers", "un soldat", "a soldier", "12 ships and their sailors", "in 2024, soldiers",
+        "30% of soldiers voted",
+        "a 20-year-old soldier",
+        "the 82nd Airborne soldiers",
+        "3 bases militaires",
+        "$5 million for troops",
+        "200 police officers",
+        "the 3e régiment de soldats",
+        "1,200 civilians and soldiers",
+        "The F-35 soldiers",
+        "un soldat",
+        "a soldier",
+        "12 ships and their sailors",
+        "in 2024, soldiers",
         "500 millions d'euros pour les militaires",
     ],
 )
@@ -83,18 +93,22 @@ def test_actor_and_action(rules):
 
 def test_change_from_one_figure_to_another_gives_both(rules):
     assert figures("Les effectifs passeront de 80 000 à 65 000 soldats.", rules) == [
-        (80000, 80000, 80000, False), (65000, 65000, 65000, False)]
+        (80000, 80000, 80000, False),
+        (65000, 65000, 65000, False),
+    ]
 
 
 def test_count_cue_then_figure_after_the_unit(rules):
     assert figures("Nato øger antallet af soldater i Baltikum til 30.000.", rules) == [(30000, 30000, 30000, False)]
-    assert figures("Nato øger antallet af soldater til 30.000\nDanmark bidrager.", rules) == [(30000, 30000, 30000, False)]
+    assert figures("Nato øger antallet af soldater til 30.000\nDanmark bidrager.", rules) == [
+        (30000, 30000, 30000, False)
+    ]
     assert figures("They raised the number of troops to 2025 levels.", rules) == []
 
 
 def scan(text, rules, lang=None):
-    from processors.lexicon import fold
-    from processors.troops import scan_troops
+    from newsvigil.processors.lexicon import fold
+    from newsvigil.processors.troops import scan_troops
 
     return scan_troops(text, fold(text), lang, rules.troops)
 
@@ -136,7 +150,9 @@ def scan(text, rules, lang=None):
     ],
 )
 def test_traps_give_no_figure(text, lang, rules):
-    assert figures(text, rules, lang) == [], [(v.candidate.mention.quote, v.reason) for v in scan(text, rules, lang).verdicts]
+    assert figures(text, rules, lang) == [], [
+        (v.candidate.mention.quote, v.reason) for v in scan(text, rules, lang).verdicts
+    ]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +172,7 @@ def test_vague_quantities_are_apart_from_figures(text, lang, magnitude, rules):
     found = scan(text, rules, lang)
     assert found.troops == []
     assert [v.magnitude for v in found.vague] == [magnitude]
-    assert all(text[v.start:v.end] == v.quote for v in found.vague)
+    assert all(text[v.start : v.end] == v.quote for v in found.vague)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +202,9 @@ def test_real_figures_said_in_many_ways(text, lang, expected, rules):
 
 
 def test_every_candidate_has_a_named_reason(rules):
-    found = scan("Trump wants to send troops. 3,500 ICE officers, thousands of troops and 1,200 US soldiers.", rules, "en")
+    found = scan(
+        "Trump wants to send troops. 3,500 ICE officers, thousands of troops and 1,200 US soldiers.", rules, "en"
+    )
     reasons = {v.candidate.mention.quote: (v.kept, v.reason) for v in found.verdicts}
     assert reasons["3,500 ICE officers"] == (False, "civilian qualifier 'ICE'")
     assert reasons["1,200 US soldiers"] == (True, "military unit 'soldiers'")

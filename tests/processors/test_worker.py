@@ -4,11 +4,10 @@ import json
 import signal
 
 import httpx
-
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from ingest.publish import KafkaPublisher
+from newsvigil.ingest.publish import KafkaPublisher
 from tests.kafka_support import articles, counts, kafka_env, start_worker, stop, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -19,8 +18,9 @@ def worker_port(process) -> int:
 
 
 def publish(env, items):
-    publisher = KafkaPublisher(env["NEWSVIGIL_BROKER"].removeprefix("kafka://").split(","),
-                               env["NEWSVIGIL_KAFKA_TOPIC_PREFIX"] + ".articles")
+    publisher = KafkaPublisher(
+        env["NEWSVIGIL_BROKER"].removeprefix("kafka://").split(","), env["NEWSVIGIL_KAFKA_TOPIC_PREFIX"] + ".articles"
+    )
     try:
         publisher.publish(items)
     finally:
@@ -34,8 +34,12 @@ def test_thousand_articles_two_workers_exactly_once_stored(kafka_servers, postgr
         publish(env, articles(1000))
         wait_until(lambda: counts(postgres_url)["articles"] >= 1000, 120, "1,000 stored articles")
         assert counts(postgres_url) == {"articles": 1000, "events": 1000, "troop_mentions": 1000, "dead_letters": 0}
-        consumer = KafkaConsumer(env["NEWSVIGIL_KAFKA_TOPIC_PREFIX"] + ".events", bootstrap_servers=kafka_servers,
-                                 auto_offset_reset="earliest", consumer_timeout_ms=5000)
+        consumer = KafkaConsumer(
+            env["NEWSVIGIL_KAFKA_TOPIC_PREFIX"] + ".events",
+            bootstrap_servers=kafka_servers,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=5000,
+        )
         ids = {json.loads(m.value)["article"]["id"] for m in consumer}
         consumer.close()
         assert len(ids) == 1000
@@ -70,13 +74,22 @@ def test_poison_message_goes_to_deadletter_with_reason(kafka_servers, postgres_u
         publish(env, articles(20, "before"))
         producer = KafkaProducer(bootstrap_servers=kafka_servers)
         producer.send(prefix + ".articles", key=b"poison-1", value=b"{not json").get(timeout=30)
-        producer.send(prefix + ".articles", key=b"poison-2", value=json.dumps({"schema": 99, "id": "x"}).encode()).get(timeout=30)
+        producer.send(prefix + ".articles", key=b"poison-2", value=json.dumps({"schema": 99, "id": "x"}).encode()).get(
+            timeout=30
+        )
         producer.close()
         publish(env, articles(20, "after"))
-        wait_until(lambda: counts(postgres_url)["articles"] >= 40 and counts(postgres_url)["dead_letters"] >= 2, 120,
-                   "40 articles and 2 dead letters")
-        consumer = KafkaConsumer(prefix + ".deadletter", bootstrap_servers=kafka_servers,
-                                 auto_offset_reset="earliest", consumer_timeout_ms=5000)
+        wait_until(
+            lambda: counts(postgres_url)["articles"] >= 40 and counts(postgres_url)["dead_letters"] >= 2,
+            120,
+            "40 articles and 2 dead letters",
+        )
+        consumer = KafkaConsumer(
+            prefix + ".deadletter",
+            bootstrap_servers=kafka_servers,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=5000,
+        )
         letters = {m.key: json.loads(m.value) for m in consumer}
         consumer.close()
         assert letters[b"poison-1"]["reason"].startswith("undecodable article: not JSON")

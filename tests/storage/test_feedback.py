@@ -4,9 +4,9 @@ import pytest
 
 from newsvigil.errors import UserError
 from newsvigil.records import VagueMention
-from storage.feedback import feedback_values, list_feedback, record_feedback
-from storage.queries import article_detail
-from storage.repositories import save_detections
+from newsvigil.storage.feedback import feedback_values, list_feedback, record_feedback
+from newsvigil.storage.queries import article_detail
+from newsvigil.storage.repositories import save_detections
 from tests.storage.test_repositories import article, detection
 
 
@@ -22,7 +22,8 @@ def test_feedback_is_recorded_once_and_listed(sessions):
     with sessions() as s:
         listed = list_feedback(s)
         assert [(r["article_id"], r["kind"], r["value"], r["note"], r["title"]) for r in listed] == [
-            ("a1", "not_troops", 2, "'to' read as two", "Trump threatens to send troops")]
+            ("a1", "not_troops", 2, "'to' read as two", "Trump threatens to send troops")
+        ]
         assert feedback_values(s, "a1") == {2}
         assert article_detail(s, "a1")["not_troops"] == [2]
 
@@ -50,5 +51,7 @@ def test_vague_quantities_are_stored_and_shown_apart(sessions):
         save_detections(s, [(a, d)])
     with sessions() as s:
         found = article_detail(s, "a1")
-    assert found["vague"] == [{"magnitude": 1000, "unit": "troops", "quote": "thousands of troops", "start": 0, "end": 19}]
+    assert found["vague"] == [
+        {"magnitude": 1000, "unit": "troops", "quote": "thousands of troops", "start": 0, "end": 19}
+    ]
     assert [f["value"] for f in found["figures"]] == [300]

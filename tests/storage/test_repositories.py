@@ -1,13 +1,13 @@
 """Storage on SQLite and PostgreSQL: idempotent writes, re-detection, feed state, queries."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import inspect
 
 from newsvigil.records import Article, Detection, TroopMention
-from storage.database import make_engine
-from storage.migrate import downgrade, upgrade
-from storage.repositories import (
+from newsvigil.storage.database import make_engine
+from newsvigil.storage.migrate import downgrade, upgrade
+from newsvigil.storage.repositories import (
     FetchOutcome,
     feed_states,
     list_events,
@@ -20,14 +20,24 @@ from storage.repositories import (
 
 
 def article(n: int, **kw) -> Article:
-    base = dict(id=f"a{n}", feed_url="https://f.example/rss", source="F", title=f"Title {n}", summary="S",
-                link=f"https://f.example/{n}", published=datetime(2026, 11, n, tzinfo=timezone.utc), language="en")
+    base = {
+        "id": f"a{n}",
+        "feed_url": "https://f.example/rss",
+        "source": "F",
+        "title": f"Title {n}",
+        "summary": "S",
+        "link": f"https://f.example/{n}",
+        "published": datetime(2026, 11, n, tzinfo=UTC),
+        "language": "en",
+    }
     base.update(kw)
     return Article(**base)
 
 
 def detection(a: Article, topics: list[str], values: list[float], version: str = "v1") -> Detection:
-    troops = [TroopMention(v, v, v, False, "troops", f"{int(v)} troops", i * 20, i * 20 + 10) for i, v in enumerate(values)]
+    troops = [
+        TroopMention(v, v, v, False, "troops", f"{int(v)} troops", i * 20, i * 20 + 10) for i, v in enumerate(values)
+    ]
     return Detection(a.id, "en", topics, troops, version)
 
 
@@ -53,7 +63,7 @@ def test_new_rules_replace_old_detection(sessions):
         assert event["topics"] == ["nato", "greenland"] and event["rules_version"] == "v2"
         assert [m["value"] for m in event["troops"]] == [300]
         assert list_events(s, topic="greenland")[0]["id"] == "a3"
-        assert list_events(s, since=datetime(2026, 11, 4, tzinfo=timezone.utc)) == []
+        assert list_events(s, since=datetime(2026, 11, 4, tzinfo=UTC)) == []
     with sessions.begin() as s:
         save_detections(s, [(a, detection(a, [], [], version="v3"))])
     with sessions() as s:

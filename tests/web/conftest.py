@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from newsvigil.records import Article
-from newsvigil.settings import REPO_ROOT
+from tests.support import REPO_ROOT
 from tests.test_cli import newsvigil
 
 HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)> NATO pulls 1,200 troops'
@@ -15,14 +15,21 @@ HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)> NAT
 
 def store_hostile_article(database_url: str, rules) -> None:
     """Stored as-is (not through the feed parser, which would strip the tags): the pages must escape it."""
-    from processors.pipeline import ArticleProcessor
-    from storage.database import make_engine, session_factory
+    from newsvigil.processors.pipeline import ArticleProcessor
+    from newsvigil.storage.database import make_engine, session_factory
 
     engine = make_engine(database_url)
     try:
-        hostile = Article(id="hostile-1", feed_url="https://evil.example/rss", source="Evil <b>Outlet</b>",
-                          title=HOSTILE_TITLE, summary="Officials said NATO will pull about 1,200 troops. <svg onload=alert(2)>",
-                          link="javascript:alert(3)", published=datetime(2026, 11, 19, 9, tzinfo=timezone.utc), language="en")
+        hostile = Article(
+            id="hostile-1",
+            feed_url="https://evil.example/rss",
+            source="Evil <b>Outlet</b>",
+            title=HOSTILE_TITLE,
+            summary="Officials said NATO will pull about 1,200 troops. <svg onload=alert(2)>",
+            link="javascript:alert(3)",
+            published=datetime(2026, 11, 19, 9, tzinfo=UTC),
+            language="en",
+        )
         ArticleProcessor(rules, session_factory(engine)).process([hostile])
     finally:
         engine.dispose()

@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsvigil.settings import Settings
-from storage.database import make_engine, session_factory
-from storage.tokens import create_token, revoke_token
-from web.app import create_app
+from newsvigil.storage.database import make_engine, session_factory
+from newsvigil.storage.tokens import create_token, revoke_token
+from newsvigil.web.app import create_app
 
 
 def client_for(database_url: str, **settings) -> TestClient:
@@ -46,7 +46,9 @@ def test_stories_paged_with_cursors_and_filtered(replayed):
         german = api.get("/api/stories", params={"language": "de"}).json()["items"]
         assert [s["title"] for s in german] == ["USA ziehen rund 1.500 Soldaten aus Bayern ab"]
         outlet = german[0]["outlets"][0]
-        assert [s["title"] for s in api.get("/api/stories", params={"outlet": outlet}).json()["items"]] == [german[0]["title"]]
+        assert [s["title"] for s in api.get("/api/stories", params={"outlet": outlet}).json()["items"]] == [
+            german[0]["title"]
+        ]
         late = api.get("/api/stories", params={"since": "2026-11-19"}).json()["items"]
         assert late and all(s["last_seen"] >= "2026-11-19" for s in late)
 
@@ -64,7 +66,7 @@ def test_story_article_event_and_feed_details(replayed):
         assert [f["quote"] for f in report["figures"]] == ["rund 1.500 Soldaten"]
         article = api.get(f"/api/articles/{report['id']}").json()
         figure = article["figures"][0]
-        assert article["text"][figure["start"]:figure["end"]] == figure["quote"] and article["story"] == story["id"]
+        assert article["text"][figure["start"] : figure["end"]] == figure["quote"] and article["story"] == story["id"]
         assert api.get("/api/stories/999999").status_code == 404
         assert api.get("/api/articles/nope").status_code == 404
 
@@ -74,7 +76,14 @@ def test_story_article_event_and_feed_details(replayed):
         assert len(everything) == 8 and len(api.get("/api/events").json()["items"]) == 6
         assert isinstance(api.get("/api/feeds").json(), list)
         paths = api.get("/openapi.json").json()["paths"]
-        assert {"/api/stories", "/api/events", "/api/articles", "/api/feeds", "/api/subscriptions", "/api/alerts"} <= set(paths)
+        assert {
+            "/api/stories",
+            "/api/events",
+            "/api/articles",
+            "/api/feeds",
+            "/api/subscriptions",
+            "/api/alerts",
+        } <= set(paths)
 
 
 def test_subscriptions_need_a_token_and_round_trip(replayed):
@@ -86,7 +95,9 @@ def test_subscriptions_need_a_token_and_round_trip(replayed):
         assert api.get("/api/subscriptions", headers={"Authorization": "Bearer nv_wrong"}).status_code == 401
         bad = api.post("/api/subscriptions", json={"name": "x", "channel": "pigeon"}, headers=auth)
         assert bad.status_code == 422 and "channel" in bad.json()["detail"]
-        created = api.post("/api/subscriptions", json={"name": "arctic desk", "channel": "atom", "topics": "greenland"}, headers=auth)
+        created = api.post(
+            "/api/subscriptions", json={"name": "arctic desk", "channel": "atom", "topics": "greenland"}, headers=auth
+        )
         assert created.status_code == 201, created.text
         sub = created.json()
         assert sub["atom_url"].endswith(f"/atom/{sub['secret']}")
@@ -94,7 +105,10 @@ def test_subscriptions_need_a_token_and_round_trip(replayed):
         assert "secret" not in api.get("/api/subscriptions", headers=auth).json()[0]
         paused = api.patch(f"/api/subscriptions/{sub['id']}", json={"active": False}, headers=auth).json()
         assert paused["active"] is False
-        assert api.post(f"/api/subscriptions/{sub['id']}/test", headers=auth).json() == {"delivered": True, "error": None}
+        assert api.post(f"/api/subscriptions/{sub['id']}/test", headers=auth).json() == {
+            "delivered": True,
+            "error": None,
+        }
 
         feed = feedparser.parse(api.get(f"/atom/{sub['secret']}").content)
         assert feed.feed.title == "newsvigil — arctic desk" and not feed.bozo
@@ -118,7 +132,10 @@ def test_private_dashboard_needs_a_token_everywhere(replayed):
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
         signed_in = api.post("/login", data={"token": token, "next": "/feeds"}, follow_redirects=False)
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/feeds"
-        assert "httponly" in signed_in.headers["set-cookie"].lower() and "samesite=strict" in signed_in.headers["set-cookie"].lower()
+        assert (
+            "httponly" in signed_in.headers["set-cookie"].lower()
+            and "samesite=strict" in signed_in.headers["set-cookie"].lower()
+        )
         assert api.get("/").status_code == 200  # the cookie now signs the browser in
         assert api.get("/healthz").json()["status"] == "ok"
 
@@ -150,8 +167,10 @@ def test_pages_render(replayed, path):
         assert api.get(path).status_code == 200
 
 
-@pytest.mark.parametrize("target, expected", [("/feeds", "/feeds"), ("//evil.example", "/"), ("/\\evil.example", "/"),
-                                              ("https://evil.example/", "/")])
+@pytest.mark.parametrize(
+    "target, expected",
+    [("/feeds", "/feeds"), ("//evil.example", "/"), ("/\\evil.example", "/"), ("https://evil.example/", "/")],
+)
 def test_sign_in_only_redirects_within_the_site(replayed, target, expected):
     _, token = new_token(replayed)
     with client_for(replayed) as api:
@@ -192,8 +211,11 @@ def test_a_delivery_test_shows_network_details_to_admin_tokens_only(replayed, ht
         engine.dispose()
     httpserver.expect_request("/hook").respond_with_data("", status=302, headers={"Location": "/elsewhere"})
     with client_for(replayed, allowed_networks="127.0.0.1/32") as api:
-        sub = api.post("/api/subscriptions", json={"name": "hook", "channel": "webhook", "target": httpserver.url_for("/hook")},
-                       headers={"Authorization": f"Bearer {token}"}).json()
+        sub = api.post(
+            "/api/subscriptions",
+            json={"name": "hook", "channel": "webhook", "target": httpserver.url_for("/hook")},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
         plain = api.post(f"/api/subscriptions/{sub['id']}/test", headers={"Authorization": f"Bearer {token}"}).json()
         detailed = api.post(f"/api/subscriptions/{sub['id']}/test", headers={"Authorization": f"Bearer {admin}"}).json()
     assert plain["delivered"] is False and "302" not in plain["error"] and "admin token" in plain["error"]
@@ -207,18 +229,21 @@ def _cursor(value) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("path, name", [
-    (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', {'a': 1}])}", "cursor"),
-    (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', [1, 2]])}", "cursor"),
-    (f"/api/stories?cursor={_cursor([None, 5])}", "cursor"),
-    (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', 10 ** 30])}", "cursor"),
-    (f"/api/articles?cursor={_cursor(['2026-11-19T00:00:00+00:00', 10 ** 30])}", "cursor"),
-    ("/api/stories?cursor=" + "A" * 5000, "cursor"),
-    ("/api/stories/" + "9" * 30, "story_id"),
-    ("/api/stories?since=0001-01-01T00:00:00%2B14:00", "since"),
-    ("/api/stories?until=9999-12-31T23:59:59-14:00", "until"),
-    ("/api/stories?topic=" + "x" * 10_000, "topic"),
-])
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', {'a': 1}])}", "cursor"),
+        (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', [1, 2]])}", "cursor"),
+        (f"/api/stories?cursor={_cursor([None, 5])}", "cursor"),
+        (f"/api/stories?cursor={_cursor(['2026-11-19T00:00:00+00:00', 10**30])}", "cursor"),
+        (f"/api/articles?cursor={_cursor(['2026-11-19T00:00:00+00:00', 10**30])}", "cursor"),
+        ("/api/stories?cursor=" + "A" * 5000, "cursor"),
+        ("/api/stories/" + "9" * 30, "story_id"),
+        ("/api/stories?since=0001-01-01T00:00:00%2B14:00", "since"),
+        ("/api/stories?until=9999-12-31T23:59:59-14:00", "until"),
+        ("/api/stories?topic=" + "x" * 10_000, "topic"),
+    ],
+)
 def test_malformed_values_are_client_errors_naming_the_parameter(replayed, path, name):
     """Each of these once answered HTTP 500."""
     with client_for(replayed) as api:
@@ -230,8 +255,11 @@ def test_malformed_values_are_client_errors_naming_the_parameter(replayed, path,
 def test_deeply_nested_json_is_a_client_error(replayed):
     _, token = new_token(replayed)
     with client_for(replayed) as api:
-        response = api.post("/api/subscriptions", content="[" * 100_000, headers={
-            "Authorization": f"Bearer {token}", "content-type": "application/json"})
+        response = api.post(
+            "/api/subscriptions",
+            content="[" * 100_000,
+            headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+        )
     assert 400 <= response.status_code < 500, response.status_code
 
 
@@ -245,7 +273,9 @@ def test_metrics_need_a_token_when_the_dashboard_is_private(replayed):
 def test_changes_made_with_the_sign_in_cookie_must_come_from_the_site(replayed):
     _, token = new_token(replayed)
     with client_for(replayed) as api:
-        sub = api.post("/api/subscriptions", json={"name": "a", "channel": "atom"}, headers={"Authorization": f"Bearer {token}"}).json()
+        sub = api.post(
+            "/api/subscriptions", json={"name": "a", "channel": "atom"}, headers={"Authorization": f"Bearer {token}"}
+        ).json()
         api.cookies.set("nv_token", token)
         evil = {"Origin": "https://evil.example"}
         assert api.post(f"/api/subscriptions/{sub['id']}/test", headers=evil).status_code == 403

@@ -11,16 +11,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsvigil.settings import REPO_ROOT
 from tests.kafka_support import free_port, wait_until
+from tests.support import REPO_ROOT
 from tests.test_cli import newsvigil
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("NEWSVIGIL_TEST_CHROMIUM", "/usr/bin/chromium")
 # This machine's network is closed: Chromium's background connections would only fail and slow it.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -28,11 +35,18 @@ def server(replayed, tmp_path):
     """(base URL, token) of a real `newsvigil serve` on 127.0.0.1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")}
     env["NEWSVIGIL_DATABASE_URL"] = replayed
-    token = newsvigil("tokens", "add", "e2e", env={"NEWSVIGIL_DATABASE_URL": replayed}).stdout.split(": ", 1)[1].split()[0]
+    token = (
+        newsvigil("tokens", "add", "e2e", env={"NEWSVIGIL_DATABASE_URL": replayed}).stdout.split(": ", 1)[1].split()[0]
+    )
     port = free_port()
     log = open(tmp_path / "serve.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "newsvigil.cli", "serve", "--port", str(port)], env=env,
-                               cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsvigil.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:

@@ -18,8 +18,8 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 # The last commit before the daily folders were zipped (files of 4 MiB and more are absent from
@@ -50,16 +50,18 @@ def capped(summary: str) -> str:
 
 def snapshot_items(git_dir: Path, commit: str = COMMIT) -> Iterator[dict]:
     """Every item of every daily JSON file of the snapshot, first occurrence of each link only."""
-    listing = subprocess.run(["git", "-C", str(git_dir), "ls-tree", "-r", "-l", commit],
-                             check=True, capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        ["git", "-C", str(git_dir), "ls-tree", "-r", "-l", commit], check=True, capture_output=True, text=True
+    ).stdout
     blobs = []
     for line in listing.splitlines():
         meta, path = line.split("\t", 1)
         _, kind, sha, size = meta.split()
         if kind == "blob" and path.endswith("_entries.json") and size.isdigit():
             blobs.append(sha)
-    cat = subprocess.Popen(["git", "-C", str(git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE)
+    cat = subprocess.Popen(
+        ["git", "-C", str(git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     assert cat.stdin and cat.stdout
     seen: set[str] = set()
     for sha in blobs:
@@ -104,7 +106,11 @@ def main() -> None:
         wanted = None
         out_path = args.pool
     else:
-        wanted = {json.loads(line)["id"] for line in (HERE / "labels.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
+        wanted = {
+            json.loads(line)["id"]
+            for line in (HERE / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
         out_path = HERE / "text.jsonl"
     found = 0
     with out_path.open("w", encoding="utf-8") as out:

@@ -17,27 +17,43 @@ import re
 import sys
 from collections import defaultdict
 
-NUMBER = (r"(?:\d[\d,. ]*\d|\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
-          r"thirty|forty|fifty|hundred|thousand|dozen|dozens|hundreds|thousands|tens of thousands|"
-          r"dwa|dwie|dwóch|trzy|trzech|cztery|czterech|pięć|pięciu|sześć|dziesięć|sto|stu|setki|tysiące|tysięcy|tys\.)")
-MILITARY = (r"troops?|soldiers?|servicemembers?|service ?members?|personnel|sailors|marines|airmen|paratroopers|"
-            r"reservists|conscripts|commandos|peacekeepers|recruits|mercenaries|fighters|militants|crew|"
-            r"żołnierzy|żołnierze|wojskowych|wojskowi|oficerów|marynarzy|najemników|rezerwistów|poborowych")
-CIVILIAN = (r"officers?|police(?:men)?|agents|guards|troopers|firefighters|rescuers|staff|men|women|employees|workers|"
-            r"jobs|posts|positions|people|policjantów|policjanci|funkcjonariuszy|strażaków|ratowników|pracowników|"
-            r"etatów|osób|ludzi|mężczyzn|kobiet|strażników")
+NUMBER = (
+    r"(?:\d[\d,. ]*\d|\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|hundred|thousand|dozen|dozens|hundreds|thousands|tens of thousands|"
+    r"dwa|dwie|dwóch|trzy|trzech|cztery|czterech|pięć|pięciu|sześć|dziesięć|sto|stu|setki|tysiące|tysięcy|tys\.)"
+)
+MILITARY = (
+    r"troops?|soldiers?|servicemembers?|service ?members?|personnel|sailors|marines|airmen|paratroopers|"
+    r"reservists|conscripts|commandos|peacekeepers|recruits|mercenaries|fighters|militants|crew|"
+    r"żołnierzy|żołnierze|wojskowych|wojskowi|oficerów|marynarzy|najemników|rezerwistów|poborowych"
+)
+CIVILIAN = (
+    r"officers?|police(?:men)?|agents|guards|troopers|firefighters|rescuers|staff|men|women|employees|workers|"
+    r"jobs|posts|positions|people|policjantów|policjanci|funkcjonariuszy|strażaków|ratowników|pracowników|"
+    r"etatów|osób|ludzi|mężczyzn|kobiet|strażników"
+)
 STRATA = {
     "number_military": re.compile(rf"\b{NUMBER}\s+(?:\S+\s+){{0,3}}?(?:{MILITARY})\b", re.I),
     "number_civilian": re.compile(rf"\b{NUMBER}\s+(?:\S+\s+){{0,3}}?(?:{CIVILIAN})\b", re.I),
     "to_troops": re.compile(r"\bto\s+(?:\w+\s+){0,2}(?:troops|soldiers|officers|personnel|men|forces)\b", re.I),
-    "vague": re.compile(r"\b(?:thousands|hundreds|dozens|scores|tens of thousands|tysiące|tysięcy|setki|dziesiątki)\s+(?:of\s+)?(?:\S+\s+){0,2}?"
-                        rf"(?:{MILITARY}|{CIVILIAN})\b", re.I),
+    "vague": re.compile(
+        r"\b(?:thousands|hundreds|dozens|scores|tens of thousands|tysiące|tysięcy|setki|dziesiątki)\s+(?:of\s+)?(?:\S+\s+){0,2}?"
+        rf"(?:{MILITARY}|{CIVILIAN})\b",
+        re.I,
+    ),
     "nato": re.compile(r"\b(?:nato|otan|nato's|north atlantic|sojusz\w*|alliance)\b", re.I),
     "greenland": re.compile(r"\b(?:greenland\w*|grenland\w*|nuuk|thule|pituffik|arctic)\b", re.I),
     "fiction": re.compile(r"\b(?:warhammer|space marines?|toy soldiers?|army of|film|movie|game|series)\b.*\b\d", re.I),
 }
-QUOTA = {"number_military": 650, "number_civilian": 450, "to_troops": 150, "vague": 130, "nato": 250,
-         "greenland": 150, "fiction": 60}
+QUOTA = {
+    "number_military": 650,
+    "number_civilian": 450,
+    "to_troops": 150,
+    "vague": 130,
+    "nato": 250,
+    "greenland": 150,
+    "fiction": 60,
+}
 
 
 def main() -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
-from newsvigil.console import err, out, user_errors
+from newsvigil.cli.console import err, out, user_errors
 from newsvigil.errors import UserError
 from newsvigil.settings import get_settings
 
@@ -22,21 +21,39 @@ def add(
     target: str = typer.Option("", "--target", help="Webhook URL, email address or Apprise URL (none for atom)."),
     topics: str = typer.Option("", "--topics", help="Comma-separated topics (default: any)."),
     languages: str = typer.Option("", "--languages", help="Comma-separated language codes (default: any)."),
-    keywords: str = typer.Option("", "--keywords", help="Comma-separated words; one must occur (default: none needed)."),
-    min_figure: Optional[float] = typer.Option(None, "--min-figure", help="Only reports with a troop figure at least this big."),
-    kinds: str = typer.Option("new_story,new_report,new_figure", "--kinds", help="Alert kinds: new_story, new_report, new_figure."),
+    keywords: str = typer.Option(
+        "", "--keywords", help="Comma-separated words; one must occur (default: none needed)."
+    ),
+    min_figure: float | None = typer.Option(
+        None, "--min-figure", help="Only reports with a troop figure at least this big."
+    ),
+    kinds: str = typer.Option(
+        "new_story,new_report,new_figure", "--kinds", help="Alert kinds: new_story, new_report, new_figure."
+    ),
     mode: str = typer.Option("instant", "--mode", help="instant, or digest (grouped every --digest-minutes)."),
     digest_minutes: int = typer.Option(60, "--digest-minutes", min=1, help="Digest period in minutes."),
-    urgent_figure: Optional[float] = typer.Option(None, "--urgent-figure", help="In digest mode, a new figure at least this big is sent at once."),
+    urgent_figure: float | None = typer.Option(
+        None, "--urgent-figure", help="In digest mode, a new figure at least this big is sent at once."
+    ),
 ) -> None:
     """Add a subscription; prints its id and, for webhooks, the signing secret."""
-    from storage.alerts import add_subscription, subscription_fields
-    from storage.database import open_database
+    from newsvigil.storage.alerts import add_subscription, subscription_fields
+    from newsvigil.storage.database import open_database
 
     try:
-        fields = subscription_fields(name=name, channel=channel, target=target, topics=topics, languages=languages,
-                                     keywords=keywords, min_figure=min_figure, kinds=kinds, mode=mode,
-                                     digest_minutes=digest_minutes, urgent_figure=urgent_figure)
+        fields = subscription_fields(
+            name=name,
+            channel=channel,
+            target=target,
+            topics=topics,
+            languages=languages,
+            keywords=keywords,
+            min_figure=min_figure,
+            kinds=kinds,
+            mode=mode,
+            digest_minutes=digest_minutes,
+            urgent_figure=urgent_figure,
+        )
     except ValueError as exc:
         field, _, reason = str(exc).partition(": ")
         raise UserError(f"--{field.replace('_', '-')}: {reason}", "see `newsvigil subscribe add --help`") from None
@@ -54,10 +71,10 @@ def add(
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """List subscriptions."""
     from sqlalchemy import select
-    from storage.database import open_database
 
-    from storage.alerts import subscription_json
-    from storage.models import Subscription
+    from newsvigil.storage.alerts import subscription_json
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.models import Subscription
 
     with open_database() as sessions, sessions() as session:
         for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
@@ -65,12 +82,15 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
                 out.print(json.dumps(subscription_json(sub), ensure_ascii=False), markup=False)
             else:
                 state = "active" if sub.active else f"DISABLED: {sub.disabled_reason}"
-                out.print(f"{sub.id:4} {sub.name} [{sub.channel} {sub.target}] topics={sub.topics or 'any'} "
-                          f"kinds={sub.kinds} mode={sub.mode} {state}", markup=False)
+                out.print(
+                    f"{sub.id:4} {sub.name} [{sub.channel} {sub.target}] topics={sub.topics or 'any'} "
+                    f"kinds={sub.kinds} mode={sub.mode} {state}",
+                    markup=False,
+                )
 
 
 def _subscription(session, subscription_id: int):
-    from storage.models import Subscription
+    from newsvigil.storage.models import Subscription
 
     sub = session.get(Subscription, subscription_id)
     if sub is None:
@@ -82,7 +102,7 @@ def _subscription(session, subscription_id: int):
 @user_errors
 def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Remove a subscription and its alerts."""
-    from storage.database import open_database
+    from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions.begin() as session:
         session.delete(_subscription(session, subscription_id))
@@ -93,7 +113,7 @@ def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Re-enable a subscription that was disabled (e.g. after HTTP 410)."""
-    from storage.database import open_database
+    from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions.begin() as session:
         sub = _subscription(session, subscription_id)
@@ -105,15 +125,17 @@ def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Send a test alert to a subscription now and report the outcome."""
-    from processors.delivery import send_test_alert
-    from storage.database import open_database
+    from newsvigil.processors.delivery import send_test_alert
+    from newsvigil.storage.database import open_database
 
     with open_database() as sessions:
         with sessions() as session:
             sub = _subscription(session, subscription_id)
         outcome = send_test_alert(sessions, get_settings(), sub)
     if not outcome.ok:
-        raise UserError(f"test alert to subscription {subscription_id} failed: {outcome.error}", "check the target and try again")
+        raise UserError(
+            f"test alert to subscription {subscription_id} failed: {outcome.error}", "check the target and try again"
+        )
     out.print(f"test alert delivered to subscription {subscription_id}")
 
 
@@ -122,23 +144,26 @@ def alerts(
     failed: bool = typer.Option(False, "--failed", help="Only alerts whose delivery failed."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
     retry: bool = typer.Option(False, "--retry", help="Queue every failed alert for delivery again."),
-    feed: Optional[int] = typer.Option(None, "--feed", help="Print the Atom feed of this subscription's alerts."),
+    feed: int | None = typer.Option(None, "--feed", help="Print the Atom feed of this subscription's alerts."),
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
 ) -> None:
     """Alerts and their delivery state (newest first); retry failed ones; print a subscription's Atom feed."""
     from sqlalchemy import select, update
-    from storage.database import open_database
 
+    from newsvigil.processors.atom import alerts_feed
     from newsvigil.records import parse_time, utcnow
-    from processors.atom import alerts_feed
-    from storage.alerts import sent_alerts
-    from storage.models import AlertRow
+    from newsvigil.storage.alerts import sent_alerts
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.models import AlertRow
 
     with open_database() as sessions:
         if retry:
             with sessions.begin() as session:
-                count = session.execute(update(AlertRow).where(AlertRow.status == "failed")
-                                        .values(status="pending", attempts=0, next_attempt_at=utcnow())).rowcount
+                count = session.execute(
+                    update(AlertRow)
+                    .where(AlertRow.status == "failed")
+                    .values(status="pending", attempts=0, next_attempt_at=utcnow())
+                ).rowcount
             out.print(f"{count} failed alerts queued again")
             return
         with sessions() as session:
@@ -151,13 +176,24 @@ def alerts(
                 query = query.where(AlertRow.status == "failed")
             for a in session.scalars(query):
                 payload = json.loads(a.payload)
-                row = {"id": a.id, "subscription": a.subscription_id, "kind": a.kind, "status": a.status,
-                       "attempts": a.attempts, "last_error": a.last_error, "story": payload["story"]["title"],
-                       "article": payload["article"]["title"], "created_at": parse_time(a.created_at).isoformat()}
+                row = {
+                    "id": a.id,
+                    "subscription": a.subscription_id,
+                    "kind": a.kind,
+                    "status": a.status,
+                    "attempts": a.attempts,
+                    "last_error": a.last_error,
+                    "story": payload["story"]["title"],
+                    "article": payload["article"]["title"],
+                    "created_at": parse_time(a.created_at).isoformat(),
+                }
                 if as_json:
                     out.print(json.dumps(row, ensure_ascii=False), markup=False)
                 else:
-                    out.print(f"{a.id:5} sub {a.subscription_id} {a.kind:10} {a.status:7} tries={a.attempts} "
-                              f"{row['article']}" + (f"  ({a.last_error})" if a.last_error else ""), markup=False)
+                    out.print(
+                        f"{a.id:5} sub {a.subscription_id} {a.kind:10} {a.status:7} tries={a.attempts} "
+                        f"{row['article']}" + (f"  ({a.last_error})" if a.last_error else ""),
+                        markup=False,
+                    )
     if failed and not as_json:
         err.print("retry with `newsvigil alerts --retry`")

@@ -8,7 +8,8 @@ Style comes only from `styled`, which never parses its text.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -61,5 +62,13 @@ def progress_bar(label: str, unit: str = "items"):
         def render(self, task: Any) -> Text:
             return Text(f"{task.speed:,.0f} {unit}/s" if task.speed else "", style="progress.data.speed")
 
-    return Progress(TextColumn(label, markup=False), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(),
-                    console=err, transient=True, disable=not err.is_terminal)
+    return Progress(
+        TextColumn(label, markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )

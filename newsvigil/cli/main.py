@@ -8,14 +8,13 @@ import logging
 import os
 import sys
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from newsvigil import __version__
-from newsvigil.console import err, out, progress_bar, styled, user_errors
+from newsvigil.cli.console import err, out, progress_bar, styled, user_errors
 from newsvigil.errors import UserError
 from newsvigil.records import TroopMention, parse_time
 from newsvigil.settings import get_settings, shown_url
@@ -31,16 +30,16 @@ app.add_typer(db_app, name="db")
 
 
 def _register_subcommands() -> None:
-    from newsvigil.cli_feeds import feeds_app
-    from newsvigil.cli_subscriptions import alerts, subscribe_app
+    from newsvigil.cli.feeds import feeds_app
+    from newsvigil.cli.subscriptions import alerts, subscribe_app
 
     app.add_typer(feeds_app, name="feeds")
     app.add_typer(subscribe_app, name="subscribe")
     app.command("alerts")(alerts)
-    from newsvigil.cli_web import serve, tokens_app
+    from newsvigil.cli.web import serve, tokens_app
 
     app.command("serve")(serve)
-    from newsvigil.cli_feedback import feedback
+    from newsvigil.cli.feedback import feedback
 
     app.command("feedback")(feedback)
     app.add_typer(tokens_app, name="tokens")
@@ -55,7 +54,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details (fetches, warnings) to stderr."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Configuration comes from NEWSVIGIL_* environment variables; see README.md."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -67,11 +68,23 @@ def _print_cycle(number: int, reports: list, seconds: float, events: list[int]) 
         err.print(styled(f"feed {report.url}:", "yellow", report.error))
     unpublished = [r for r in reports if r.deferred and r.deferred.startswith("publishing failed")]
     if unpublished:  # one line for a bus outage, not one per feed
-        err.print(styled("bus:", "yellow", f"{unpublished[0].deferred} ({len(unpublished)} feeds' new articles; "
-                                            "they are fetched again next cycle)"))
+        err.print(
+            styled(
+                "bus:",
+                "yellow",
+                f"{unpublished[0].deferred} ({len(unpublished)} feeds' new articles; "
+                "they are fetched again next cycle)",
+            )
+        )
     new = sum(r.new for r in reports)
-    out.print(styled(f"cycle {number}:", "dim", f"{len(reports)} feeds, {new} new articles, {events[0]} events, "
-                                                  f"{len(failed)} feed errors ({seconds:.1f} s)"))
+    out.print(
+        styled(
+            f"cycle {number}:",
+            "dim",
+            f"{len(reports)} feeds, {new} new articles, {events[0]} events, "
+            f"{len(failed)} feed errors ({seconds:.1f} s)",
+        )
+    )
     events[0] = 0
 
 
@@ -83,7 +96,7 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
     Embedded by default (SQLite + in-process bus). With NEWSVIGIL_BROKER=kafka://host:port, runs the
     Kafka ingester and a faust worker in this one process.
     """
-    from processors.alerts import alert_line
+    from newsvigil.processors.alerts import alert_line
 
     settings = get_settings()
     counter = [0]
@@ -93,15 +106,17 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
         out.print(alert_line(event), markup=False)
 
     if settings.kafka_mode:
-        from processors.combined import run_combined
+        from newsvigil.processors.combined import run_combined
 
         run_combined(settings, once, lambda n, r, s: _print_cycle(n, r, s, counter), on_event)
         return
-    from processors.embedded import Monitor
+    from newsvigil.processors.embedded import Monitor
 
     monitor = Monitor(settings, on_event=on_event)
-    out.print(f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
-              f"(rules {monitor.rules.version}, database {shown_url(settings.database_url)})")
+    out.print(
+        f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
+        f"(rules {monitor.rules.version}, database {shown_url(settings.database_url)})"
+    )
     _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, counter))
 
 
@@ -138,8 +153,10 @@ def _run_monitor(monitor, once: bool, on_cycle) -> None:
 
 def _require_kafka(settings) -> None:
     if not settings.kafka_mode:
-        raise UserError("this command runs in Kafka mode only, and NEWSVIGIL_BROKER is memory://",
-                        "set NEWSVIGIL_BROKER=kafka://host:port, or use `newsvigil run` for the embedded mode")
+        raise UserError(
+            "this command runs in Kafka mode only, and NEWSVIGIL_BROKER is memory://",
+            "set NEWSVIGIL_BROKER=kafka://host:port, or use `newsvigil run` for the embedded mode",
+        )
 
 
 @app.command()
@@ -150,9 +167,9 @@ def ingest(once: bool = typer.Option(False, "--once", help="Poll every feed once
     A feed's state advances only after Kafka acknowledged its articles: a broker outage delays
     articles, never drops them.
     """
-    from ingest.publish import KafkaPublisher, PublishFailed
-    from processors.embedded import Monitor
-    from processors.kafka_topics import ensure_topics
+    from newsvigil.ingest.publish import KafkaPublisher, PublishFailed
+    from newsvigil.processors.embedded import Monitor
+    from newsvigil.processors.kafka_topics import ensure_topics
 
     settings = get_settings()
     _require_kafka(settings)
@@ -176,8 +193,8 @@ def worker(
     Run several to share the partitions of one consumer group (NEWSVIGIL_KAFKA_GROUP). Serves
     /healthz and /metrics (Prometheus) on 127.0.0.1:NEWSVIGIL_WORKER_WEB_PORT.
     """
-    from processors.alerts import alert_line
-    from processors.worker import run_worker
+    from newsvigil.processors.alerts import alert_line
+    from newsvigil.processors.worker import run_worker
 
     settings = get_settings()
     _require_kafka(settings)
@@ -187,8 +204,10 @@ def worker(
 @app.command()
 @user_errors
 def detect(
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="JSON-lines file of articles (default: stdin)."),
-    explain: bool = typer.Option(False, "--explain", help="Add every troop candidate with why it was kept or dropped (\"explain\" in each line)."),
+    input: Path | None = typer.Option(None, "--input", "-i", help="JSON-lines file of articles (default: stdin)."),
+    explain: bool = typer.Option(
+        False, "--explain", help='Add every troop candidate with why it was kept or dropped ("explain" in each line).'
+    ),
 ) -> None:
     """Detect topics, troop figures and vague quantities in articles given as JSON lines; no database, no network.
 
@@ -199,8 +218,8 @@ def detect(
     title + "\n" + summary. With --explain, "explain": [{"quote", "value" or "magnitude", "unit",
     "kept", "reason"}] lists every number read next to a unit word and the reason it was kept or dropped.
     """
-    from processors.detect import detect_text
-    from processors.rules import load_rules
+    from newsvigil.processors.detect import detect_text
+    from newsvigil.processors.rules import load_rules
     from newsvigil.records import join_text
 
     settings = get_settings()
@@ -227,8 +246,13 @@ def detect(
                     raise ValueError(f"'lang' must be a language code such as \"fr\", not {item['lang']!r}")
                 text = join_text(str(item.get("title") or ""), str(item.get("summary") or ""))
                 found = detect_text(text, rules, item.get("lang"), languages)
-                result = {"id": item.get("id"), "lang": found.lang, "topics": found.topics,
-                          "troops": [m.to_json() for m in found.troops], "vague": [v.to_json() for v in found.vague]}
+                result = {
+                    "id": item.get("id"),
+                    "lang": found.lang,
+                    "topics": found.topics,
+                    "troops": [m.to_json() for m in found.troops],
+                    "vague": [v.to_json() for v in found.vague],
+                }
                 if explain:
                     result["explain"] = [v.to_json() for v in found.verdicts]
             except (ValueError, RecursionError) as exc:
@@ -241,7 +265,7 @@ def detect(
         raise typer.Exit(1)
 
 
-class AlertPolicy(str, Enum):
+class AlertPolicy(StrEnum):
     none = "none"
     new = "new"
     all = "all"
@@ -250,14 +274,24 @@ class AlertPolicy(str, Enum):
 @app.command()
 @user_errors
 def replay(
-    paths: list[Path] = typer.Argument(..., help="RSS/Atom files, WARC archives, `newsvigil export` JSON lines (each .gz too), or folders of them."),
-    alerts: AlertPolicy = typer.Option(AlertPolicy.none, "--alerts", help="none: history does not notify; new: alert (and print) events never seen before; all: alert about known reports too (each subscriber still gets a report once)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Only items published at or after this ISO 8601 time."),
-    until: Optional[str] = typer.Option(None, "--until", help="Only items published before this ISO 8601 time."),
+    paths: list[Path] = typer.Argument(
+        ..., help="RSS/Atom files, WARC archives, `newsvigil export` JSON lines (each .gz too), or folders of them."
+    ),
+    alerts: AlertPolicy = typer.Option(
+        AlertPolicy.none,
+        "--alerts",
+        help="none: history does not notify; new: alert (and print) events never seen before; all: alert about known reports too (each subscriber still gets a report once).",
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only items published at or after this ISO 8601 time."),
+    until: str | None = typer.Option(None, "--until", help="Only items published before this ISO 8601 time."),
     rate: float = typer.Option(0, "--rate", min=0, help="Items per second (0 = as fast as possible)."),
-    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=0, help="Processes reading and detecting archives (0 = this one)."),
+    workers: int = typer.Option(
+        os.cpu_count() or 1, "--workers", min=0, help="Processes reading and detecting archives (0 = this one)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing (use with --diff)."),
-    diff: bool = typer.Option(False, "--diff", help="Print what today's rules add or remove (topics, figures) against what is stored."),
+    diff: bool = typer.Option(
+        False, "--diff", help="Print what today's rules add or remove (topics, figures) against what is stored."
+    ),
 ) -> None:
     """Replay archives in publication order: embedded, through the pipeline (detect, store, stories);
     in Kafka mode, published to <prefix>.articles for the workers.
@@ -265,9 +299,9 @@ def replay(
     Prints a summary: items read, new, already known, not processed, outside --since/--until, rejected
     with reasons. Exits 1 when anything was rejected or not processed.
     """
-    from ingest.replay import Archive
-    from processors.pipeline import article_detector
-    from processors.rules import load_rules
+    from newsvigil.ingest.replay import Archive
+    from newsvigil.processors.pipeline import article_detector
+    from newsvigil.processors.rules import load_rules
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     settings = get_settings()
@@ -276,8 +310,14 @@ def replay(
     failed = 0  # items detection or the database refused (replay then exits 1)
     detector = None if to_kafka else (article_detector, (str(settings.topics), tuple(settings.language_list)))
 
-    with Archive([str(p) for p in paths], since_time, until_time, workers, detector,
-                 max_document_bytes=settings.max_archive_bytes) as archive:
+    with Archive(
+        [str(p) for p in paths],
+        since_time,
+        until_time,
+        workers,
+        detector,
+        max_document_bytes=settings.max_archive_bytes,
+    ) as archive:
         files = archive.list_files()
         with progress_bar("reading", "files") as progress:
             task = progress.add_task("read", total=len(files))
@@ -289,10 +329,14 @@ def replay(
                 summary = _replay_to_kafka(batches, settings, alerts.value)
             elif dry_run or diff:
                 changed = _print_rule_diff(batches, rules, settings.database_url, show=diff)
-                summary = (f"{'dry run: ' if dry_run else ''}{archive.count} items, {changed} would change "
-                           f"under rules {rules.version}")
+                summary = (
+                    f"{'dry run: ' if dry_run else ''}{archive.count} items, {changed} would change "
+                    f"under rules {rules.version}"
+                )
                 if not dry_run:
-                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), rules, settings, alerts.value)
+                    stored, failed = _replay_locally(
+                        _paced(archive, rate, lambda n: None), rules, settings, alerts.value
+                    )
                     summary += "; " + stored
             else:
                 summary, failed = _replay_locally(batches, rules, settings, alerts.value)
@@ -332,11 +376,11 @@ def _replay_locally(batches, rules, settings, alerts: str) -> tuple[str, int]:
     items not processed)."""
     from datetime import timedelta
 
-    from processors.alerts import alert_line
-    from processors.delivery import Dispatcher
-    from processors.pipeline import ArticleProcessor
-    from storage.database import open_database
-    from storage.repositories import known_article_ids
+    from newsvigil.processors.alerts import alert_line
+    from newsvigil.processors.delivery import Dispatcher
+    from newsvigil.processors.pipeline import ArticleProcessor
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import known_article_ids
 
     def on_event(event) -> None:
         if alerts != "none":
@@ -351,9 +395,15 @@ def _replay_locally(batches, rules, settings, alerts: str) -> tuple[str, int]:
         def deliver_round() -> None:
             sent[0] += dispatcher.deliver_due()["sent"]
 
-        processor = ArticleProcessor(rules, sessions, on_event, tuple(settings.language_list),
-                                     timedelta(hours=settings.story_window_hours), alerts=alerts,
-                                     after_commit=deliver_round)
+        processor = ArticleProcessor(
+            rules,
+            sessions,
+            on_event,
+            tuple(settings.language_list),
+            timedelta(hours=settings.story_window_hours),
+            alerts=alerts,
+            after_commit=deliver_round,
+        )
         try:
             for chunk in batches:
                 with sessions() as session:
@@ -379,15 +429,21 @@ def _drain_alerts(dispatcher, sent: int) -> str:
         delivered, pending = dispatcher.drain(lambda counts: progress.advance(task, sum(counts.values())))
     delivered += sent
     if pending:
-        err.print(styled("hint:", "dim", f"{pending} alerts wait for a retry or a digest; `newsvigil run` "
-                                         "delivers them (see `newsvigil alerts`)"))
+        err.print(
+            styled(
+                "hint:",
+                "dim",
+                f"{pending} alerts wait for a retry or a digest; `newsvigil run` "
+                "delivers them (see `newsvigil alerts`)",
+            )
+        )
     return f", {delivered} alerts delivered" + (f", {pending} still queued" if pending else "")
 
 
 def _replay_to_kafka(batches, settings, alerts: str) -> str:
     """Kafka mode: publish in publication order to <prefix>.articles; the workers detect and store."""
-    from ingest.publish import KafkaPublisher, PublishFailed
-    from processors.kafka_topics import ensure_topics
+    from newsvigil.ingest.publish import KafkaPublisher, PublishFailed
+    from newsvigil.processors.kafka_topics import ensure_topics
 
     topic = settings.bus_topic("articles")
     try:
@@ -401,7 +457,9 @@ def _replay_to_kafka(batches, settings, alerts: str) -> str:
             publisher.publish(chunk, alerts=alerts)
             published += len(chunk)
     except PublishFailed as exc:
-        raise UserError(f"{exc} after {published} items were published", "replay again: workers skip what is already stored") from None
+        raise UserError(
+            f"{exc} after {published} items were published", "replay again: workers skip what is already stored"
+        ) from None
     finally:
         publisher.close()
     return f"{published} items published to {topic} (alerts: {alerts})"
@@ -410,20 +468,24 @@ def _replay_to_kafka(batches, settings, alerts: str) -> str:
 @app.command()
 @user_errors
 def reprocess(
-    since: str = typer.Option(..., "--since", help="Re-run from the first article published to Kafka at or after this ISO 8601 time."),
+    since: str = typer.Option(
+        ..., "--since", help="Re-run from the first article published to Kafka at or after this ISO 8601 time."
+    ),
 ) -> None:
     """Kafka mode: re-run the workers over <prefix>.articles from a time (e.g. after changing topics.yaml).
 
     Moves the worker group's committed offsets back to that time; stop the workers first, start them
     again afterwards. Stored articles are re-detected and updated; nothing is duplicated.
     """
-    from processors.kafka_topics import rewind_workers
+    from newsvigil.processors.kafka_topics import rewind_workers
 
     settings = get_settings()
     _require_kafka(settings)
     offsets = rewind_workers(settings, _time_option("--since", since))
-    out.print(f"consumer group {settings.kafka_group} rewound on {settings.bus_topic('articles')}: "
-              + ", ".join(f"partition {p} -> offset {o}" for p, o in offsets.items()))
+    out.print(
+        f"consumer group {settings.kafka_group} rewound on {settings.bus_topic('articles')}: "
+        + ", ".join(f"partition {p} -> offset {o}" for p, o in offsets.items())
+    )
     out.print("start the workers (newsvigil worker) to re-run from there")
 
 
@@ -436,25 +498,35 @@ def _print_rule_diff(batches, rules, database_url: str, show: bool) -> int:
     """Compare today's detections with stored ones; print each changed article when `show`."""
     from sqlalchemy import select
 
-    from processors.rules_diff import diff_detection
-    from storage.database import open_database
-    from storage.models import ArticleTopic, TroopMentionRow
+    from newsvigil.processors.rules_diff import diff_detection
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.models import ArticleTopic, TroopMentionRow
 
     changed = 0
     with open_database(database_url) as sessions, sessions() as session:
         for chunk in batches:
             ids = [a.id for a, _ in chunk]
             topics: dict[str, set[str]] = {}
-            for article_id, name in session.execute(select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(ids))):
+            for article_id, name in session.execute(
+                select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(ids))
+            ):
                 topics.setdefault(article_id, set()).add(name)
             figures: dict[str, set[str]] = {}
             for m in session.scalars(select(TroopMentionRow).where(TroopMentionRow.article_id.in_(ids))):
-                figures.setdefault(m.article_id, set()).add(TroopMention(m.value, m.low, m.high, m.approx, m.unit, m.quote, m.start, m.end).label())
+                figures.setdefault(m.article_id, set()).add(
+                    TroopMention(m.value, m.low, m.high, m.approx, m.unit, m.quote, m.start, m.end).label()
+                )
             for article, detection in chunk:
                 if isinstance(detection, str):
                     continue
-                result = diff_detection(article.id, article.title, topics.get(article.id, set()), set(detection.topics),
-                                        figures.get(article.id, set()), {m.label() for m in detection.troops})
+                result = diff_detection(
+                    article.id,
+                    article.title,
+                    topics.get(article.id, set()),
+                    set(detection.topics),
+                    figures.get(article.id, set()),
+                    {m.label() for m in detection.troops},
+                )
                 if not result.empty:
                     changed += 1
                     if show:
@@ -466,20 +538,22 @@ def _time_option(option: str, value: str | None):
     try:
         return parse_time(value) if value else None
     except ValueError:
-        raise UserError(f"{option} {value!r} is not an ISO 8601 time", f"e.g. {option} 2026-11-01 or 2026-11-01T08:00:00Z") from None
+        raise UserError(
+            f"{option} {value!r} is not an ISO 8601 time", f"e.g. {option} 2026-11-01 or 2026-11-01T08:00:00Z"
+        ) from None
 
 
 @app.command()
 @user_errors
 def export(
     jsonl: Path = typer.Option(..., "--jsonl", help="File to write (JSON lines; '-' for stdout)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Only articles published at or after this ISO 8601 time."),
-    until: Optional[str] = typer.Option(None, "--until", help="Only articles published before this ISO 8601 time."),
-    topic: Optional[str] = typer.Option(None, "--topic", help="Only articles on this topic."),
+    since: str | None = typer.Option(None, "--since", help="Only articles published at or after this ISO 8601 time."),
+    until: str | None = typer.Option(None, "--until", help="Only articles published before this ISO 8601 time."),
+    topic: str | None = typer.Option(None, "--topic", help="Only articles on this topic."),
 ) -> None:
     """Export stored articles with their detections as JSON lines (the format `replay` reads back)."""
-    from ingest.export import export_records, write_jsonl
-    from storage.database import open_database
+    from newsvigil.ingest.export import export_records, write_jsonl
+    from newsvigil.storage.database import open_database
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     try:
@@ -497,8 +571,8 @@ def export(
 @user_errors
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts of feeds, articles, events, troop mentions, stories and alerts in the database."""
-    from storage.database import open_database
-    from storage.repositories import stats as count_rows
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import stats as count_rows
 
     with open_database() as sessions, sessions() as session:
         counts = count_rows(session)
@@ -512,14 +586,14 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 @app.command()
 @user_errors
 def events(
-    topic: Optional[str] = typer.Option(None, "--topic", help="Only events on this topic (e.g. nato)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Only events published at or after this ISO 8601 time."),
+    topic: str | None = typer.Option(None, "--topic", help="Only events on this topic (e.g. nato)."),
+    since: str | None = typer.Option(None, "--since", help="Only events published at or after this ISO 8601 time."),
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many events."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Stored events, newest first, with their troop figures."""
-    from storage.database import open_database
-    from storage.repositories import list_events
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import list_events
 
     since_time = _time_option("--since", since)
     with open_database() as sessions, sessions() as session:
@@ -529,15 +603,19 @@ def events(
             out.print(json.dumps(row, ensure_ascii=False), markup=False, soft_wrap=True)
         else:
             figures = ", ".join(TroopMention.from_json(m).label() for m in row["troops"])
-            out.print(f"{row['published'] or '-':25} [{','.join(row['topics'])}] {row['title']}"
-                      + (f"  ({figures})" if figures else "") + (f"  {row['link']}" if row['link'] else ""), markup=False)
+            out.print(
+                f"{row['published'] or '-':25} [{','.join(row['topics'])}] {row['title']}"
+                + (f"  ({figures})" if figures else "")
+                + (f"  {row['link']}" if row["link"] else ""),
+                markup=False,
+            )
 
 
 @db_app.command("upgrade")
 @user_errors
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from storage.migrate import upgrade
+    from newsvigil.storage.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url, revision)
@@ -548,7 +626,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 @user_errors
 def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. base.")) -> None:
     """Revert migrations down to REVISION."""
-    from storage.migrate import downgrade
+    from newsvigil.storage.migrate import downgrade
 
     settings = get_settings()
     downgrade(settings.database_url, revision)
@@ -556,6 +634,3 @@ def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g.
 
 
 _register_subcommands()
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

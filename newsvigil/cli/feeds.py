@@ -10,7 +10,7 @@ from xml.sax.saxutils import quoteattr
 import typer
 from rich.text import Text
 
-from newsvigil.console import out, user_errors
+from newsvigil.cli.console import out, user_errors
 from newsvigil.errors import UserError
 from newsvigil.settings import get_settings
 
@@ -21,8 +21,8 @@ feeds_app = typer.Typer(help="Feed health and management (list, add, remove, imp
 @user_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """Every known feed with its health: last status, last success, errors in a row, next poll, items/day."""
-    from storage.database import open_database
-    from storage.repositories import feed_health
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import feed_health
 
     settings = get_settings()
     with open_database() as sessions, sessions() as session:
@@ -37,18 +37,25 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
             flag = Text(f"{row['consecutive_errors']} error(s): {row['last_error']}", style="yellow")
         else:
             flag = Text("ok", style="green")
-        out.print(Text.assemble(f"{row['url']}  status={row['last_status'] or '-'} last-success={row['last_success'] or 'never'} "
-                                f"next={row['next_poll'] or '-'} {row['items_per_day']}/day ", flag))
+        out.print(
+            Text.assemble(
+                f"{row['url']}  status={row['last_status'] or '-'} last-success={row['last_success'] or 'never'} "
+                f"next={row['next_poll'] or '-'} {row['items_per_day']}/day ",
+                flag,
+            )
+        )
 
 
 @feeds_app.command("add")
 @user_errors
-def add(url: str = typer.Argument(..., help="A feed URL, or a page that links its feed (<link rel=\"alternate\">).")) -> None:
+def add(
+    url: str = typer.Argument(..., help='A feed URL, or a page that links its feed (<link rel="alternate">).'),
+) -> None:
     """Add a feed (discovered from a web page if needed); it is polled from the next cycle on."""
-    from ingest.discover import discover_feed
-    from ingest.fetch import client_for
-    from storage.database import open_database
-    from storage.repositories import add_user_feeds
+    from newsvigil.ingest.discover import discover_feed
+    from newsvigil.ingest.fetch import client_for
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import add_user_feeds
 
     settings = get_settings()
     if not url.lower().startswith(("http://", "https://")):
@@ -71,9 +78,9 @@ def add(url: str = typer.Argument(..., help="A feed URL, or a page that links it
 @user_errors
 def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows it.")) -> None:
     """Forget a feed and its state (a feed of the configured list comes back unless removed there too)."""
-    from ingest.feeds import load_feed_list
-    from storage.database import open_database
-    from storage.repositories import remove_feed
+    from newsvigil.ingest.feeds import load_feed_list
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import remove_feed
 
     with open_database() as sessions, sessions.begin() as session:
         if not remove_feed(session, url):
@@ -91,9 +98,9 @@ def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows i
 @user_errors
 def import_(path: Path = typer.Argument(..., help="OPML file, or text file with one URL per line.")) -> None:
     """Add every feed of an OPML (or plain text) file."""
-    from ingest.feeds import load_feed_list
-    from storage.database import open_database
-    from storage.repositories import add_user_feeds
+    from newsvigil.ingest.feeds import load_feed_list
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import add_user_feeds
 
     feeds = load_feed_list(path)
     with open_database() as sessions, sessions.begin() as session:
@@ -105,20 +112,27 @@ def import_(path: Path = typer.Argument(..., help="OPML file, or text file with 
 @user_errors
 def export() -> None:
     """Print every feed (configured list and added ones) as OPML."""
-    from ingest.feeds import load_feed_list
-    from storage.database import open_database
-    from storage.repositories import user_feeds
+    from newsvigil.ingest.feeds import load_feed_list
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.repositories import user_feeds
 
     with open_database() as sessions, sessions() as session:
         added = user_feeds(session)
     listed = [(f.url, f.title, f.language) for f in load_feed_list(get_settings().feeds)]
     seen: set[str] = set()
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">', "  <head><title>newsvigil feeds</title></head>", "  <body>"]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head><title>newsvigil feeds</title></head>",
+        "  <body>",
+    ]
     for url, title, language in listed + added:
         if url in seen:
             continue
         seen.add(url)
-        attrs = f' type="rss" text={quoteattr(title or url)} xmlUrl={quoteattr(url)}' + (f" language={quoteattr(language)}" if language else "")
+        attrs = f' type="rss" text={quoteattr(title or url)} xmlUrl={quoteattr(url)}' + (
+            f" language={quoteattr(language)}" if language else ""
+        )
         lines.append(f"    <outline{attrs}/>")
     lines += ["  </body>", "</opml>"]
     typer.echo("\n".join(lines))

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
-from newsvigil.console import out, user_errors
+from newsvigil.cli.console import out, user_errors
 from newsvigil.errors import UserError
 
 
 @user_errors
 def feedback(
-    article_id: Optional[str] = typer.Argument(None, help="The article's id (as `detect`, the API and the article page show it)."),
-    not_troops: Optional[float] = typer.Option(None, "--not-troops", metavar="VALUE", help="A figure of the article that is not a count of troops."),
-    note: Optional[str] = typer.Option(None, "--note", help="Why, in a few words (e.g. 'police officers')."),
+    article_id: str | None = typer.Argument(
+        None, help="The article's id (as `detect`, the API and the article page show it)."
+    ),
+    not_troops: float | None = typer.Option(
+        None, "--not-troops", metavar="VALUE", help="A figure of the article that is not a count of troops."
+    ),
+    note: str | None = typer.Option(None, "--note", help="Why, in a few words (e.g. 'police officers')."),
     list_: bool = typer.Option(False, "--list", help="List every figure marked wrong (JSON lines), then stop."),
 ) -> None:
     """Record that a detected troop figure is wrong, so that real mistakes become labelled cases.
@@ -27,9 +31,11 @@ def feedback(
             out.print(json.dumps(row, ensure_ascii=False), markup=False, highlight=False, soft_wrap=True)
         return
     if article_id is None or not_troops is None:
-        raise UserError("give an article id and --not-troops VALUE", "e.g. newsvigil feedback 3f2a9c --not-troops 2 (or --list)")
-    from storage.database import open_database
-    from storage.feedback import record_feedback
+        raise UserError(
+            "give an article id and --not-troops VALUE", "e.g. newsvigil feedback 3f2a9c --not-troops 2 (or --list)"
+        )
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.feedback import record_feedback
 
     with open_database() as sessions, sessions.begin() as session:
         _, new = record_feedback(session, article_id, not_troops, note=note, created_by="cli")
@@ -39,8 +45,8 @@ def feedback(
 
 def feedback_rows() -> list[dict[str, Any]]:
     """Every figure users marked wrong, from the configured database."""
-    from storage.database import open_database
-    from storage.feedback import list_feedback
+    from newsvigil.storage.database import open_database
+    from newsvigil.storage.feedback import list_feedback
 
     with open_database() as sessions, sessions() as session:
         return list_feedback(session)
