@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 from newsvigil.bus import ARTICLES, MemoryBus  # noqa: E402
 from newsvigil.ingest.feeds import FeedSource  # noqa: E402
 from newsvigil.ingest.fetch import client_for  # noqa: E402
-from newsvigil.ingest.poll import poll_cycle  # noqa: E402
 from newsvigil.ingest.publish import MemoryPublisher  # noqa: E402
 from newsvigil.processors.pipeline import ArticleProcessor  # noqa: E402
 from newsvigil.processors.rules import load_rules  # noqa: E402
+from newsvigil.runtime.poller import poll_cycle  # noqa: E402
 from newsvigil.settings import Settings  # noqa: E402
 from newsvigil.storage.database import make_engine, session_factory  # noqa: E402
 from newsvigil.storage.migrate import upgrade  # noqa: E402

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from newsvigil.errors import UserError
+from newsvigil.errors import FeedListError
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +22,11 @@ def load_feed_list(path: str | Path) -> list[FeedSource]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(
-            f"feed list {path} does not exist", "set NEWSVIGIL_FEEDS to an OPML or text file of feed URLs"
-        ) from None
+        raise FeedListError(f"feed list {path} does not exist") from None
     except OSError as exc:
-        raise UserError(f"cannot read feed list {path}: {exc.strerror}", "check the path and its permissions") from None
+        raise FeedListError(
+            f"cannot read feed list {path}: {exc.strerror}", "check the path and its permissions"
+        ) from None
     if data.lstrip()[:1] == b"<":
         return _from_opml(path, data)
     return _from_text(path, data)
@@ -36,18 +36,18 @@ def _from_opml(path: Path, data: bytes) -> list[FeedSource]:
     try:
         # OPML is a small file the user chose; still, forbid DTDs so no entity can expand.
         if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
-            raise UserError(
+            raise FeedListError(
                 f"feed list {path}: DTDs and entities are not allowed in OPML", "remove the <!DOCTYPE> block"
             )
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
         line, column = exc.position
-        raise UserError(
+        raise FeedListError(
             f"feed list {path} is not valid OPML: {exc.msg if hasattr(exc, 'msg') else exc} (line {line}, column {column})",
             "fix the XML, or use a text file with one URL per line",
         ) from None
     except LookupError as exc:  # the XML declaration names an encoding Python does not know
-        raise UserError(
+        raise FeedListError(
             f"feed list {path} is not valid OPML: {exc}", 'declare encoding="UTF-8" and save the file as UTF-8'
         ) from None
     feeds: list[FeedSource] = []
@@ -60,7 +60,7 @@ def _from_opml(path: Path, data: bytes) -> list[FeedSource]:
         seen.add(url)
         feeds.append(FeedSource(url, outline.get("title") or outline.get("text"), outline.get("language")))
     if not feeds:
-        raise UserError(f"feed list {path} has no <outline xmlUrl=...> entries", "add feeds to the OPML file")
+        raise FeedListError(f"feed list {path} has no <outline xmlUrl=...> entries", "add feeds to the OPML file")
     return feeds
 
 
@@ -68,7 +68,7 @@ def _from_text(path: Path, data: bytes) -> list[FeedSource]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(
+        raise FeedListError(
             f"feed list {path} is neither OPML nor UTF-8 text", "save it as UTF-8, one URL per line"
         ) from None
     feeds: list[FeedSource] = []
@@ -81,12 +81,12 @@ def _from_text(path: Path, data: bytes) -> list[FeedSource]:
         seen.add(url)
         feeds.append(FeedSource(url))
     if not feeds:
-        raise UserError(f"feed list {path} lists no feed URLs", "add one http(s) URL per line")
+        raise FeedListError(f"feed list {path} lists no feed URLs", "add one http(s) URL per line")
     return feeds
 
 
 def _check_url(path: Path, url: str, where: str) -> None:
     if not url.lower().startswith(("http://", "https://")):
-        raise UserError(
+        raise FeedListError(
             f"feed list {path}, {where}: {url!r} is not an http(s) URL", "feeds are fetched over HTTP(S) only"
         )

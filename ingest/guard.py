@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 import httpcore
 import httpx
 
+from newsvigil.settings import Settings, parse_networks
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Not covered by `is_global` checks on every Python version, or worth naming explicitly.
@@ -142,7 +144,7 @@ def guarded_sync_client(policy: AddressPolicy, **options) -> httpx.Client:
     return httpx.Client(transport=transport, follow_redirects=False, trust_env=False, **options)
 
 
-def policy_for(settings) -> AddressPolicy:
+def policy_for(settings: Settings) -> AddressPolicy:
     """The address policy the settings describe: one for feeds, pages and alert delivery alike."""
     return AddressPolicy(settings.allow_private_networks, parse_networks(settings.allowed_networks))
 
@@ -204,18 +206,6 @@ def apprise_refusal(target: str, policy: AddressPolicy | None = None) -> str | N
     except FetchRefused as exc:
         return str(exc)
     return None
-
-
-def parse_networks(spec: str) -> tuple[Network, ...]:
-    """'10.1.0.0/16, 192.0.2.7' -> networks; ValueError names the bad entry."""
-    networks = []
-    for item in (s.strip() for s in spec.split(",")):
-        if item:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP network (e.g. 10.1.0.0/16)") from None
-    return tuple(networks)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

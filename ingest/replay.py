@@ -26,7 +26,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from newsvigil.errors import UserError
+from newsvigil.errors import ArchiveError
 from newsvigil.ingest.parse import parse_feed
 from newsvigil.records import Article
 
@@ -200,10 +200,7 @@ class Archive:
                     for run in pool.map(_spill, *zip(*args, strict=False), chunksize=1):
                         self._add(run, on_file)
             except BrokenProcessPool:
-                raise UserError(
-                    "a replay process died while reading the archives (out of memory?)",
-                    "replay again with fewer --workers, or --workers 0",
-                ) from None
+                raise ArchiveError("a replay process died while reading the archives (out of memory?)") from None
         else:
             _install(self.transform, self.max_document_bytes)
             for arg in args:

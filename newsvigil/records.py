@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -260,3 +261,46 @@ class Event:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
         return cls(article=Article.from_json(data["article"]), detection=Detection.from_json(data["detection"]))
+
+
+# --- The alerting vocabulary, one spelling from storage to the API ------------------------------
+
+
+class AlertKind(StrEnum):
+    """What a story event is to a subscriber."""
+
+    NEW_STORY = "new_story"
+    NEW_REPORT = "new_report"
+    NEW_FIGURE = "new_figure"
+
+
+class Channel(StrEnum):
+    """How a subscription is delivered."""
+
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+    APPRISE = "apprise"
+    ATOM = "atom"
+
+
+class DeliveryMode(StrEnum):
+    """Each alert as it comes, or held and sent together."""
+
+    INSTANT = "instant"
+    DIGEST = "digest"
+
+
+class AlertStatus(StrEnum):
+    """Where an alert is in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class AlertPolicy(StrEnum):
+    """Which alerts a replay or reprocess queues: none, new reports only, or history too."""
+
+    NONE = "none"
+    NEW = "new"
+    ALL = "all"

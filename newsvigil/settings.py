@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,8 +104,6 @@ class Settings(BaseSettings):
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
-        from newsvigil.ingest.guard import parse_networks
-
         parse_networks(value)
         return value
 
@@ -140,3 +139,15 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy reads: show nothing of it that could be a secret
         return url.rsplit("@", maxsplit=1)[-1]
+
+
+def parse_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """'10.1.0.0/16, 192.0.2.7' -> networks; ValueError names the bad entry."""
+    networks = []
+    for item in (s.strip() for s in spec.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP network (e.g. 10.1.0.0/16)") from None
+    return tuple(networks)

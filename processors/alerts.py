@@ -9,7 +9,7 @@ from typing import Any
 import nh3
 
 from newsvigil.processors.stories import Additions
-from newsvigil.records import Event, TroopMention
+from newsvigil.records import AlertKind, Event, TroopMention
 
 
 def alert_line(event: Event) -> str:
@@ -28,8 +28,8 @@ def alert_line(event: Event) -> str:
 
 # --- Subscriptions: which story events a subscriber wants, and what the alert says -------------
 
-KINDS = ("new_story", "new_report", "new_figure")
-_PRIORITY = ("new_story", "new_figure", "new_report")
+KINDS = tuple(AlertKind)
+_PRIORITY = (AlertKind.NEW_STORY, AlertKind.NEW_FIGURE, AlertKind.NEW_REPORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class SubscriptionRule:
     languages: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()
     min_figure: float | None = None
-    kinds: frozenset[str] = frozenset(KINDS)
+    kinds: frozenset[AlertKind] = frozenset(KINDS)
     urgent_figure: float | None = None
 
 
@@ -64,7 +64,7 @@ class StoryEvent:
 
 @dataclass(frozen=True, slots=True)
 class AlertDecision:
-    kind: str
+    kind: AlertKind
     urgent: bool
 
 
@@ -83,7 +83,7 @@ def decide_alert(rule: SubscriptionRule, story_event: StoryEvent) -> AlertDecisi
     if not wanted:
         return None
     kind = wanted[0]
-    figures = story_event.additions.new_figures if kind == "new_figure" else detection.troops
+    figures = story_event.additions.new_figures if kind == AlertKind.NEW_FIGURE else detection.troops
     if rule.min_figure is not None and not any(m.high >= rule.min_figure for m in figures):
         return None
     urgent = rule.urgent_figure is not None and any(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from newsvigil.errors import UserError
+from newsvigil.errors import BrokerError, BrokerUnreachable, ConfigError, TopicMissing, WorkersRunning
 from newsvigil.settings import Settings
 
 CHANNELS = ("articles", "events", "deadletter")
@@ -22,9 +22,7 @@ def _admin(settings: Settings):
             bootstrap_servers=settings.kafka_servers, client_id="newsvigil-admin", request_timeout_ms=30_000
         )
     except KafkaError as exc:
-        raise UserError(
-            f"cannot reach Kafka at {settings.broker}: {exc}", "start it (make services) or fix NEWSVIGIL_BROKER"
-        ) from None
+        raise BrokerUnreachable(f"cannot reach Kafka at {settings.broker}: {exc}") from None
 
 
 def ensure_topics(settings: Settings) -> dict[str, int]:
@@ -45,7 +43,7 @@ def ensure_topics(settings: Settings) -> dict[str, int]:
         admin.close()
     for name, count in partitions.items():
         if count != settings.kafka_partitions:
-            raise UserError(
+            raise ConfigError(
                 f"Kafka topic {name} has {count} partitions but NEWSVIGIL_KAFKA_PARTITIONS is {settings.kafka_partitions}",
                 "set NEWSVIGIL_KAFKA_PARTITIONS to match, or recreate the topic",
             )
@@ -86,25 +84,18 @@ def rewind_workers(settings: Settings, since: datetime) -> dict[int, int]:
     try:
         described = admin.describe_groups([group])[group]
         if described["members"]:
-            raise UserError(
-                f"consumer group {group} has {len(described['members'])} running worker(s)",
-                "stop the workers (newsvigil worker) first; start them again after reprocess",
-            )
+            raise WorkersRunning(f"consumer group {group} has {len(described['members'])} running worker(s)")
         topics = {t["name"]: t for t in admin.describe_topics([topic])}
         partitions = sorted(p["partition_index"] for p in topics.get(topic, {}).get("partitions", []))
         if not partitions:
-            raise UserError(
-                f"Kafka topic {topic} does not exist", "run `newsvigil ingest` or `replay` in Kafka mode first"
-            )
+            raise TopicMissing(f"Kafka topic {topic} does not exist")
         at = OffsetTimestamp(int(since.timestamp() * 1000))
         result = admin.reset_group_offsets(group, {TopicPartition(topic, p): at for p in partitions})
     except KafkaError as exc:
-        raise UserError(
-            f"Kafka refused to move the offsets of {group}: {exc}", "stop the workers and try again"
-        ) from None
+        raise BrokerError(f"Kafka refused to move the offsets of {group}: {exc}") from None
     finally:
         admin.close()
     failed = {tp.partition: r["error"] for tp, r in result.items() if r["error"] not in (None, NoError)}
     if failed:
-        raise UserError(f"Kafka refused to move the offsets of {group}: {failed}", "stop the workers and try again")
+        raise BrokerError(f"Kafka refused to move the offsets of {group}: {failed}")
     return {tp.partition: r["offset"] for tp, r in sorted(result.items())}

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.processors.detect import DEFAULT_LANGUAGES, detect
 from newsvigil.processors.rules import RuleSet, load_rules
-from newsvigil.records import Article, Detection, Event
-from newsvigil.storage.alerts import enqueue_alerts
+from newsvigil.processors.story_assignment import assign_stories, stored_story_events
+from newsvigil.processors.subscriptions import enqueue_alerts
+from newsvigil.records import AlertPolicy, Article, Detection, Event
 from newsvigil.storage.repositories import save_detections, stored_bodies
-from newsvigil.storage.stories import assign_stories, stored_story_events
 
 log = logging.getLogger("newsvigil.pipeline")
 
@@ -72,7 +72,7 @@ class ArticleProcessor:
         on_event: Callable[[Event], None] | None = None,
         languages: tuple[str, ...] = DEFAULT_LANGUAGES,
         story_window: timedelta = timedelta(hours=72),
-        alerts: str = "new",
+        alerts: AlertPolicy = AlertPolicy.NEW,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.rules = rules
@@ -90,7 +90,7 @@ class ArticleProcessor:
             log.error("article %s (%s) not processed: %s", article.id, article.link or article.feed_url, reason)
         return result.events
 
-    def process(self, articles: Sequence[Article], alerts: str | None = None) -> BatchResult:
+    def process(self, articles: Sequence[Article], alerts: AlertPolicy | None = None) -> BatchResult:
         """Detect and store a batch; the database commit happens before this returns (the ack point).
 
         An article whose detection raises is reported in `failed`, never silently dropped; database
@@ -116,22 +116,22 @@ class ArticleProcessor:
                 out.append((article, detection))
         return out
 
-    def _commit(self, results: list[tuple[Article, Detection]], alerts: str, result: BatchResult) -> None:
+    def _commit(self, results: list[tuple[Article, Detection]], alerts: AlertPolicy, result: BatchResult) -> None:
         """Store, group into stories and queue alerts in one transaction; adds to `result`."""
         with self.sessions.begin() as session:
             results = self._with_stored_bodies(session, results)
             events = save_detections(session, results)
             story_events = assign_stories(session, events, self.story_window)
-            if alerts == "all":
+            if alerts == AlertPolicy.ALL:
                 new = {e.article.id for e in events}
                 story_events += stored_story_events(
                     session, [Event(a, d) for a, d in results if d.topics and a.id not in new]
                 )
-            alerted = enqueue_alerts(session, story_events) if alerts != "none" else 0
+            alerted = enqueue_alerts(session, story_events) if alerts != AlertPolicy.NONE else 0
         result.events += events
         result.alerts += alerted
 
-    def store(self, detected: Sequence[Detected], alerts: str | None = None) -> BatchResult:
+    def store(self, detected: Sequence[Detected], alerts: AlertPolicy | None = None) -> BatchResult:
         """Store articles detected elsewhere (e.g. in replay's process pool), as `process` does.
 
         `alerts` (ALERT_POLICIES) overrides the processor's policy for this batch.

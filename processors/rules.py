@@ -10,11 +10,9 @@ from typing import Any
 
 import yaml
 
-from newsvigil.errors import UserError
+from newsvigil.errors import RulesError
 from newsvigil.processors.lexicon import Case, Lexicon
 from newsvigil.processors.numbers import DIGITS, SCALES
-
-HINT = "fix the file (see the comments at the top of seeds/topics.yaml) or set NEWSVIGIL_TOPICS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,24 +85,24 @@ class RuleSet:
 
 
 def load_rules(path: str | Path) -> RuleSet:
-    """Read and compile a rules file; a problem is a UserError naming the file and the entry."""
+    """Read and compile a rules file; a problem is a RulesError naming the file and the entry."""
     path = Path(path)
     try:
         raw_text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"topics file {path} does not exist", HINT) from None
+        raise RulesError(f"topics file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read topics file {path}: {exc}", HINT) from None
+        raise RulesError(f"cannot read topics file {path}: {exc}") from None
     try:
         data = yaml.safe_load(raw_text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where else ""
-        raise UserError(f"topics file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}", HINT) from None
+        raise RulesError(f"topics file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
     try:
         rules = compile_rules(data)
     except ValueError as exc:
-        raise UserError(f"topics file {path}: {exc}", HINT) from None
+        raise RulesError(f"topics file {path}: {exc}") from None
     rules.digest = hashlib.sha256(raw_text.encode()).hexdigest()[:12]
     return rules
 

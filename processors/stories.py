@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from newsvigil.records import TroopMention
+from newsvigil.records import AlertKind, TroopMention
 
 NUM_PERM = 64
 NEAR_DUPLICATE = 0.6  # Jaccard above which two reports are copies of one another
@@ -103,11 +103,10 @@ class Additions:
     new_language: bool
 
     @property
-    def kinds(self) -> list[str]:
+    def kinds(self) -> list[AlertKind]:
         """Alert kinds this report triggers: new_story, or new_report plus new_figure when it adds one."""
-        if self.new_story:
-            return ["new_story"] + (["new_figure"] if self.new_figures else [])
-        return ["new_report"] + (["new_figure"] if self.new_figures else [])
+        first = AlertKind.NEW_STORY if self.new_story else AlertKind.NEW_REPORT
+        return [first, AlertKind.NEW_FIGURE] if self.new_figures else [first]
 
     def to_json(self) -> dict:
         return {

@@ -12,29 +12,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from newsvigil.ingest.guard import apprise_refusal
-from newsvigil.processors.alerts import KINDS, StoryEvent, SubscriptionRule, alert_payload, decide_alert
-from newsvigil.records import parse_time, utcnow
+from newsvigil.errors import NotFound
+from newsvigil.records import AlertStatus, Channel, parse_time, utcnow
 from newsvigil.storage.models import AlertRow, Subscription
 from newsvigil.storage.repositories import upsert
-
-CHANNELS = ("webhook", "email", "apprise", "atom")
-
-
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def rule_of(sub: Subscription) -> SubscriptionRule:
-    return SubscriptionRule(
-        id=sub.id,
-        topics=frozenset(_split(sub.topics)),
-        languages=frozenset(_split(sub.languages)),
-        keywords=tuple(_split(sub.keywords)),
-        min_figure=sub.min_figure,
-        kinds=frozenset(_split(sub.kinds)) or frozenset(KINDS),
-        urgent_figure=sub.urgent_figure,
-    )
 
 
 def new_secret() -> str:
@@ -44,54 +25,55 @@ def new_secret() -> str:
 
 def add_subscription(session: Session, **fields: Any) -> Subscription:
     """A new subscription with its secret: a Standard Webhooks key, or for Atom the feed URL's token."""
-    secret = secrets.token_urlsafe(24) if fields.get("channel") == "atom" else new_secret()
+    secret = secrets.token_urlsafe(24) if fields.get("channel") == Channel.ATOM else new_secret()
     sub = Subscription(secret=secret, created_at=utcnow(), active=True, **fields)
     session.add(sub)
     session.flush()
     return sub
 
 
-def active_rules(session: Session) -> list[tuple[SubscriptionRule, Subscription]]:
-    return [(rule_of(s), s) for s in session.scalars(select(Subscription).where(Subscription.active.is_(True)))]
+def active_subscriptions(session: Session) -> list[Subscription]:
+    """The subscriptions that receive alerts."""
+    return list(session.scalars(select(Subscription).where(Subscription.active.is_(True))))
 
 
-def enqueue_alerts(session: Session, story_events: Sequence[StoryEvent]) -> int:
-    """Create the alerts the subscriptions want; the (subscription, event) key makes it exactly once."""
-    if not story_events:
-        return 0
-    subscriptions = active_rules(session)
-    now = utcnow()
-    rows = []
-    for story_event in story_events:
-        for rule, sub in subscriptions:
-            decision = decide_alert(rule, story_event)
-            if decision is None:
-                continue
-            held = sub.mode == "digest" and not decision.urgent
-            rows.append(
-                {
-                    "subscription_id": sub.id,
-                    "event_key": story_event.key,
-                    "story_id": story_event.story_id,
-                    "article_id": story_event.event.article.id,
-                    "kind": decision.kind,
-                    "urgent": decision.urgent,
-                    "payload": json.dumps(alert_payload(story_event, decision.kind), ensure_ascii=False),
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
-                    "created_at": now,
-                }
-            )
+def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add alerts to the outbox; the (subscription, event key) pair makes each one exactly once."""
     upsert(session, AlertRow, rows, ["subscription_id", "event_key"])
-    return len(rows)
+
+
+def subscriptions(session: Session) -> list[Subscription]:
+    """Every subscription, oldest first."""
+    return list(session.scalars(select(Subscription).order_by(Subscription.id)))
+
+
+def find_subscription(session: Session, subscription_id: int) -> Subscription:
+    """The subscription with this id; NotFound names it."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None:
+        raise NotFound(f"no subscription {subscription_id}")
+    return sub
+
+
+def set_active(session: Session, subscription_id: int, active: bool) -> Subscription:
+    """Pause or resume a subscription (resuming clears why it was disabled)."""
+    sub = find_subscription(session, subscription_id)
+    sub.active = active
+    if active:
+        sub.disabled_reason = None
+    return sub
+
+
+def delete_subscription(session: Session, subscription_id: int) -> None:
+    """Delete a subscription and its alerts."""
+    session.delete(find_subscription(session, subscription_id))
 
 
 def due_alerts(session: Session, now: datetime, limit: int = 200) -> list[AlertRow]:
     return list(
         session.scalars(
             select(AlertRow)
-            .where(AlertRow.status == "pending", AlertRow.next_attempt_at <= now)
+            .where(AlertRow.status == AlertStatus.PENDING, AlertRow.next_attempt_at <= now)
             .order_by(AlertRow.next_attempt_at, AlertRow.id)
             .limit(limit)
         )
@@ -104,7 +86,7 @@ def pending_counts(session: Session, now: datetime) -> tuple[int, int]:
         session.scalar(
             select(func.count())
             .select_from(AlertRow)
-            .where(AlertRow.status == "pending", AlertRow.next_attempt_at <= now)
+            .where(AlertRow.status == AlertStatus.PENDING, AlertRow.next_attempt_at <= now)
         )
         or 0
     )
@@ -112,7 +94,7 @@ def pending_counts(session: Session, now: datetime) -> tuple[int, int]:
         session.scalar(
             select(func.count())
             .select_from(AlertRow)
-            .where(AlertRow.status == "pending", AlertRow.next_attempt_at > now)
+            .where(AlertRow.status == AlertStatus.PENDING, AlertRow.next_attempt_at > now)
         )
         or 0
     )
@@ -123,7 +105,11 @@ def claim(session: Session, alert: AlertRow, lease: timedelta) -> bool:
     """Take an alert for delivery (a lease, so that two deliverers never send it at once)."""
     result = session.execute(
         update(AlertRow)
-        .where(AlertRow.id == alert.id, AlertRow.status == "pending", AlertRow.next_attempt_at == alert.next_attempt_at)
+        .where(
+            AlertRow.id == alert.id,
+            AlertRow.status == AlertStatus.PENDING,
+            AlertRow.next_attempt_at == alert.next_attempt_at,
+        )
         .values(next_attempt_at=utcnow() + lease)
     )
     return result.rowcount == 1
@@ -134,60 +120,27 @@ def held_digest(session: Session, subscription_id: int) -> list[AlertRow]:
     return list(
         session.scalars(
             select(AlertRow)
-            .where(AlertRow.subscription_id == subscription_id, AlertRow.status == "pending")
+            .where(AlertRow.subscription_id == subscription_id, AlertRow.status == AlertStatus.PENDING)
             .order_by(AlertRow.created_at, AlertRow.id)
         )
     )
 
 
-def subscription_fields(
-    *,
-    name: str,
-    channel: str,
-    target: str = "",
-    topics: str = "",
-    languages: str = "",
-    keywords: str = "",
-    min_figure: float | None = None,
-    kinds: str = ",".join(KINDS),
-    mode: str = "instant",
-    digest_minutes: int = 60,
-    urgent_figure: float | None = None,
-) -> dict[str, Any]:
-    """Validated, normalised columns of a subscription; ValueError names the bad field."""
-    if not name.strip():
-        raise ValueError("name: give the subscription a name")
-    if channel not in CHANNELS:
-        raise ValueError(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
-    if mode not in ("instant", "digest"):
-        raise ValueError(f"mode: {mode!r} is not instant or digest")
-    if channel in ("webhook", "apprise") and "://" not in target:
-        raise ValueError(f"target: {target!r} is not a URL (e.g. https://example.org/hook)")
-    if channel == "webhook" and not target.lower().startswith(("http://", "https://")):
-        raise ValueError(f"target: {target!r} is not an http(s) URL")
-    if channel == "apprise" and (problem := apprise_refusal(target)):
-        raise ValueError(f"target: {problem}")
-    if channel == "email" and "@" not in target:
-        raise ValueError(f"target: {target!r} is not an email address")
-    if digest_minutes < 1:
-        raise ValueError("digest_minutes: must be at least 1")
-    kind_list = _split(kinds)
-    bad = [k for k in kind_list if k not in KINDS]
-    if bad or not kind_list:
-        raise ValueError(f"kinds: {','.join(bad) or '(none)'} is not one of {', '.join(KINDS)}")
-    return {
-        "name": name.strip(),
-        "channel": channel,
-        "target": target.strip(),
-        "topics": ",".join(_split(topics)),
-        "languages": ",".join(_split(languages)),
-        "keywords": ",".join(_split(keywords)),
-        "min_figure": min_figure,
-        "kinds": ",".join(kind_list),
-        "mode": mode,
-        "digest_minutes": digest_minutes,
-        "urgent_figure": urgent_figure,
-    }
+def retry_failed_alerts(session: Session) -> int:
+    """Queue every failed alert for delivery again; how many."""
+    return session.execute(
+        update(AlertRow)
+        .where(AlertRow.status == AlertStatus.FAILED)
+        .values(status=AlertStatus.PENDING, attempts=0, next_attempt_at=utcnow())
+    ).rowcount
+
+
+def recent_alerts(session: Session, limit: int, *, failed_only: bool = False) -> list[AlertRow]:
+    """The latest alerts, newest first (only failed ones if asked)."""
+    query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
+    if failed_only:
+        query = query.where(AlertRow.status == AlertStatus.FAILED)
+    return list(session.scalars(query))
 
 
 def subscription_json(sub: Subscription) -> dict[str, Any]:
@@ -214,7 +167,7 @@ def sent_alerts(session: Session, subscription_id: int, limit: int = 50) -> list
     """(alert id, time, payload) of a subscription's delivered alerts, newest first: its Atom feed."""
     rows = session.scalars(
         select(AlertRow)
-        .where(AlertRow.subscription_id == subscription_id, AlertRow.status == "sent")
+        .where(AlertRow.subscription_id == subscription_id, AlertRow.status == AlertStatus.SENT)
         .order_by(AlertRow.id.desc())
         .limit(limit)
     )

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsvigil.errors import UserError
+from newsvigil.errors import DatabaseError
 from newsvigil.settings import shown_url
 
 
@@ -22,7 +22,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ModuleNotFoundError) as exc:
-        raise UserError(
+        raise DatabaseError(
             f"NEWSVIGIL_DATABASE_URL={shown_url(url)!r} is not a usable database URL: {exc}",
             "use sqlite:///path/to/file.db or postgresql+psycopg://user:pass@host/db",
         ) from None
@@ -31,7 +31,7 @@ def make_engine(url: str) -> Engine:
         if database and database != ":memory:":
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
-                raise UserError(
+                raise DatabaseError(
                     f"the folder of the SQLite database {database} does not exist",
                     "create it or change NEWSVIGIL_DATABASE_URL",
                 )

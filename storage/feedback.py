@@ -7,15 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsvigil.errors import UserError
+from newsvigil.errors import InvalidInput, NotFound
 from newsvigil.records import utc_iso, utcnow
 from newsvigil.storage.models import ArticleRow, DetectionRow, TroopFeedback, TroopMentionRow
 
 KINDS = ("not_troops",)
-
-
-class UnknownArticle(UserError):
-    """Feedback on an article that is not stored."""
 
 
 def record_feedback(
@@ -29,16 +25,13 @@ def record_feedback(
     """Record that `value` in an article is not a troop figure; (row, True if new). Marking the
     same figure twice keeps one row. The figure must be one the detector reported."""
     if kind not in KINDS:
-        raise UserError(f"unknown feedback kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+        raise InvalidInput(f"unknown feedback kind {kind!r}", f"use one of: {', '.join(KINDS)}")
     if session.get(ArticleRow, article_id) is None:
-        raise UnknownArticle(
-            f"no article {article_id!r} in the database",
-            "copy the id from `newsvigil detect`, the API or the article page",
-        )
+        raise NotFound(f"no article {article_id!r} in the database")
     figures = list(session.scalars(select(TroopMentionRow.value).where(TroopMentionRow.article_id == article_id)))
     if value not in figures:
         shown = ", ".join(f"{v:g}" for v in sorted(set(figures))) or "none"
-        raise UserError(
+        raise InvalidInput(
             f"article {article_id} has no troop figure {value:g} (its figures: {shown})",
             "give one of the figures the article page lists",
         )

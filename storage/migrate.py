@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
-from newsvigil.errors import UserError
+from newsvigil.errors import DatabaseError
 from newsvigil.settings import shown_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -26,10 +26,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:
-        raise UserError(
-            f"cannot migrate the database {shown_url(url)}: {exc.orig}",
-            "check NEWSVIGIL_DATABASE_URL and that the server runs",
-        ) from None
+        raise DatabaseError(f"cannot migrate the database {shown_url(url)}: {exc.orig}") from None
 
 
 def downgrade(url: str, revision: str) -> None:

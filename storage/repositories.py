@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from newsvigil.batching import batched
 from newsvigil.records import Article, Detection, Event, TroopMention, parse_time, utc_iso, utcnow
 from newsvigil.storage.models import (
     AlertRow,
@@ -27,8 +28,6 @@ from newsvigil.storage.models import (
     StoryRow,
     TroopMentionRow,
 )
-
-_CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
 
 
 def upsert(
@@ -61,11 +60,6 @@ def upsert(
     session.execute(stmt, list(rows))
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
-
-
 def article_row(article: Article) -> dict[str, Any]:
     return {
         "id": article.id,
@@ -84,7 +78,7 @@ def article_row(article: Article) -> dict[str, Any]:
 def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str]:
     """The stored full text of those of `article_ids` that have one."""
     found: dict[str, str] = {}
-    for chunk in _chunks(list(article_ids)):
+    for chunk in batched(article_ids):
         rows = session.execute(
             select(ArticleRow.id, ArticleRow.body).where(ArticleRow.id.in_(chunk), ArticleRow.body.is_not(None))
         )
@@ -113,7 +107,7 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
         keep=["body"],
     )
     existing_events: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in batched(ids):
         existing_events |= set(session.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
         session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
         session.execute(delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)))
@@ -149,7 +143,7 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
         ["topics", "rules_version"],
     )
     off_topic = [a.id for a, d in latest.values() if not d.topics and a.id in existing_events]
-    for chunk in _chunks(off_topic):
+    for chunk in batched(off_topic):
         session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
     leave_stories(session, off_topic)
     return [Event(a, d) for a, d in on_topic if a.id not in existing_events]
@@ -157,7 +151,7 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
 
 def leave_stories(session: Session, article_ids: Sequence[str]) -> None:
     """Articles no longer on any topic leave their stories; a story left with no report goes."""
-    for chunk in _chunks(list(article_ids)):
+    for chunk in batched(article_ids):
         counts = session.execute(
             select(StoryArticle.story_id, func.count())
             .where(StoryArticle.article_id.in_(chunk))
@@ -191,7 +185,7 @@ def _mention_row(m: TroopMention) -> dict[str, Any]:
 def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
     """Which of `ids` are already stored."""
     found: set[str] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in batched(ids):
         found |= set(session.scalars(select(ArticleRow.id).where(ArticleRow.id.in_(chunk))))
     return found
 
@@ -199,7 +193,7 @@ def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
 def seen_item_ids(session: Session, feed_url: str, ids: Sequence[str]) -> set[str]:
     """Which of a feed's item ids were already published."""
     found: set[str] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in batched(ids):
         found |= set(
             session.scalars(
                 select(SeenItem.article_id).where(SeenItem.feed_url == feed_url, SeenItem.article_id.in_(chunk))
@@ -246,7 +240,7 @@ class FetchOutcome:
 def feed_states(session: Session, urls: Sequence[str]) -> dict[str, Feed]:
     """The saved state of each of `urls` that has one (one query per 500 feeds)."""
     found: dict[str, Feed] = {}
-    for chunk in _chunks(list(dict.fromkeys(urls))):
+    for chunk in batched(dict.fromkeys(urls)):
         found.update((f.url, f) for f in session.scalars(select(Feed).where(Feed.url.in_(chunk))))
     return found
 
@@ -325,7 +319,7 @@ def list_events(
     rows = session.execute(query.order_by(when.desc(), EventRow.id).limit(limit)).all()
     mentions: dict[str, list[TroopMentionRow]] = {}
     ids = [event.id for event, _ in rows]
-    for chunk in _chunks(ids):
+    for chunk in batched(ids):
         for m in session.scalars(
             select(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)).order_by(TroopMentionRow.start)
         ):

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsvigil.storage.alerts import add_subscription, subscription_fields, subscription_json
-from newsvigil.storage.models import AlertRow, Subscription
+from newsvigil.processors import subscriptions
+from newsvigil.storage import alerts as stored_alerts
+from newsvigil.storage.alerts import subscription_json
+from newsvigil.storage.models import AlertRow
 from newsvigil.storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
 from newsvigil.storage.repositories import feed_health
 from newsvigil.web.auth import Unauthorized, may_read, same_origin, token_of
@@ -147,16 +149,10 @@ def save_feedback(
     request: Request, db: Session, article_id: str, value: float, note: str | None = None
 ) -> tuple[Any, bool]:
     """Record feedback from the API or the dashboard; 404 for an unknown article, 422 for a figure it lacks."""
-    from newsvigil.errors import UserError
-    from newsvigil.storage.feedback import UnknownArticle, record_feedback
+    from newsvigil.storage.feedback import record_feedback
 
     token = token_of(request, db)
-    try:
-        row, new = record_feedback(db, article_id, value, note=note, created_by=token.name if token else None)
-    except UnknownArticle:
-        raise HTTPException(404, f"no article {article_id}") from None
-    except UserError as exc:
-        raise HTTPException(422, exc.message) from None
+    row, new = record_feedback(db, article_id, value, note=note, created_by=token.name if token else None)
     db.commit()
     return row, new
 
@@ -185,20 +181,9 @@ class SubscriptionPatch(BaseModel):
     active: bool = Field(description="false pauses the subscription, true resumes it")
 
 
-def _subscription(db: Session, subscription_id: int) -> Subscription:
-    sub = db.get(Subscription, subscription_id)
-    if sub is None:
-        raise HTTPException(404, f"no subscription {subscription_id}")
-    return sub
-
-
 def create_subscription(db: Session, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """Validate and add a subscription (API and dashboard); (its JSON, its secret). HTTP 422 names the field."""
-    try:
-        fields = subscription_fields(**data)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
-    sub = add_subscription(db, **fields)
+    """Validate and add a subscription (API and dashboard); (its JSON, its secret). InvalidInput names the field."""
+    sub = subscriptions.create_subscription(db, **data)
     db.commit()
     return subscription_json(sub), sub.secret
 
@@ -206,7 +191,7 @@ def create_subscription(db: Session, data: dict[str, Any]) -> tuple[dict[str, An
 @router.get("/subscriptions", dependencies=[Depends(writer)], tags=["subscriptions"])
 def list_subscriptions(db: Session = Depends(session)) -> list[dict[str, Any]]:
     """All subscriptions (their secrets are never shown again)."""
-    return [subscription_json(s) for s in db.scalars(select(Subscription).order_by(Subscription.id))]
+    return [subscription_json(s) for s in stored_alerts.subscriptions(db)]
 
 
 @router.post("/subscriptions", status_code=201, dependencies=[Depends(writer)], tags=["subscriptions"])
@@ -225,10 +210,7 @@ def patch_subscription(
     body: SubscriptionPatch, subscription_id: int = SubscriptionId, db: Session = Depends(session)
 ) -> dict[str, Any]:
     """Pause or resume a subscription."""
-    sub = _subscription(db, subscription_id)
-    sub.active = body.active
-    if body.active:
-        sub.disabled_reason = None
+    sub = stored_alerts.set_active(db, subscription_id, body.active)
     db.commit()
     return subscription_json(sub)
 
@@ -238,7 +220,7 @@ def patch_subscription(
 )
 def delete_subscription(subscription_id: int = SubscriptionId, db: Session = Depends(session)) -> Response:
     """Delete a subscription and its alerts."""
-    db.delete(_subscription(db, subscription_id))
+    stored_alerts.delete_subscription(db, subscription_id)
     db.commit()
     return Response(status_code=204)
 
@@ -251,7 +233,7 @@ def test_subscription(
     from newsvigil.processors.delivery import send_test_alert
 
     outcome = send_test_alert(
-        request.app.state.sessions, request.app.state.settings, _subscription(db, subscription_id)
+        request.app.state.sessions, request.app.state.settings, stored_alerts.find_subscription(db, subscription_id)
     )
     return {"delivered": outcome.ok, "error": test_error(outcome, token_of(request, db))}
 

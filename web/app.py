@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsvigil import __version__
+from newsvigil.errors import InvalidInput, NotFound
 from newsvigil.records import utcnow
 from newsvigil.settings import Settings
 from newsvigil.storage.database import make_engine, session_factory
@@ -136,6 +137,14 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=404)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=422)
 
     @app.exception_handler(BadCursor)
     async def bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:

@@ -15,6 +15,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsvigil.errors import InvalidInput, NotFound
+from newsvigil.storage import alerts as stored_alerts
 from newsvigil.storage.alerts import sent_alerts, subscription_json
 from newsvigil.storage.models import Subscription
 from newsvigil.storage.queries import (
@@ -157,7 +159,7 @@ def subscriptions(request: Request, message: str | None = None, db: Session = De
 
 
 def _subscriptions_page(request: Request, db: Session, message: str | None, secret: str | None = None) -> HTMLResponse:
-    rows = [subscription_json(s) for s in db.scalars(select(Subscription).order_by(Subscription.id))]
+    rows = [subscription_json(s) for s in stored_alerts.subscriptions(db)]
     response = _page(
         request,
         "subscriptions.html",
@@ -214,8 +216,8 @@ def add_subscription_form(
                 "mode": mode,
             },
         )
-    except HTTPException as exc:
-        return _back(f"not added: {exc.detail}")
+    except InvalidInput as exc:
+        return _back(f"not added: {exc.message}")
     if channel in ("webhook", "atom"):
         # The secret is shown in this response, never put in a redirect URL (history, logs, Referer).
         return _subscriptions_page(request, db, f"subscription {data['id']} added", secret)
@@ -227,16 +229,16 @@ def change_subscription(
     request: Request, action: str, subscription_id: int = SubscriptionId, db: Session = Depends(session)
 ) -> Response:
     _form_guard(request, db)
-    sub = db.get(Subscription, subscription_id)
-    if sub is None:
-        return _back(f"no subscription {subscription_id}")
+    try:
+        sub = stored_alerts.find_subscription(db, subscription_id)
+    except NotFound as exc:
+        return _back(exc.message)
     if action in ("pause", "resume"):
-        sub.active = action == "resume"
-        sub.disabled_reason = None if sub.active else sub.disabled_reason
+        stored_alerts.set_active(db, subscription_id, action == "resume")
         db.commit()
-        return _back(f"subscription {subscription_id} {'resumed' if sub.active else 'paused'}")
+        return _back(f"subscription {subscription_id} {'resumed' if action == 'resume' else 'paused'}")
     if action == "delete":
-        db.delete(sub)
+        stored_alerts.delete_subscription(db, subscription_id)
         db.commit()
         return _back(f"subscription {subscription_id} deleted")
     if action == "test":

@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from newsvigil.errors import UserError
+from newsvigil.cli.errors import hint_for
+from newsvigil.errors import NewsvigilError
 
 out = Console(markup=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
@@ -27,7 +28,7 @@ def styled(label: str, style: str, rest: Any = "") -> Text:
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Report UserError (and bad settings) as one line plus a hint, exit code 2; Ctrl-C exits quietly."""
+    """Report the library's errors (and bad settings) as one line plus a hint, exit code 2; Ctrl-C exits quietly."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,10 +36,10 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
         try:
             return command(*args, **kwargs)
-        except UserError as exc:
+        except NewsvigilError as exc:
             err.print(styled("error:", "bold red", exc.message))
-            if exc.hint:
-                err.print(styled("hint:", "dim", exc.hint))
+            if hint := hint_for(exc):
+                err.print(styled("hint:", "dim", hint))
             raise typer.Exit(2) from None
         except ValidationError as exc:
             first = exc.errors()[0]

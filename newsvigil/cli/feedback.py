@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from newsvigil.cli.console import out, user_errors
-from newsvigil.errors import UserError
+from newsvigil.cli.errors import UserError
 
 
 @user_errors

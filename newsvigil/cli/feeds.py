@@ -11,7 +11,7 @@ import typer
 from rich.text import Text
 
 from newsvigil.cli.console import out, user_errors
-from newsvigil.errors import UserError
+from newsvigil.cli.errors import UserError
 from newsvigil.settings import get_settings
 
 feeds_app = typer.Typer(help="Feed health and management (list, add, remove, import, export).", no_args_is_help=True)

@@ -8,15 +8,15 @@ import logging
 import os
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from newsvigil import __version__
+from newsvigil.batching import batched
 from newsvigil.cli.console import err, out, progress_bar, styled, user_errors
-from newsvigil.errors import UserError
-from newsvigil.records import TroopMention, parse_time
+from newsvigil.cli.errors import UserError
+from newsvigil.records import AlertPolicy, TroopMention, parse_time
 from newsvigil.settings import get_settings, shown_url
 
 app = typer.Typer(
@@ -106,11 +106,11 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
         out.print(alert_line(event), markup=False)
 
     if settings.kafka_mode:
-        from newsvigil.processors.combined import run_combined
+        from newsvigil.runtime.combined import run_combined
 
         run_combined(settings, once, lambda n, r, s: _print_cycle(n, r, s, counter), on_event)
         return
-    from newsvigil.processors.embedded import Monitor
+    from newsvigil.runtime.monitor import Monitor
 
     monitor = Monitor(settings, on_event=on_event)
     out.print(
@@ -168,8 +168,8 @@ def ingest(once: bool = typer.Option(False, "--once", help="Poll every feed once
     articles, never drops them.
     """
     from newsvigil.ingest.publish import KafkaPublisher, PublishFailed
-    from newsvigil.processors.embedded import Monitor
     from newsvigil.processors.kafka_topics import ensure_topics
+    from newsvigil.runtime.monitor import Monitor
 
     settings = get_settings()
     _require_kafka(settings)
@@ -194,7 +194,7 @@ def worker(
     /healthz and /metrics (Prometheus) on 127.0.0.1:NEWSVIGIL_WORKER_WEB_PORT.
     """
     from newsvigil.processors.alerts import alert_line
-    from newsvigil.processors.worker import run_worker
+    from newsvigil.runtime.worker import run_worker
 
     settings = get_settings()
     _require_kafka(settings)
@@ -265,12 +265,6 @@ def detect(
         raise typer.Exit(1)
 
 
-class AlertPolicy(StrEnum):
-    none = "none"
-    new = "new"
-    all = "all"
-
-
 @app.command()
 @user_errors
 def replay(
@@ -278,7 +272,7 @@ def replay(
         ..., help="RSS/Atom files, WARC archives, `newsvigil export` JSON lines (each .gz too), or folders of them."
     ),
     alerts: AlertPolicy = typer.Option(
-        AlertPolicy.none,
+        AlertPolicy.NONE,
         "--alerts",
         help="none: history does not notify; new: alert (and print) events never seen before; all: alert about known reports too (each subscriber still gets a report once).",
     ),
@@ -326,7 +320,7 @@ def replay(
             task = progress.add_task("replay", total=archive.count)
             batches = _paced(archive, rate, lambda n: progress.advance(task, n))
             if to_kafka:
-                summary = _replay_to_kafka(batches, settings, alerts.value)
+                summary = _replay_to_kafka(batches, settings, alerts)
             elif dry_run or diff:
                 changed = _print_rule_diff(batches, rules, settings.database_url, show=diff)
                 summary = (
@@ -334,12 +328,10 @@ def replay(
                     f"under rules {rules.version}"
                 )
                 if not dry_run:
-                    stored, failed = _replay_locally(
-                        _paced(archive, rate, lambda n: None), rules, settings, alerts.value
-                    )
+                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), rules, settings, alerts)
                     summary += "; " + stored
             else:
-                summary, failed = _replay_locally(batches, rules, settings, alerts.value)
+                summary, failed = _replay_locally(batches, rules, settings, alerts)
     _print_rejected(archive.rejected)
     skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
     out.print(f"replayed {archive.files} files: {summary}{skipped}, {len(archive.rejected)} rejected")
@@ -352,7 +344,7 @@ def _paced(items, rate: float, advance, size: int = 2000):
     size = max(1, min(size, int(rate))) if rate else size
     started = time.monotonic()
     done = 0
-    for chunk in _batched(items, size):
+    for chunk in batched(items, size):
         if rate:
             time.sleep(max(0.0, started + done / rate - time.monotonic()))
         yield chunk
@@ -360,18 +352,7 @@ def _paced(items, rate: float, advance, size: int = 2000):
         advance(len(chunk))
 
 
-def _batched(items, size: int):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _replay_locally(batches, rules, settings, alerts: str) -> tuple[str, int]:
+def _replay_locally(batches, rules, settings, alerts: AlertPolicy) -> tuple[str, int]:
     """Store detected batches through the pipeline (alerts delivered as the policy says); (summary,
     items not processed)."""
     from datetime import timedelta
@@ -383,7 +364,7 @@ def _replay_locally(batches, rules, settings, alerts: str) -> tuple[str, int]:
     from newsvigil.storage.repositories import known_article_ids
 
     def on_event(event) -> None:
-        if alerts != "none":
+        if alerts != AlertPolicy.NONE:
             out.print(alert_line(event), markup=False)
 
     items = known = events = 0
@@ -414,7 +395,7 @@ def _replay_locally(batches, rules, settings, alerts: str) -> tuple[str, int]:
                 failed[0] += len(result.failed)
                 items += len(chunk)
                 events += len(result.events)
-            delivery = _drain_alerts(dispatcher, sent[0]) if alerts != "none" else ""
+            delivery = _drain_alerts(dispatcher, sent[0]) if alerts != AlertPolicy.NONE else ""
         finally:
             dispatcher.close()
     new = items - known - failed[0]
@@ -440,7 +421,7 @@ def _drain_alerts(dispatcher, sent: int) -> str:
     return f", {delivered} alerts delivered" + (f", {pending} still queued" if pending else "")
 
 
-def _replay_to_kafka(batches, settings, alerts: str) -> str:
+def _replay_to_kafka(batches, settings, alerts: AlertPolicy) -> str:
     """Kafka mode: publish in publication order to <prefix>.articles; the workers detect and store."""
     from newsvigil.ingest.publish import KafkaPublisher, PublishFailed
     from newsvigil.processors.kafka_topics import ensure_topics
@@ -552,8 +533,8 @@ def export(
     topic: str | None = typer.Option(None, "--topic", help="Only articles on this topic."),
 ) -> None:
     """Export stored articles with their detections as JSON lines (the format `replay` reads back)."""
-    from newsvigil.ingest.export import export_records, write_jsonl
     from newsvigil.storage.database import open_database
+    from newsvigil.storage.export import export_records, write_jsonl
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     try:

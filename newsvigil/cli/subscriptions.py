@@ -7,7 +7,7 @@ import json
 import typer
 
 from newsvigil.cli.console import err, out, user_errors
-from newsvigil.errors import UserError
+from newsvigil.cli.errors import UserError
 from newsvigil.settings import get_settings
 
 subscribe_app = typer.Typer(help="Manage alert subscriptions (webhook, email, Apprise, Atom).", no_args_is_help=True)
@@ -37,28 +37,29 @@ def add(
     ),
 ) -> None:
     """Add a subscription; prints its id and, for webhooks, the signing secret."""
-    from newsvigil.storage.alerts import add_subscription, subscription_fields
+    from newsvigil.errors import InvalidInput
+    from newsvigil.processors.subscriptions import create_subscription
     from newsvigil.storage.database import open_database
 
-    try:
-        fields = subscription_fields(
-            name=name,
-            channel=channel,
-            target=target,
-            topics=topics,
-            languages=languages,
-            keywords=keywords,
-            min_figure=min_figure,
-            kinds=kinds,
-            mode=mode,
-            digest_minutes=digest_minutes,
-            urgent_figure=urgent_figure,
-        )
-    except ValueError as exc:
-        field, _, reason = str(exc).partition(": ")
-        raise UserError(f"--{field.replace('_', '-')}: {reason}", "see `newsvigil subscribe add --help`") from None
+    requested = {
+        "name": name,
+        "channel": channel,
+        "target": target,
+        "topics": topics,
+        "languages": languages,
+        "keywords": keywords,
+        "min_figure": min_figure,
+        "kinds": kinds,
+        "mode": mode,
+        "digest_minutes": digest_minutes,
+        "urgent_figure": urgent_figure,
+    }
     with open_database() as sessions, sessions.begin() as session:
-        sub = add_subscription(session, **fields)
+        try:
+            sub = create_subscription(session, **requested)
+        except InvalidInput as exc:
+            field, _, reason = exc.message.partition(": ")
+            raise UserError(f"--{field.replace('_', '-')}: {reason}", "see `newsvigil subscribe add --help`") from None
         out.print(f"subscription {sub.id} added ({channel})")
         if channel == "webhook":
             out.print(f"signing secret (Standard Webhooks): {sub.secret}")
@@ -70,14 +71,11 @@ def add(
 @user_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """List subscriptions."""
-    from sqlalchemy import select
-
-    from newsvigil.storage.alerts import subscription_json
+    from newsvigil.storage.alerts import subscription_json, subscriptions
     from newsvigil.storage.database import open_database
-    from newsvigil.storage.models import Subscription
 
     with open_database() as sessions, sessions() as session:
-        for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
+        for sub in subscriptions(session):
             if as_json:
                 out.print(json.dumps(subscription_json(sub), ensure_ascii=False), markup=False)
             else:
@@ -89,23 +87,15 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
                 )
 
 
-def _subscription(session, subscription_id: int):
-    from newsvigil.storage.models import Subscription
-
-    sub = session.get(Subscription, subscription_id)
-    if sub is None:
-        raise UserError(f"no subscription {subscription_id}", "see `newsvigil subscribe list`")
-    return sub
-
-
 @subscribe_app.command("remove")
 @user_errors
 def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Remove a subscription and its alerts."""
+    from newsvigil.storage.alerts import delete_subscription
     from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions.begin() as session:
-        session.delete(_subscription(session, subscription_id))
+        delete_subscription(session, subscription_id)
     out.print(f"subscription {subscription_id} removed")
 
 
@@ -113,11 +103,11 @@ def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Re-enable a subscription that was disabled (e.g. after HTTP 410)."""
+    from newsvigil.storage.alerts import set_active
     from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions.begin() as session:
-        sub = _subscription(session, subscription_id)
-        sub.active, sub.disabled_reason = True, None
+        set_active(session, subscription_id, True)
     out.print(f"subscription {subscription_id} enabled")
 
 
@@ -126,11 +116,12 @@ def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Send a test alert to a subscription now and report the outcome."""
     from newsvigil.processors.delivery import send_test_alert
+    from newsvigil.storage.alerts import find_subscription
     from newsvigil.storage.database import open_database
 
     with open_database() as sessions:
         with sessions() as session:
-            sub = _subscription(session, subscription_id)
+            sub = find_subscription(session, subscription_id)
         outcome = send_test_alert(sessions, get_settings(), sub)
     if not outcome.ok:
         raise UserError(
@@ -148,33 +139,23 @@ def alerts(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
 ) -> None:
     """Alerts and their delivery state (newest first); retry failed ones; print a subscription's Atom feed."""
-    from sqlalchemy import select, update
-
     from newsvigil.processors.atom import alerts_feed
-    from newsvigil.records import parse_time, utcnow
-    from newsvigil.storage.alerts import sent_alerts
+    from newsvigil.records import parse_time
+    from newsvigil.storage.alerts import find_subscription, recent_alerts, retry_failed_alerts, sent_alerts
     from newsvigil.storage.database import open_database
-    from newsvigil.storage.models import AlertRow
 
     with open_database() as sessions:
         if retry:
             with sessions.begin() as session:
-                count = session.execute(
-                    update(AlertRow)
-                    .where(AlertRow.status == "failed")
-                    .values(status="pending", attempts=0, next_attempt_at=utcnow())
-                ).rowcount
+                count = retry_failed_alerts(session)
             out.print(f"{count} failed alerts queued again")
             return
         with sessions() as session:
             if feed is not None:
-                sub = _subscription(session, feed)
+                sub = find_subscription(session, feed)
                 typer.echo(alerts_feed(sub.id, sub.name, sent_alerts(session, sub.id, limit)).decode(), nl=False)
                 return
-            query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
-            if failed:
-                query = query.where(AlertRow.status == "failed")
-            for a in session.scalars(query):
+            for a in recent_alerts(session, limit, failed_only=failed):
                 payload = json.loads(a.payload)
                 row = {
                     "id": a.id,

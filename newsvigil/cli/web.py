@@ -7,7 +7,7 @@ import json
 import typer
 
 from newsvigil.cli.console import out, user_errors
-from newsvigil.errors import UserError
+from newsvigil.cli.errors import UserError
 from newsvigil.settings import get_settings, shown_url
 
 tokens_app = typer.Typer(

@@ -1,6 +1,6 @@
 import pytest
 
-from newsvigil.errors import UserError
+from newsvigil.errors import FeedListError
 from newsvigil.ingest.feeds import load_feed_list
 from tests.support import REPO_ROOT
 
@@ -30,13 +30,13 @@ def test_text_file(tmp_path):
 def test_bad_feed_lists(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_text(content)
-    with pytest.raises(UserError) as info:
+    with pytest.raises(FeedListError) as info:
         load_feed_list(path)
     assert message in str(info.value) and name in str(info.value)
 
 
 def test_missing_feed_list(tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(FeedListError, match="does not exist"):
         load_feed_list(tmp_path / "none.opml")
 
 

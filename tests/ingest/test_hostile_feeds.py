@@ -312,7 +312,7 @@ def test_a_non_ascii_etag_is_sent_back_as_received(tmp_path):
 
 def test_an_unexpected_failure_is_recorded_and_backed_off():
     from newsvigil.ingest.feeds import FeedSource
-    from newsvigil.ingest.poll import unexpected_failure
+    from newsvigil.runtime.poller import unexpected_failure
     from newsvigil.settings import Settings
     from newsvigil.storage.models import Feed
 

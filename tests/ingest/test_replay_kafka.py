@@ -63,6 +63,6 @@ def test_replay_to_kafka_then_reprocess_with_new_rules(tmp_path, kafka_servers, 
     ],
 )
 def test_alert_policy_header(headers, policy):
-    from newsvigil.processors.worker import alert_policy
+    from newsvigil.runtime.worker import alert_policy
 
     assert alert_policy(headers) == policy

@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsvigil.errors import UserError
+from newsvigil.errors import RulesError
 from newsvigil.processors.detect import detect_text
 from newsvigil.processors.rules import load_rules
 from tests.support import REPO_ROOT
@@ -55,11 +55,11 @@ def test_user_adds_topic_and_unit(tmp_path):
 def test_bad_rules_name_the_problem(tmp_path, content, message):
     path = tmp_path / "topics.yaml"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(UserError) as info:
+    with pytest.raises(RulesError) as info:
         load_rules(path)
     assert message in str(info.value) and str(path) in str(info.value)
 
 
 def test_missing_rules_file(tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(RulesError, match="does not exist"):
         load_rules(tmp_path / "nope.yaml")

@@ -372,11 +372,12 @@ def test_apprise_targets_are_checked_by_the_policy(target, problem):
 
 
 def test_an_apprise_target_that_cannot_be_guarded_is_refused_when_subscribing():
-    from newsvigil.storage.alerts import subscription_fields
+    from newsvigil.errors import InvalidInput
+    from newsvigil.processors.subscriptions import subscription_fields
 
-    with pytest.raises(ValueError, match="target: Apprise scheme 'syslog' is not allowed"):
+    with pytest.raises(InvalidInput, match="target: Apprise scheme 'syslog' is not allowed"):
         subscription_fields(name="x", channel="apprise", target="syslog://127.0.0.1")
-    with pytest.raises(ValueError, match="method 'GET' is not allowed"):
+    with pytest.raises(InvalidInput, match="method 'GET' is not allowed"):
         subscription_fields(name="x", channel="apprise", target="json://example.org/x?method=GET")
 
 

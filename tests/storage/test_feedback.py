@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsvigil.errors import UserError
+from newsvigil.errors import InvalidInput, NotFound
 from newsvigil.records import VagueMention
 from newsvigil.storage.feedback import feedback_values, list_feedback, record_feedback
 from newsvigil.storage.queries import article_detail
@@ -33,11 +33,11 @@ def test_feedback_names_what_is_wrong(sessions):
     with sessions.begin() as s:
         save_detections(s, [(a, detection(a, ["nato"], [300]))])
     with sessions.begin() as s:
-        with pytest.raises(UserError, match="no article 'nope'"):
+        with pytest.raises(NotFound, match="no article 'nope'"):
             record_feedback(s, "nope", 300)
-        with pytest.raises(UserError, match=r"article a1 has no troop figure 7 \(its figures: 300\)"):
+        with pytest.raises(InvalidInput, match=r"article a1 has no troop figure 7 \(its figures: 300\)"):
             record_feedback(s, "a1", 7)
-        with pytest.raises(UserError, match="unknown feedback kind"):
+        with pytest.raises(InvalidInput, match="unknown feedback kind"):
             record_feedback(s, "a1", 300, kind="bogus")
     with sessions() as s:
         assert list_feedback(s) == []

@@ -11,7 +11,6 @@ from datetime import timedelta
 from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.ingest.feeds import FeedSource, load_feed_list
 from newsvigil.ingest.fetch import client_for
-from newsvigil.ingest.poll import PollReport, intervals, poll_cycle
 from newsvigil.ingest.publish import ArticlePublisher, MemoryPublisher
 from newsvigil.ingest.schedule import HostBackoff
 from newsvigil.outage import Outage
@@ -20,6 +19,7 @@ from newsvigil.processors.detect import wants_full_text
 from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.processors.rules import load_rules
 from newsvigil.records import Event, utcnow
+from newsvigil.runtime.poller import PollReport, intervals, poll_cycle
 from newsvigil.settings import Settings
 from newsvigil.storage.database import make_engine, session_factory
 from newsvigil.storage.migrate import upgrade

@@ -11,9 +11,9 @@ from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.ingest.feeds import FeedSource
 from newsvigil.ingest.fetch import make_client
 from newsvigil.ingest.guard import AddressPolicy
-from newsvigil.ingest.poll import poll_cycle
 from newsvigil.ingest.publish import MemoryPublisher
 from newsvigil.ingest.schedule import HostBackoff, Intervals
+from newsvigil.runtime.poller import poll_cycle
 from newsvigil.settings import Settings
 
 FEED = b"<rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>Hello</title></item></channel></rss>"

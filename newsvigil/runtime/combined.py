@@ -11,9 +11,9 @@ from collections.abc import Callable
 import faust
 
 from newsvigil.ingest.publish import KafkaPublisher
-from newsvigil.processors.embedded import Monitor
 from newsvigil.processors.kafka_topics import articles_lag
-from newsvigil.processors.worker import build_app
+from newsvigil.runtime.monitor import Monitor
+from newsvigil.runtime.worker import build_app
 from newsvigil.settings import Settings
 
 log = logging.getLogger("newsvigil.combined")
