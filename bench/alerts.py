@@ -129,7 +129,7 @@ def main() -> None:
                 digest_minutes=60,
                 urgent_figure=None,
             )
-        dispatcher = Dispatcher(sessions, settings).start()
+        dispatcher = Dispatcher(sessions, settings).start(settings.delivery_interval)
         current: list[str] = []
 
         def deliver() -> None:

@@ -48,7 +48,7 @@ class KafkaPublisher:
 
     blocking = True
 
-    def __init__(self, servers: list[str], topic: str = ARTICLES, timeout: float = 30.0) -> None:
+    def __init__(self, servers: list[str], topic: str, timeout: float = 30.0) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 

@@ -143,11 +143,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def published_at(article: Article) -> datetime:
-    """The time an article is replayed at: published, else fetched."""
-    return article.published or article.fetched_at
-
-
 class Archive:
     """Archives read into time-sorted runs, then streamed in publication order, filtered to [since, until)."""
 
@@ -255,13 +250,11 @@ def _install(
 def _spill(path: str, since: datetime | None, until: datetime | None, run_path: str) -> _Run:
     """Read one file, keep its items in the window, sort them and write them as a run."""
     read = read_file(Path(path))
-    kept = [
-        a for a in read.articles if (not since or published_at(a) >= since) and (not until or published_at(a) < until)
-    ]
-    kept.sort(key=lambda a: (published_at(a), a.id))
+    kept = [a for a in read.articles if (not since or a.when >= since) and (not until or a.when < until)]
+    kept.sort(key=lambda a: (a.when, a.id))
     items = _transform(kept) if _transform else kept
     if kept:
-        _write_run(run_path, (((published_at(a), a.id), item) for a, item in zip(kept, items, strict=False)))
+        _write_run(run_path, (((a.when, a.id), item) for a, item in zip(kept, items, strict=False)))
     return _Run(run_path if kept else None, len(kept), len(read.articles) - len(kept), read.rejected)
 
 

@@ -55,6 +55,11 @@ class Article:
     body: str = ""  # main text of the article page, fetched for topics that ask for full text
 
     @property
+    def when(self) -> datetime:
+        """The time the article is placed at: published, else fetched."""
+        return self.published or self.fetched_at
+
+    @property
     def text(self) -> str:
         """The text detection reads; mention offsets index into it."""
         text = join_text(self.title, self.summary)

@@ -9,6 +9,30 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The identifier may answer only these unless NEWSVIGIL_LANGUAGES says otherwise.
+DEFAULT_LANGUAGES = (
+    "fr",
+    "en",
+    "de",
+    "da",
+    "nl",
+    "es",
+    "it",
+    "pl",
+    "sv",
+    "no",
+    "fi",
+    "is",
+    "pt",
+    "ru",
+    "uk",
+    "cs",
+    "ro",
+    "hu",
+)
+
+DEFAULT_STORY_WINDOW_HOURS = 72.0
+
 SEEDS = Path(__file__).resolve().parent / "seeds"  # seeds/ in a checkout, package data when installed
 
 
@@ -59,10 +83,15 @@ class Settings(BaseSettings):
         description="User-Agent sent with every request",
     )
     languages: str = Field(
-        "fr,en,de,da,nl,es,it,pl,sv,no,fi,is,pt,ru,uk,cs,ro,hu",
+        ",".join(DEFAULT_LANGUAGES),
         description="languages the identifier may answer when a feed does not say",
     )
-    story_window_hours: float = Field(72.0, gt=0, description="how long a story stays open to related reports")
+    story_window_hours: float = Field(
+        DEFAULT_STORY_WINDOW_HOURS, gt=0, description="how long a story stays open to related reports"
+    )
+    delivery_interval: float = Field(
+        5.0, gt=0, description="seconds between delivery rounds for retries and digests (new alerts go at once)"
+    )
     smtp_host: str = Field("localhost", description="SMTP server for email alerts")
     smtp_port: int = Field(25, ge=1, description="SMTP port")
     smtp_from: str = Field("newsvigil@localhost", description="From address of email alerts")
@@ -129,16 +158,6 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests clear the cache after changing the environment)."""
     return Settings()
-
-
-def shown_url(url: str) -> str:
-    """A database URL fit to print: its password masked."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: show nothing of it that could be a secret
-        return url.rsplit("@", maxsplit=1)[-1]
 
 
 def parse_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -118,7 +118,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, interval: float = 5.0) -> Dispatcher:
+    def start(self, interval: float) -> Dispatcher:
         """Deliver in a background thread: at once after `notify()`, and every `interval` s for retries."""
         outage = Outage("database (alert delivery)", log)
 

@@ -11,27 +11,7 @@ from newsvigil.processors.rules import RuleSet
 from newsvigil.processors.topics import find_topics
 from newsvigil.processors.troops import Verdict, scan_troops
 from newsvigil.records import Article, Detection, TroopMention, VagueMention
-
-DEFAULT_LANGUAGES = (
-    "fr",
-    "en",
-    "de",
-    "da",
-    "nl",
-    "es",
-    "it",
-    "pl",
-    "sv",
-    "no",
-    "fi",
-    "is",
-    "pt",
-    "ru",
-    "uk",
-    "cs",
-    "ro",
-    "hu",
-)
+from newsvigil.settings import DEFAULT_LANGUAGES
 
 
 class TextDetection(NamedTuple):

@@ -15,6 +15,7 @@ from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
+from newsvigil.settings import DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.storage.repositories import save_detections, stored_bodies
 
 log = logging.getLogger("newsvigil.pipeline")
@@ -37,7 +38,6 @@ class BatchResult:
 
 # Which events alert subscribers: none (history), new (never seen before), all (known reports
 # too; the outbox still sends each subscriber a given report once).
-ALERT_POLICIES = ("none", "new", "all")
 
 # An article with its detection, or with the reason its detection failed.
 Detected = tuple[Article, "Detection | str"]
@@ -71,7 +71,7 @@ class ArticleProcessor:
         sessions: sessionmaker[Session],
         on_event: Callable[[Event], None] | None = None,
         languages: tuple[str, ...] = DEFAULT_LANGUAGES,
-        story_window: timedelta = timedelta(hours=72),
+        story_window: timedelta = timedelta(hours=DEFAULT_STORY_WINDOW_HOURS),
         alerts: AlertPolicy = AlertPolicy.NEW,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
@@ -134,7 +134,7 @@ class ArticleProcessor:
     def store(self, detected: Sequence[Detected], alerts: AlertPolicy | None = None) -> BatchResult:
         """Store articles detected elsewhere (e.g. in replay's process pool), as `process` does.
 
-        `alerts` (ALERT_POLICIES) overrides the processor's policy for this batch.
+        `alerts` (an AlertPolicy) overrides the processor's policy for this batch.
         """
         alerts = alerts or self.alerts
         result = BatchResult()

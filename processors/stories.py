@@ -155,7 +155,7 @@ def additions(report: Report, story: StoryState | None) -> Additions:
     )
 
 
-def absorb(story: StoryState, report: Report, max_members: int = 20) -> None:
+def absorb(story: StoryState, report: Report, max_members: int) -> None:
     """Update a story's state with a report that joined it (keeping its latest `max_members` for comparison)."""
     story.topics |= report.topics
     story.last_seen = max(story.last_seen, report.published)

@@ -37,7 +37,7 @@ def report_of(event: Event) -> Report:
         article_id=article.id,
         title=article.title,
         topics=frozenset(event.detection.topics),
-        published=article.published or article.fetched_at,
+        published=article.when,
         source=article.source,
         language=event.detection.lang,
         figures=list(event.detection.troops),

@@ -7,12 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.errors import DatabaseError
-from newsvigil.settings import shown_url
 
 
 def make_engine(url: str) -> Engine:
@@ -68,3 +67,11 @@ def open_database(url: str | None = None) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: show nothing of it that could be a secret
+        return url.rsplit("@", maxsplit=1)[-1]

@@ -7,35 +7,21 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsvigil.records import SCHEMA_VERSION, Article, TroopMention
-from newsvigil.storage.models import ArticleRow, ArticleTopic, DetectionRow, TroopMentionRow
+from newsvigil.records import SCHEMA_VERSION
+from newsvigil.storage.mapping import article_of, mention_of, mentions_by_article, topics_by_article
+from newsvigil.storage.models import ArticleRow, ArticleTopic, DetectionRow
 
 _CHUNK = 500
-
-
-def _article(row: ArticleRow) -> Article:
-    return Article(
-        id=row.id,
-        feed_url=row.feed_url,
-        source=row.source,
-        title=row.title,
-        summary=row.summary,
-        link=row.link,
-        published=row.published_at,
-        fetched_at=row.fetched_at,
-        language=row.language,
-        body=row.body or "",
-    )
 
 
 def export_records(
     session: Session, since: datetime | None = None, until: datetime | None = None, topic: str | None = None
 ) -> Iterator[dict]:
     """Each stored article (oldest first) as {"schema", "article", "detection"}."""
-    when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    when = ArticleRow.when
     query = select(ArticleRow).order_by(when, ArticleRow.id)
     if since:
         query = query.where(when >= since)
@@ -59,39 +45,18 @@ def _with_detections(session: Session, rows: list[ArticleRow]) -> Iterator[dict]
     detections = {
         d.article_id: d for d in session.scalars(select(DetectionRow).where(DetectionRow.article_id.in_(ids)))
     }
-    topics: dict[str, list[str]] = {}
-    for article_id, name in session.execute(
-        select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(ids))
-    ):
-        topics.setdefault(article_id, []).append(name)
-    mentions: dict[str, list[dict]] = {}
-    for m in session.scalars(
-        select(TroopMentionRow).where(TroopMentionRow.article_id.in_(ids)).order_by(TroopMentionRow.start)
-    ):
-        mentions.setdefault(m.article_id, []).append(
-            TroopMention(
-                value=m.value,
-                low=m.low,
-                high=m.high,
-                approx=m.approx,
-                unit=m.unit,
-                quote=m.quote,
-                start=m.start,
-                end=m.end,
-                actor=m.actor,
-                action=m.action,
-            ).to_json()
-        )
+    topics = topics_by_article(session, ids)
+    mentions = mentions_by_article(session, ids)
     for row in rows:
         detection = detections.get(row.id)
         yield {
             "schema": SCHEMA_VERSION,
-            "article": _article(row).to_json(),
+            "article": article_of(row).to_json(),
             "detection": {
                 "id": row.id,
                 "lang": detection.lang if detection else None,
-                "topics": sorted(topics.get(row.id, [])),
-                "troops": mentions.get(row.id, []),
+                "topics": topics.get(row.id, []),
+                "troops": [mention_of(m).to_json() for m in mentions.get(row.id, [])],
                 "rules_version": detection.rules_version if detection else None,
             },
         }

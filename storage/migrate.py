@@ -9,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
 from newsvigil.errors import DatabaseError
-from newsvigil.settings import shown_url
+from newsvigil.storage.database import shown_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

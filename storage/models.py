@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -17,7 +18,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -72,6 +75,16 @@ class ArticleRow(Base):
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     language: Mapped[str | None] = mapped_column(String(16))
     body: Mapped[str | None] = mapped_column(Text)  # full text of the page, when a topic asked for it
+
+    @hybrid_property
+    def when(self) -> datetime:
+        """The time the article is placed at: published, else fetched (Article.when, in SQL too)."""
+        return self.published_at or self.fetched_at
+
+    @when.inplace.expression
+    @classmethod
+    def _when_expression(cls) -> ColumnElement[datetime]:
+        return func.coalesce(cls.published_at, cls.fetched_at)
 
 
 class DetectionRow(Base):

@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from newsvigil.records import parse_time, utc_iso
+from newsvigil.storage.mapping import article_of, mention_json, mentions_by_article, topics_by_article
 from newsvigil.storage.models import (
     ArticleRow,
     ArticleTopic,
@@ -131,27 +132,9 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _mentions(session: Session, article_ids: list[str]) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = {}
-    for i in range(0, len(article_ids), 500):
-        query = select(TroopMentionRow).where(TroopMentionRow.article_id.in_(article_ids[i : i + 500]))
-        for m in session.scalars(query.order_by(TroopMentionRow.article_id, TroopMentionRow.start)):
-            found.setdefault(m.article_id, []).append(
-                {
-                    "id": m.id,
-                    "value": m.value,
-                    "low": m.low,
-                    "high": m.high,
-                    "approx": m.approx,
-                    "unit": m.unit,
-                    "quote": m.quote,
-                    "start": m.start,
-                    "end": m.end,
-                    "actor": m.actor,
-                    "action": m.action,
-                }
-            )
-    return found
+def figures_by_article(session: Session, article_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each article's troop figures as the API shows them."""
+    return {a: [mention_json(m) for m in rows] for a, rows in mentions_by_article(session, article_ids).items()}
 
 
 def _article_json(article: ArticleRow, lang: str | None, topics: list[str], figures: list[dict]) -> dict[str, Any]:
@@ -177,11 +160,11 @@ def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
         select(StoryArticle, ArticleRow)
         .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
         .where(StoryArticle.story_id == story_id)
-        .order_by(func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at), ArticleRow.id)
+        .order_by(ArticleRow.when, ArticleRow.id)
     ).all()
     ids = [a.id for _, a in rows]
-    topics = _topics(session, ids)
-    figures = _mentions(session, ids)
+    topics = topics_by_article(session, ids)
+    figures = figures_by_article(session, ids)
     reports = []
     for member, article in rows:
         report = _article_json(article, member.language, topics.get(article.id, []), figures.get(article.id, []))
@@ -190,23 +173,12 @@ def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
     return {**story_json(story), "articles": reports}
 
 
-def _topics(session: Session, article_ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for i in range(0, len(article_ids), 500):
-        query = select(ArticleTopic.article_id, ArticleTopic.topic).where(
-            ArticleTopic.article_id.in_(article_ids[i : i + 500])
-        )
-        for article_id, topic in session.execute(query.order_by(ArticleTopic.topic)):
-            found.setdefault(article_id, []).append(topic)
-    return found
-
-
 def articles_page(
     session: Session, filters: Filters, limit: int = 50, cursor: str | None = None, events_only: bool = False
 ) -> tuple[list[dict], str | None]:
     """Articles (or only events: articles on a topic), newest first, with topics and figures."""
     limit = max(1, min(limit, MAX_LIMIT))
-    when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    when = ArticleRow.when
     query = select(ArticleRow, DetectionRow.lang).outerjoin(DetectionRow, DetectionRow.article_id == ArticleRow.id)
     if events_only:
         query = query.where(exists(select(EventRow.id).where(EventRow.id == ArticleRow.id)))
@@ -228,9 +200,9 @@ def articles_page(
         query = query.where(when < filters.until)
     query = _after(query, when, ArticleRow.id, cursor)
     rows = session.execute(query.order_by(when.desc(), ArticleRow.id.desc()).limit(limit + 1)).all()
-    rows, next_cursor = _page(rows, limit, lambda r: encode_cursor(r[0].published_at or r[0].fetched_at, r[0].id))
+    rows, next_cursor = _page(rows, limit, lambda r: encode_cursor(r[0].when, r[0].id))
     ids = [a.id for a, _ in rows]
-    topics, figures = _topics(session, ids), _mentions(session, ids)
+    topics, figures = topics_by_article(session, ids), figures_by_article(session, ids)
     return [_article_json(a, lang, topics.get(a.id, []), figures.get(a.id, [])) for a, lang in rows], next_cursor
 
 
@@ -247,11 +219,10 @@ def article_detail(session: Session, article_id: str) -> dict[str, Any] | None:
     data = _article_json(
         article,
         lang,
-        _topics(session, [article.id]).get(article.id, []),
-        _mentions(session, [article.id]).get(article.id, []),
+        topics_by_article(session, [article.id]).get(article.id, []),
+        figures_by_article(session, [article.id]).get(article.id, []),
     )
-    text = f"{article.title}\n{article.summary}" if article.summary else article.title
-    data["text"] = f"{text}\n{article.body}" if article.body else text
+    data["text"] = article_of(article).text  # the text detection read: mention offsets index into it
     story = session.scalar(select(StoryArticle.story_id).where(StoryArticle.article_id == article.id))
     data["story"] = story
     data["vague"] = json.loads(vague) if vague else []
@@ -279,7 +250,7 @@ def timeline_window(session: Session, filters: Filters) -> tuple[datetime, datet
 
 
 def _on_topic_articles(filters: Filters, since: datetime, until: datetime):
-    when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    when = ArticleRow.when
     query = (
         select(ArticleRow.id, when.label("when"), ArticleTopic.topic)
         .join(ArticleTopic, ArticleTopic.article_id == ArticleRow.id)

@@ -13,7 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newsvigil.batching import batched
-from newsvigil.records import Article, Detection, Event, TroopMention, parse_time, utc_iso, utcnow
+from newsvigil.records import Article, Detection, Event, parse_time, utc_iso, utcnow
+from newsvigil.storage.mapping import article_row, mention_of, mention_row, mentions_by_article
 from newsvigil.storage.models import (
     AlertRow,
     ArticleRow,
@@ -58,21 +59,6 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, list(rows))
-
-
-def article_row(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "feed_url": article.feed_url,
-        "source": article.source[:512],
-        "title": article.title,
-        "summary": article.summary,
-        "link": article.link,
-        "published_at": article.published,
-        "fetched_at": article.fetched_at,
-        "language": article.language,
-        "body": article.body or None,
-    }
 
 
 def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str]:
@@ -129,7 +115,7 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
     )
     topic_rows = [{"article_id": a.id, "topic": t} for a, d in latest.values() for t in dict.fromkeys(d.topics)]
     upsert(session, ArticleTopic, topic_rows, ["article_id", "topic"])
-    mention_rows = [{"article_id": a.id, **_mention_row(m)} for a, d in latest.values() for m in d.troops]
+    mention_rows = [mention_row(a.id, m) for a, d in latest.values() for m in d.troops]
     upsert(session, TroopMentionRow, mention_rows, ["article_id", "start", "end"])
     on_topic = [(a, d) for a, d in latest.values() if d.topics]
     upsert(
@@ -165,21 +151,6 @@ def leave_stories(session: Session, article_ids: Sequence[str]) -> None:
                 update(StoryRow).where(StoryRow.id == story_id).values(article_count=StoryRow.article_count - count)
             )
         session.execute(delete(StoryRow).where(StoryRow.id.in_([s for s, _ in counts]), StoryRow.article_count <= 0))
-
-
-def _mention_row(m: TroopMention) -> dict[str, Any]:
-    return {
-        "value": m.value,
-        "low": m.low,
-        "high": m.high,
-        "approx": m.approx,
-        "unit": m.unit[:128],
-        "quote": m.quote,
-        "start": m.start,
-        "end": m.end,
-        "actor": m.actor,
-        "action": m.action,
-    }
 
 
 def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
@@ -313,17 +284,11 @@ def list_events(
     query = select(EventRow, ArticleRow).join(ArticleRow, ArticleRow.id == EventRow.id)
     if topic:
         query = query.join(ArticleTopic, ArticleTopic.article_id == EventRow.id).where(ArticleTopic.topic == topic)
-    when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    when = ArticleRow.when
     if since:
         query = query.where(when >= since)
     rows = session.execute(query.order_by(when.desc(), EventRow.id).limit(limit)).all()
-    mentions: dict[str, list[TroopMentionRow]] = {}
-    ids = [event.id for event, _ in rows]
-    for chunk in batched(ids):
-        for m in session.scalars(
-            select(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)).order_by(TroopMentionRow.start)
-        ):
-            mentions.setdefault(m.article_id, []).append(m)
+    mentions = mentions_by_article(session, [event.id for event, _ in rows])
     return [
         {
             "id": event.id,
@@ -334,21 +299,7 @@ def list_events(
             "language": article.language,
             "published": utc_iso(article.published_at),
             "rules_version": event.rules_version,
-            "troops": [
-                TroopMention(
-                    value=m.value,
-                    low=m.low,
-                    high=m.high,
-                    approx=m.approx,
-                    unit=m.unit,
-                    quote=m.quote,
-                    start=m.start,
-                    end=m.end,
-                    actor=m.actor,
-                    action=m.action,
-                ).to_json()
-                for m in mentions.get(event.id, [])
-            ],
+            "troops": [mention_of(m).to_json() for m in mentions.get(event.id, [])],
         }
         for event, article in rows
     ]

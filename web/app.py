@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from newsvigil import __version__
 from newsvigil.errors import InvalidInput, NotFound
 from newsvigil.records import utcnow
+from newsvigil.runtime.components import connect
 from newsvigil.settings import Settings
-from newsvigil.storage.database import make_engine, session_factory
-from newsvigil.storage.migrate import upgrade
 from newsvigil.storage.models import AlertRow, ArticleRow, StoryRow
 from newsvigil.storage.queries import BadCursor
 from newsvigil.web.auth import LoginRequired, Unauthorized
@@ -106,14 +105,13 @@ def create_app(settings: Settings) -> FastAPI:
     """The app over the configured database (migrated first)."""
     from newsvigil.web import api, pages
 
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
+    components = connect(settings)
+    sessions = components.sessions
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()
+        components.close()
 
     app = FastAPI(
         title="newsvigil",

@@ -17,7 +17,7 @@ from newsvigil.batching import batched
 from newsvigil.cli.console import err, out, progress_bar, styled, user_errors
 from newsvigil.cli.errors import UserError
 from newsvigil.records import AlertPolicy, TroopMention, parse_time
-from newsvigil.settings import get_settings, shown_url
+from newsvigil.settings import get_settings
 
 app = typer.Typer(
     help="newsvigil: monitor news feeds for topics (NATO, Greenland, your own) and troop figures, and alert on new reports.",
@@ -105,19 +105,23 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
         counter[0] += 1
         out.print(alert_line(event), markup=False)
 
-    if settings.kafka_mode:
-        from newsvigil.runtime.combined import run_combined
+    from newsvigil.runtime.components import open_components
+    from newsvigil.storage.database import shown_url
 
-        run_combined(settings, once, lambda n, r, s: _print_cycle(n, r, s, counter), on_event)
-        return
-    from newsvigil.runtime.monitor import Monitor
+    with open_components(settings) as components:
+        if settings.kafka_mode:
+            from newsvigil.runtime.combined import run_combined
 
-    monitor = Monitor(settings, on_event=on_event)
-    out.print(
-        f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
-        f"(rules {monitor.rules.version}, database {shown_url(settings.database_url)})"
-    )
-    _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, counter))
+            run_combined(components, once, lambda n, r, s: _print_cycle(n, r, s, counter), on_event)
+            return
+        from newsvigil.runtime.monitor import embedded_monitor
+
+        monitor = embedded_monitor(components, on_event)
+        out.print(
+            f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
+            f"(rules {components.rules.version}, database {shown_url(settings.database_url)})"
+        )
+        _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, counter))
 
 
 def _run_monitor(monitor, once: bool, on_cycle) -> None:
@@ -144,6 +148,7 @@ def _run_monitor(monitor, once: bool, on_cycle) -> None:
                 raise
 
     try:
+        monitor.start()
         asyncio.run(main())
     finally:
         monitor.close()
@@ -167,20 +172,24 @@ def ingest(once: bool = typer.Option(False, "--once", help="Poll every feed once
     A feed's state advances only after Kafka acknowledged its articles: a broker outage delays
     articles, never drops them.
     """
-    from newsvigil.ingest.publish import KafkaPublisher, PublishFailed
+    from newsvigil.ingest.publish import PublishFailed
     from newsvigil.processors.kafka_topics import ensure_topics
-    from newsvigil.runtime.monitor import Monitor
+    from newsvigil.runtime.components import kafka_publisher, open_components
+    from newsvigil.runtime.monitor import publishing_monitor
 
     settings = get_settings()
     _require_kafka(settings)
     ensure_topics(settings)
     try:
-        publisher = KafkaPublisher(settings.kafka_servers, settings.bus_topic("articles"), settings.kafka_send_timeout)
+        publisher = kafka_publisher(settings)
     except PublishFailed as exc:
         raise UserError(str(exc), "start Kafka (make services) or fix NEWSVIGIL_BROKER") from None
-    monitor = Monitor(settings, publisher=publisher)
-    out.print(f"newsvigil ingest: {len(monitor.feeds)} feeds -> {settings.bus_topic('articles')} on {settings.broker}")
-    _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, [0]))
+    with open_components(settings) as components:
+        monitor = publishing_monitor(components, publisher)
+        out.print(
+            f"newsvigil ingest: {len(monitor.feeds)} feeds -> {settings.bus_topic('articles')} on {settings.broker}"
+        )
+        _run_monitor(monitor, once, lambda n, r, s: _print_cycle(n, r, s, [0]))
 
 
 @app.command()
@@ -198,7 +207,10 @@ def worker(
 
     settings = get_settings()
     _require_kafka(settings)
-    run_worker(settings, loglevel, lambda event: out.print(alert_line(event), markup=False))
+    from newsvigil.runtime.components import open_components
+
+    with open_components(settings) as components:
+        run_worker(components, loglevel, lambda event: out.print(alert_line(event), markup=False))
 
 
 @app.command()
@@ -328,10 +340,10 @@ def replay(
                     f"under rules {rules.version}"
                 )
                 if not dry_run:
-                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), rules, settings, alerts)
+                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), settings, alerts)
                     summary += "; " + stored
             else:
-                summary, failed = _replay_locally(batches, rules, settings, alerts)
+                summary, failed = _replay_locally(batches, settings, alerts)
     _print_rejected(archive.rejected)
     skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
     out.print(f"replayed {archive.files} files: {summary}{skipped}, {len(archive.rejected)} rejected")
@@ -352,15 +364,11 @@ def _paced(items, rate: float, advance, size: int = 2000):
         advance(len(chunk))
 
 
-def _replay_locally(batches, rules, settings, alerts: AlertPolicy) -> tuple[str, int]:
+def _replay_locally(batches, settings, alerts: AlertPolicy) -> tuple[str, int]:
     """Store detected batches through the pipeline (alerts delivered as the policy says); (summary,
     items not processed)."""
-    from datetime import timedelta
-
     from newsvigil.processors.alerts import alert_line
-    from newsvigil.processors.delivery import Dispatcher
-    from newsvigil.processors.pipeline import ArticleProcessor
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_components
     from newsvigil.storage.repositories import known_article_ids
 
     def on_event(event) -> None:
@@ -370,21 +378,14 @@ def _replay_locally(batches, rules, settings, alerts: AlertPolicy) -> tuple[str,
     items = known = events = 0
     sent = [0]  # alerts delivered by the rounds after each batch
     failed = [0]  # items whose detection or storing failed (named on stderr; replay exits 1)
-    with open_database(settings.database_url) as sessions:
-        dispatcher = Dispatcher(sessions, settings)
+    with open_components(settings) as components:
+        sessions = components.sessions
+        dispatcher = components.dispatcher()
 
         def deliver_round() -> None:
             sent[0] += dispatcher.deliver_due()["sent"]
 
-        processor = ArticleProcessor(
-            rules,
-            sessions,
-            on_event,
-            tuple(settings.language_list),
-            timedelta(hours=settings.story_window_hours),
-            alerts=alerts,
-            after_commit=deliver_round,
-        )
+        processor = components.processor(on_event, alerts=alerts, after_commit=deliver_round)
         try:
             for chunk in batches:
                 with sessions() as session:
@@ -423,13 +424,14 @@ def _drain_alerts(dispatcher, sent: int) -> str:
 
 def _replay_to_kafka(batches, settings, alerts: AlertPolicy) -> str:
     """Kafka mode: publish in publication order to <prefix>.articles; the workers detect and store."""
-    from newsvigil.ingest.publish import KafkaPublisher, PublishFailed
+    from newsvigil.ingest.publish import PublishFailed
     from newsvigil.processors.kafka_topics import ensure_topics
+    from newsvigil.runtime.components import kafka_publisher
 
     topic = settings.bus_topic("articles")
     try:
         ensure_topics(settings)
-        publisher = KafkaPublisher(settings.kafka_servers, topic, settings.kafka_send_timeout)
+        publisher = kafka_publisher(settings)
     except PublishFailed as exc:
         raise UserError(str(exc), "start Kafka (services/services.sh up kafka) or check NEWSVIGIL_BROKER") from None
     published = 0
@@ -477,35 +479,25 @@ def _print_rejected(rejected) -> None:
 
 def _print_rule_diff(batches, rules, database_url: str, show: bool) -> int:
     """Compare today's detections with stored ones; print each changed article when `show`."""
-    from sqlalchemy import select
-
     from newsvigil.processors.rules_diff import diff_detection
     from newsvigil.storage.database import open_database
-    from newsvigil.storage.models import ArticleTopic, TroopMentionRow
+    from newsvigil.storage.mapping import mention_of, mentions_by_article, topics_by_article
 
     changed = 0
     with open_database(database_url) as sessions, sessions() as session:
         for chunk in batches:
             ids = [a.id for a, _ in chunk]
-            topics: dict[str, set[str]] = {}
-            for article_id, name in session.execute(
-                select(ArticleTopic.article_id, ArticleTopic.topic).where(ArticleTopic.article_id.in_(ids))
-            ):
-                topics.setdefault(article_id, set()).add(name)
-            figures: dict[str, set[str]] = {}
-            for m in session.scalars(select(TroopMentionRow).where(TroopMentionRow.article_id.in_(ids))):
-                figures.setdefault(m.article_id, set()).add(
-                    TroopMention(m.value, m.low, m.high, m.approx, m.unit, m.quote, m.start, m.end).label()
-                )
+            topics = topics_by_article(session, ids)
+            mentions = mentions_by_article(session, ids)
             for article, detection in chunk:
                 if isinstance(detection, str):
                     continue
                 result = diff_detection(
                     article.id,
                     article.title,
-                    topics.get(article.id, set()),
+                    set(topics.get(article.id, ())),
                     set(detection.topics),
-                    figures.get(article.id, set()),
+                    {mention_of(m).label() for m in mentions.get(article.id, ())},
                     {m.label() for m in detection.troops},
                 )
                 if not result.empty:
@@ -596,6 +588,7 @@ def events(
 @user_errors
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    from newsvigil.storage.database import shown_url
     from newsvigil.storage.migrate import upgrade
 
     settings = get_settings()
@@ -607,6 +600,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 @user_errors
 def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. base.")) -> None:
     """Revert migrations down to REVISION."""
+    from newsvigil.storage.database import shown_url
     from newsvigil.storage.migrate import downgrade
 
     settings = get_settings()

@@ -8,7 +8,7 @@ import typer
 
 from newsvigil.cli.console import out, user_errors
 from newsvigil.cli.errors import UserError
-from newsvigil.settings import get_settings, shown_url
+from newsvigil.settings import get_settings
 
 tokens_app = typer.Typer(
     help="API tokens of the HTTP API and dashboard (stored hashed; shown once).", no_args_is_help=True
@@ -25,6 +25,7 @@ def serve(
     """Serve the dashboard and the HTTP API (OpenAPI at /openapi.json, /docs), /healthz and /metrics."""
     import uvicorn
 
+    from newsvigil.storage.database import shown_url
     from newsvigil.web.app import create_app
 
     settings = get_settings()

@@ -10,46 +10,29 @@ from collections.abc import Callable
 
 import faust
 
-from newsvigil.ingest.publish import KafkaPublisher
 from newsvigil.processors.kafka_topics import articles_lag
-from newsvigil.runtime.monitor import Monitor
+from newsvigil.records import Event
+from newsvigil.runtime.components import Components, kafka_publisher
+from newsvigil.runtime.monitor import OnCycle, publishing_monitor
 from newsvigil.runtime.worker import build_app
 from newsvigil.settings import Settings
 
 log = logging.getLogger("newsvigil.combined")
 
 
-def run_combined(settings: Settings, once: bool, on_cycle: Callable, on_event: Callable | None = None) -> None:
+def run_combined(
+    components: Components, once: bool, on_cycle: OnCycle, on_event: Callable[[Event], None] | None = None
+) -> None:
     """Run ingest and a worker together; with `once`, stop after one cycle is fully processed."""
-    app = build_app(settings, on_event)
-    monitor = Monitor(
-        settings,
-        publisher=KafkaPublisher(settings.kafka_servers, settings.bus_topic("articles"), settings.kafka_send_timeout),
-    )
+    settings = components.settings
+    app = build_app(components, on_event)
+    monitor = publishing_monitor(components, kafka_publisher(settings)).start()
 
     @app.task
     async def poll() -> None:
-        number = 0
-        while True:
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            try:
-                reports = await monitor.cycle(due_only=not once)
-                if once:
-                    await _drained(settings)
-                if reports or once:
-                    number += 1
-                    on_cycle(number, reports, loop.time() - started)
-                if once:
-                    os.kill(os.getpid(), signal.SIGTERM)  # the worker's own clean shutdown path
-                    return
-                wait = await asyncio.to_thread(monitor.idle_seconds)
-                monitor.outage.ok()
-            except Exception as exc:  # a database outage delays polling, never ends the process (told once)
-                if once:
-                    raise
-                wait = monitor.outage.failed(exc)
-            await asyncio.sleep(wait)
+        await monitor.run(once, on_cycle, settle=lambda: _drained(settings))
+        if once:
+            os.kill(os.getpid(), signal.SIGTERM)  # the worker's own clean shutdown path
 
     worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
     try:

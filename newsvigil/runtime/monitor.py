@@ -1,12 +1,14 @@
-"""Polling feeds into a bus; in the embedded mode, the bus is in-process and feeds the pipeline directly."""
+"""Polling feeds into a bus, forever or once; in the embedded mode the bus is in-process and feeds
+the pipeline directly, in Kafka mode it is the articles topic."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.ingest.feeds import FeedSource, load_feed_list
@@ -16,54 +18,46 @@ from newsvigil.ingest.schedule import HostBackoff
 from newsvigil.outage import Outage
 from newsvigil.processors.delivery import Dispatcher
 from newsvigil.processors.detect import wants_full_text
-from newsvigil.processors.pipeline import ArticleProcessor
-from newsvigil.processors.rules import load_rules
-from newsvigil.records import Event, utcnow
+from newsvigil.records import Article, Event, utcnow
+from newsvigil.runtime.components import Components
 from newsvigil.runtime.poller import PollReport, intervals, poll_cycle
 from newsvigil.settings import Settings
-from newsvigil.storage.database import make_engine, session_factory
-from newsvigil.storage.migrate import upgrade
 from newsvigil.storage.repositories import ensure_feeds, next_due, user_feeds
 
 log = logging.getLogger("newsvigil.monitor")
 
+OnCycle = Callable[[int, list[PollReport], float], None]
+
 
 class Monitor:
-    """Polls the configured feeds and publishes what they deliver (embedded: straight into the pipeline)."""
+    """Polls the configured feeds (and those added by users) and publishes what they deliver."""
 
     def __init__(
         self,
         settings: Settings,
-        on_event: Callable[[Event], None] | None = None,
-        publisher: ArticlePublisher | None = None,
+        sessions: sessionmaker[Session],
+        feeds: list[FeedSource],
+        publisher: ArticlePublisher,
+        full_text: Callable[[Article], bool] | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.settings = settings
-        self.feeds: list[FeedSource] = load_feed_list(settings.feeds)
-        self.rules = load_rules(settings.topics)
-        upgrade(settings.database_url)
-        self.engine = make_engine(settings.database_url)
-        self.sessions = session_factory(self.engine)
-        self.dispatcher: Dispatcher | None = None
-        self.backoff = HostBackoff(settings.host_backoff_after, intervals(settings))
-        self.full_text = wants_full_text(self.rules, tuple(settings.language_list))
-        if publisher is None:  # embedded mode: the in-process bus hands batches to the pipeline
-            self.dispatcher = Dispatcher(self.sessions, settings).start()
-            processor = ArticleProcessor(
-                self.rules,
-                self.sessions,
-                on_event,
-                tuple(settings.language_list),
-                timedelta(hours=settings.story_window_hours),
-                after_commit=self.dispatcher.notify,
-            )
-            bus = MemoryBus()
-            bus.subscribe(ARTICLES, processor.handle)
-            publisher = MemoryPublisher(bus)
+        self.sessions = sessions
+        self.feeds = feeds
         self.publisher = publisher
+        self.full_text = full_text
+        self.dispatcher = dispatcher  # embedded mode: delivery runs beside polling
+        self.backoff = HostBackoff(settings.host_backoff_after, intervals(settings))
         # The database (feed states, stories) is what a cycle needs besides the feeds themselves.
         self.outage = Outage("database", log, max_wait=10.0)
+
+    def start(self) -> Monitor:
+        """Record the configured feeds and start delivery (embedded mode)."""
         with self.sessions.begin() as session:
             ensure_feeds(session, [(f.url, f.title, f.language) for f in self.feeds])
+        if self.dispatcher:
+            self.dispatcher.start(self.settings.delivery_interval)
+        return self
 
     def all_feeds(self) -> list[FeedSource]:
         """The configured list plus the feeds added with `newsvigil feeds add|import` (read each cycle)."""
@@ -94,20 +88,23 @@ class Monitor:
         wait = (due - utcnow()).total_seconds() if due else 0.0
         return min(max(wait, 1.0), self.settings.poll_min_interval)
 
-    async def run(self, once: bool, on_cycle: Callable[[int, list[PollReport], float], None]) -> None:
+    async def run(self, once: bool, on_cycle: OnCycle, settle: Callable[[], Awaitable[None]] | None = None) -> None:
         """Poll forever, each feed when it is due (or every feed once), reporting each cycle that
-        polled something; cancellation stops between transactions."""
+        polled something; cancellation stops between transactions. With `once`, `settle` is awaited
+        before the report (Kafka mode: until the workers processed what was published)."""
         number = 0
         while True:
             started = time.monotonic()
             try:
                 reports = await self.cycle(due_only=not once)
+                if once and settle:
+                    await settle()
                 if reports or once:
                     number += 1
                     on_cycle(number, reports, time.monotonic() - started)
                 if once:
                     return
-                wait = self.idle_seconds()
+                wait = await asyncio.to_thread(self.idle_seconds)
                 self.outage.ok()
             except Exception as exc:  # nothing one cycle meets may end an always-on monitor: told once, waited out
                 if once:
@@ -119,4 +116,28 @@ class Monitor:
         self.publisher.close()
         if self.dispatcher:
             self.dispatcher.close()
-        self.engine.dispose()
+
+
+def embedded_monitor(components: Components, on_event: Callable[[Event], None] | None = None) -> Monitor:
+    """The embedded mode: an in-process bus hands each batch to the pipeline; delivery runs beside it."""
+    dispatcher = components.dispatcher()
+    bus = MemoryBus()
+    bus.subscribe(ARTICLES, components.processor(on_event, after_commit=dispatcher.notify).handle)
+    return _monitor(components, MemoryPublisher(bus), dispatcher)
+
+
+def publishing_monitor(components: Components, publisher: ArticlePublisher) -> Monitor:
+    """Kafka mode: articles go to `publisher`; the workers detect, store and deliver."""
+    return _monitor(components, publisher, None)
+
+
+def _monitor(components: Components, publisher: ArticlePublisher, dispatcher: Dispatcher | None) -> Monitor:
+    settings = components.settings
+    return Monitor(
+        settings,
+        components.sessions,
+        load_feed_list(settings.feeds),
+        publisher,
+        wants_full_text(components.rules, components.languages),
+        dispatcher,
+    )

@@ -13,7 +13,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import faust
@@ -22,14 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.bus import ALERTS_HEADER, decode_article
 from newsvigil.outage import Outage, summarise_repeats
-from newsvigil.processors.delivery import Dispatcher
 from newsvigil.processors.kafka_topics import ensure_topics
-from newsvigil.processors.pipeline import ALERT_POLICIES, ArticleProcessor, BatchResult
-from newsvigil.processors.rules import load_rules
-from newsvigil.records import Event, utcnow
-from newsvigil.settings import Settings
-from newsvigil.storage.database import make_engine, session_factory
-from newsvigil.storage.migrate import upgrade
+from newsvigil.processors.pipeline import ArticleProcessor, BatchResult
+from newsvigil.records import AlertPolicy, Event, utcnow
+from newsvigil.runtime.components import Components
 from newsvigil.storage.repositories import save_dead_letters
 
 log = logging.getLogger("newsvigil.worker")
@@ -78,20 +73,12 @@ class WorkerMetrics:
         )
 
 
-def build_app(settings: Settings, on_event: Callable[[Event], None] | None = None) -> faust.App:
+def build_app(components: Components, on_event: Callable[[Event], None] | None = None) -> faust.App:
     """The faust app with its agent, health and metrics pages; topics are created first."""
+    settings, sessions, rules = components.settings, components.sessions, components.rules
     ensure_topics(settings)
-    rules = load_rules(settings.topics)
-    upgrade(settings.database_url)
-    sessions = session_factory(make_engine(settings.database_url))
-    processor = ArticleProcessor(
-        rules,
-        sessions,
-        on_event,
-        languages=tuple(settings.language_list),
-        story_window=timedelta(hours=settings.story_window_hours),
-    )
-    dispatcher = Dispatcher(sessions, settings)
+    processor = components.processor(on_event)
+    dispatcher = components.dispatcher()
     metrics = WorkerMetrics()
     database = Outage("database", log)
     metrics.outages.set_function(lambda: database.outages)  # read from the one tracker both paths report to
@@ -135,7 +122,7 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
 
     async def handle_batch(batch: list[Any]) -> None:
         started = time.perf_counter()
-        groups: list[tuple[str, list]] = []  # consecutive articles sharing an alert policy
+        groups: list[tuple[AlertPolicy, list]] = []  # consecutive articles sharing an alert policy
         letters = []
         for event in batch:
             message = event.message
@@ -192,7 +179,7 @@ def build_app(settings: Settings, on_event: Callable[[Event], None] | None = Non
         else:
             database.ok()
 
-    @app.timer(interval=5.0)
+    @app.timer(interval=settings.delivery_interval)
     async def deliver_retries() -> None:
         await deliver()
 
@@ -223,17 +210,17 @@ def _letter(message: Any, reason: str) -> dict[str, Any]:
     }
 
 
-def alert_policy(headers: Any) -> str:
+def alert_policy(headers: Any) -> AlertPolicy:
     """The alert policy a message asks for (replay sets it in a header); live articles: "new"."""
     items = headers.items() if hasattr(headers, "items") else headers or ()
     for key, value in items:
-        if key == ALERTS_HEADER and value and value.decode("ascii", "replace") in ALERT_POLICIES:
-            return value.decode("ascii")
-    return "new"
+        if key == ALERTS_HEADER and value and value.decode("ascii", "replace") in tuple(AlertPolicy):
+            return AlertPolicy(value.decode("ascii"))
+    return AlertPolicy.NEW
 
 
 def _store(
-    processor: ArticleProcessor, sessions: Any, groups: list[tuple[str, list]], letters: list, batch: list
+    processor: ArticleProcessor, sessions: Any, groups: list[tuple[AlertPolicy, list]], letters: list, batch: list
 ) -> tuple[Any, list]:
     """Commit dead letters and the batch's detections; returns (batch result, letters for failed detections)."""
     result = BatchResult()
@@ -265,8 +252,10 @@ async def _with_retries(step: Any, database: Outage) -> Any:
             return result
 
 
-def run_worker(settings: Settings, loglevel: str = "warning", on_event: Callable[[Event], None] | None = None) -> None:
+def run_worker(
+    components: Components, loglevel: str = "warning", on_event: Callable[[Event], None] | None = None
+) -> None:
     """Run a worker until SIGTERM/SIGINT (faust handles both and shuts down cleanly)."""
-    app = build_app(settings, on_event)
+    app = build_app(components, on_event)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

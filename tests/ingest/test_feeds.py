@@ -53,7 +53,7 @@ def test_discovery_keeps_only_http_links():
 
 
 def test_database_urls_are_printed_without_their_password():
-    from newsvigil.settings import shown_url
+    from newsvigil.storage.database import shown_url
 
     assert (
         shown_url("postgresql+psycopg://nv:s3cret@db:5432/newsvigil") == "postgresql+psycopg://nv:***@db:5432/newsvigil"
