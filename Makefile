@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test install services services-down browser bench clean
+.PHONY: run test lint format install services services-down browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,18 @@ test: install services browser
 ## Debian's Chromium for the dashboard's end-to-end tests (Playwright never downloads its own).
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+## Format check, lint, types and the layer contracts (CI runs this before the tests).
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Rewrite the code the way `make lint` wants it.
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 services:
 	services/services.sh up

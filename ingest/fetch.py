@@ -114,11 +114,11 @@ def header_bytes(value: str) -> bytes:
 async def _fetch(
     client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None, max_bytes: int
 ) -> FetchResult:
-    headers: dict[str, bytes] = {}
+    headers: dict[bytes, bytes] = {}
     if etag:
-        headers["If-None-Match"] = header_bytes(etag)  # echoed exactly as the server sent it
+        headers[b"If-None-Match"] = header_bytes(etag)  # echoed exactly as the server sent it
     if last_modified:
-        headers["If-Modified-Since"] = header_bytes(last_modified)
+        headers[b"If-Modified-Since"] = header_bytes(last_modified)
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         check_url(current)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+from newsvigil.settings import get_settings
 from newsvigil.storage.database import make_engine
 from newsvigil.storage.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
-if not url:
-    from newsvigil.settings import get_settings
-
-    url = get_settings().database_url
+url: str = config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
 
 def run_migrations_offline() -> None:

@@ -14,7 +14,7 @@ EVENTS = "newsvigil.events"
 DEADLETTER = "newsvigil.deadletter"
 ALERTS_HEADER = "newsvigil-alerts"  # a message header: the alert policy of replayed articles
 
-Handler = Callable[[Sequence[Any]], None]
+Handler = Callable[[Sequence[Any]], object]  # what a handler returns is ignored
 
 
 class MemoryBus:

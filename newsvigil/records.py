@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 
 SCHEMA_VERSION = 1
 
@@ -21,8 +21,12 @@ def article_id(feed_url: str, guid: str) -> str:
     return hashlib.sha256(f"{feed_url}\n{guid}".encode()).hexdigest()[:32]
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 string (or datetime) as an aware UTC datetime; None stays None."""
+@overload
+def parse_time(value: datetime | str) -> datetime: ...
+@overload
+def parse_time(value: object) -> datetime | None: ...
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 string (or datetime) as an aware UTC datetime; None (or "") stays None."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -177,7 +181,7 @@ class TroopMention:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TroopMention:
-        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
 
     def label(self) -> str:
         """Short human form: '~1,200 militaires' or '3,000-5,000 troops'."""
@@ -209,7 +213,7 @@ class VagueMention:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VagueMention:
-        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
 
 
 def _number(value: float) -> int | float:

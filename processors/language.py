@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 _SAMPLE_CHARS = 240  # enough for a reliable guess; the model's cost grows with the sample
 
 
 @lru_cache(maxsize=8)
-def _identifier(languages: tuple[str, ...]):
+def _identifier(languages: tuple[str, ...]) -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)

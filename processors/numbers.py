@@ -222,8 +222,8 @@ def _text2num(phrase: str, lang: str | None) -> float | None:
 
 
 def _polish_value(words: list[str]) -> float | None:
-    total = 0
-    current = 0
+    total = 0.0
+    current = 0.0
     for word in words:
         if word in _POLISH_SCALES:
             total += (current or 1) * _POLISH_SCALES[word]

@@ -125,7 +125,8 @@ def compile_rules(data: Any) -> RuleSet:
         where = f"topics.{name}"
         if not isinstance(spec, dict):
             raise ValueError(f"{where} must be a mapping")
-        for key, case in (("terms", "ignore"), ("capitalized", "capitalized"), ("exact", "exact")):
+        cases: tuple[tuple[str, Case], ...] = (("terms", "ignore"), ("capitalized", "capitalized"), ("exact", "exact"))
+        for key, case in cases:
             entries += [(t, str(name), case) for t in _strings(spec.get(key), f"{where}.{key}")]
         proximities = []
         for i, near in enumerate(_list(spec.get("near"), f"{where}.near")):
@@ -163,7 +164,7 @@ def compile_rules(data: Any) -> RuleSet:
 
 
 def _troop_rules(spec: dict[str, Any]) -> TroopRules:
-    units = [(t, "unit", "ignore") for t in _strings(spec.get("units"), "troops.units")]
+    units: list[tuple[str, str, Case]] = [(t, "unit", "ignore") for t in _strings(spec.get("units"), "troops.units")]
     if not units:
         raise ValueError("troops.units must list at least one unit word")
     units += [(t, "weak", "ignore") for t in _strings(spec.get("weak_units"), "troops.weak_units")]

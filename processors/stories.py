@@ -12,6 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,8 @@ def signature(text: str) -> np.ndarray:
         _permutations = MinHash(num_perm=NUM_PERM, seed=7).permutations
     minhash = MinHash(num_perm=NUM_PERM, seed=7, permutations=_permutations)
     minhash.update_batch([s.encode() for s in shingles] or [b""])
-    return minhash.hashvalues.astype(np.uint64)
+    hashes: np.ndarray = minhash.hashvalues.astype(np.uint64)
+    return hashes
 
 
 BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (threshold (1/32)^(1/2))
@@ -108,7 +110,7 @@ class Additions:
         first = AlertKind.NEW_STORY if self.new_story else AlertKind.NEW_REPORT
         return [first, AlertKind.NEW_FIGURE] if self.new_figures else [first]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "new_story": self.new_story,
             "new_figures": [m.to_json() for m in self.new_figures],

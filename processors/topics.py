@@ -50,8 +50,8 @@ def _proximity_topics(text: str, masked: str, rules: RuleSet, already: set[str])
         word = bisect.bisect_right(word_starts, hit.start) - 1
         positions.setdefault((topic, int(index)), {}).setdefault(int(group), []).append(word)
     found: set[str] = set()
-    for (topic, index), groups in positions.items():
-        rule = rules.topics[topic].proximities[index]
+    for (topic, number), groups in positions.items():
+        rule = rules.topics[topic].proximities[number]
         if len(groups) < rule.groups:
             continue
         first = groups[0]

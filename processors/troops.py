@@ -665,8 +665,8 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     sentence_start = 0
     for m in _SENTENCE_END.finditer(text, max(0, start - 400), start):
         sentence_start = m.end()
-    m = _SENTENCE_END.search(text, end)
-    return sentence_start, (m.start() if m else len(text))
+    following = _SENTENCE_END.search(text, end)
+    return sentence_start, (following.start() if following else len(text))
 
 
 def _closest(lexicon: Lexicon, text: str, folded: str, s: int, e: int, qs: int, qe: int) -> str | None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,8 @@ from newsvigil.storage.models import (
     TroopFeedback,
     TroopMentionRow,
 )
+
+T = TypeVar("T")
 
 MAX_LIMIT = 200
 TIMELINE_DAYS = 30
@@ -79,10 +82,9 @@ def _after(query: Select, when_column: Any, key_column: Any, cursor: str | None)
     return query.where(or_(when_column < when, and_(when_column == when, key_column < key)))
 
 
-def _page(rows: list, limit: int, cursor_of) -> tuple[list, str | None]:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (cursor_of(rows[-1]) if more and rows else None)
+def _page(rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]) -> tuple[list[T], str | None]:
+    kept = list(rows[:limit])
+    return kept, (cursor_of(kept[-1]) if len(rows) > limit and kept else None)
 
 
 def _topic_list(topics: str) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from newsvigil.batching import batched
@@ -68,7 +69,7 @@ def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str
         rows = session.execute(
             select(ArticleRow.id, ArticleRow.body).where(ArticleRow.id.in_(chunk), ArticleRow.body.is_not(None))
         )
-        found.update((article_id, body) for article_id, body in rows)
+        found.update((article_id, body) for article_id, body in rows if body is not None)
     return found
 
 
@@ -225,9 +226,10 @@ def next_due(session: Session, urls: Sequence[str]) -> datetime | None:
     """The earliest next poll time among `urls` (None: one of them has never been scheduled)."""
     states = feed_states(session, urls)
     times = [states[u].next_poll_at if u in states else None for u in set(urls)]
-    if not times or any(t is None for t in times):
+    known = [parse_time(t) for t in times if t is not None]
+    if not known or len(known) < len(times):
         return None
-    return min(parse_time(t) for t in times)
+    return min(known)
 
 
 def record_fetch(
@@ -339,7 +341,8 @@ def user_feeds(session: Session) -> list[tuple[str, str | None, str | None]]:
 def remove_feed(session: Session, url: str) -> bool:
     """Forget a feed and its state; True when it existed."""
     session.execute(delete(SeenItem).where(SeenItem.feed_url == url))
-    return session.execute(delete(Feed).where(Feed.url == url)).rowcount > 0
+    deleted: CursorResult[Any] = session.execute(delete(Feed).where(Feed.url == url))  # type: ignore[assignment]
+    return deleted.rowcount > 0
 
 
 def feed_health(session: Session, failing_after: int, days: int = 7) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ dashboard and API need one only when NEWSVIGIL_PUBLIC_DASHBOARD is off.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -15,7 +16,7 @@ from newsvigil.storage.models import ApiToken
 from newsvigil.storage.tokens import check_token
 
 COOKIE = "nv_token"
-_UNKNOWN = object()
+_UNKNOWN: Any = object()
 
 
 class Unauthorized(Exception):

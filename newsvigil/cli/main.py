@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import typer
 
@@ -237,6 +238,7 @@ def detect(
     settings = get_settings()
     rules = load_rules(settings.topics)
     languages = tuple(settings.language_list)
+    stream: TextIO
     if input is not None:
         try:
             stream = input.open(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -69,7 +70,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
 
     with open_database() as sessions, sessions() as session:
         for row in list_tokens(session):
-            data = {
+            data: dict[str, Any] = {
                 "id": row.id,
                 "name": row.name,
                 "created_at": utc_iso(row.created_at),

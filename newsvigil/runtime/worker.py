@@ -113,7 +113,7 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
     dead_topic = app.topic(settings.bus_topic("deadletter"), partitions=settings.kafka_partitions)
 
     @app.agent(articles_topic)
-    async def process_articles(stream: faust.StreamT) -> None:
+    async def process_articles(stream: Any) -> None:  # a faust Stream: noack() is not on StreamT
         manual = stream.noack()
         async for batch in manual.noack_take(BATCH, within=BATCH_WAIT):
             await handle_batch(batch)
@@ -229,7 +229,7 @@ def _store(
         result.events += part.events
         result.failed += part.failed
         result.alerts += part.alerts
-    by_id = {}
+    by_id: dict[str | None, Any] = {}
     for event in batch:
         by_id.setdefault(event.key.decode("utf-8", "replace") if event.key else None, event.message)
     failed = [_letter(by_id.get(a.id) or batch[0].message, reason) for a, reason in result.failed]
