@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -49,24 +47,6 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def open_database(url: str | None = None) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a database (default: NEWSVIGIL_DATABASE_URL) brought up to the newest schema, its
-    engine disposed on exit: where CLI commands start."""
-    from newsvigil.storage.migrate import upgrade
-
-    if url is None:
-        from newsvigil.settings import get_settings
-
-        url = get_settings().database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def shown_url(url: str) -> str:

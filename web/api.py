@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsvigil.processors import subscriptions
+from newsvigil.processors.delivery import send_test_alert
+from newsvigil.records import parse_time, utc_iso
 from newsvigil.storage import alerts as stored_alerts
 from newsvigil.storage.alerts import subscription_json
+from newsvigil.storage.feedback import record_feedback
 from newsvigil.storage.models import AlertRow
 from newsvigil.storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
 from newsvigil.storage.repositories import feed_health
@@ -57,8 +61,6 @@ async def filters(
 
 
 def _time(name: str, value: str | None) -> datetime | None:
-    from newsvigil.records import parse_time
-
     if not value:
         return None
     try:
@@ -149,8 +151,6 @@ def save_feedback(
     request: Request, db: Session, article_id: str, value: float, note: str | None = None
 ) -> tuple[Any, bool]:
     """Record feedback from the API or the dashboard; 404 for an unknown article, 422 for a figure it lacks."""
-    from newsvigil.storage.feedback import record_feedback
-
     token = token_of(request, db)
     row, new = record_feedback(db, article_id, value, note=note, created_by=token.name if token else None)
     db.commit()
@@ -230,8 +230,6 @@ def test_subscription(
     request: Request, subscription_id: int = SubscriptionId, db: Session = Depends(session)
 ) -> dict[str, Any]:
     """Send a test alert now by the path real alerts take; reports the outcome."""
-    from newsvigil.processors.delivery import send_test_alert
-
     outcome = send_test_alert(
         request.app.state.sessions, request.app.state.settings, stored_alerts.find_subscription(db, subscription_id)
     )
@@ -257,10 +255,6 @@ def list_alerts(
     db: Session = Depends(session),
 ) -> JSONResponse:
     """Alerts and their delivery state, newest first."""
-    import json
-
-    from newsvigil.records import utc_iso
-
     query = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit + 1)
     if status:
         query = query.where(AlertRow.status == status)

@@ -26,6 +26,7 @@ from newsvigil.runtime.components import connect
 from newsvigil.settings import Settings
 from newsvigil.storage.models import AlertRow, ArticleRow, StoryRow
 from newsvigil.storage.queries import BadCursor
+from newsvigil.web import api, pages
 from newsvigil.web.auth import LoginRequired, Unauthorized
 
 HERE = Path(__file__).resolve().parent
@@ -103,8 +104,6 @@ class SecurityHeadersAndMetrics:
 
 def create_app(settings: Settings) -> FastAPI:
     """The app over the configured database (migrated first)."""
-    from newsvigil.web import api, pages
-
     components = connect(settings)
     sessions = components.sessions
 

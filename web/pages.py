@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsvigil.errors import InvalidInput, NotFound
+from newsvigil.processors.atom import alerts_feed
+from newsvigil.processors.delivery import send_test_alert
 from newsvigil.storage import alerts as stored_alerts
 from newsvigil.storage.alerts import sent_alerts, subscription_json
 from newsvigil.storage.models import Subscription
@@ -30,6 +32,7 @@ from newsvigil.storage.queries import (
     timeline_window,
 )
 from newsvigil.storage.repositories import feed_health
+from newsvigil.storage.tokens import check_token
 from newsvigil.web.api import StoryId, SubscriptionId, create_subscription, filters, save_feedback, session, test_error
 from newsvigil.web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
 from newsvigil.web.plots import figures_chart, reports_chart
@@ -242,8 +245,6 @@ def change_subscription(
         db.commit()
         return _back(f"subscription {subscription_id} deleted")
     if action == "test":
-        from newsvigil.processors.delivery import send_test_alert
-
         outcome = send_test_alert(request.app.state.sessions, request.app.state.settings, sub)
         return _back(
             f"test alert to subscription {subscription_id}: "
@@ -255,8 +256,6 @@ def change_subscription(
 @router.get("/atom/{secret:path}", name="atom_feed")  # :path: older secrets may hold "/"
 def atom_feed(request: Request, secret: str, db: Session = Depends(session)) -> Response:
     """An Atom subscription's delivered alerts; the secret in the URL is the credential."""
-    from newsvigil.processors.atom import alerts_feed
-
     sub = db.scalars(select(Subscription).where(Subscription.secret == secret, Subscription.channel == "atom")).first()
     if sub is None:
         raise HTTPException(404, "no such feed")
@@ -278,8 +277,6 @@ def login_form(
 
 @router.post("/login")
 def login(request: Request, token: str = Form(...), next: str = Form("/"), db: Session = Depends(session)) -> Response:
-    from newsvigil.storage.tokens import check_token
-
     if not same_origin(request):
         raise HTTPException(403, "cross-site form post refused")
     target = local_path(next)

@@ -34,7 +34,7 @@ def feedback(
         raise UserError(
             "give an article id and --not-troops VALUE", "e.g. newsvigil feedback 3f2a9c --not-troops 2 (or --list)"
         )
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.feedback import record_feedback
 
     with open_database() as sessions, sessions.begin() as session:
@@ -45,7 +45,7 @@ def feedback(
 
 def feedback_rows() -> list[dict[str, Any]]:
     """Every figure users marked wrong, from the configured database."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.feedback import list_feedback
 
     with open_database() as sessions, sessions() as session:

@@ -21,7 +21,7 @@ feeds_app = typer.Typer(help="Feed health and management (list, add, remove, imp
 @user_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """Every known feed with its health: last status, last success, errors in a row, next poll, items/day."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import feed_health
 
     settings = get_settings()
@@ -54,7 +54,7 @@ def add(
     """Add a feed (discovered from a web page if needed); it is polled from the next cycle on."""
     from newsvigil.ingest.discover import discover_feed
     from newsvigil.ingest.fetch import client_for
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import add_user_feeds
 
     settings = get_settings()
@@ -79,7 +79,7 @@ def add(
 def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows it.")) -> None:
     """Forget a feed and its state (a feed of the configured list comes back unless removed there too)."""
     from newsvigil.ingest.feeds import load_feed_list
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import remove_feed
 
     with open_database() as sessions, sessions.begin() as session:
@@ -99,7 +99,7 @@ def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows i
 def import_(path: Path = typer.Argument(..., help="OPML file, or text file with one URL per line.")) -> None:
     """Add every feed of an OPML (or plain text) file."""
     from newsvigil.ingest.feeds import load_feed_list
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import add_user_feeds
 
     feeds = load_feed_list(path)
@@ -113,7 +113,7 @@ def import_(path: Path = typer.Argument(..., help="OPML file, or text file with 
 def export() -> None:
     """Print every feed (configured list and added ones) as OPML."""
     from newsvigil.ingest.feeds import load_feed_list
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import user_feeds
 
     with open_database() as sessions, sessions() as session:

@@ -482,7 +482,7 @@ def _print_rejected(rejected) -> None:
 def _print_rule_diff(batches, rules, database_url: str, show: bool) -> int:
     """Compare today's detections with stored ones; print each changed article when `show`."""
     from newsvigil.processors.rules_diff import diff_detection
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.mapping import mention_of, mentions_by_article, topics_by_article
 
     changed = 0
@@ -527,7 +527,7 @@ def export(
     topic: str | None = typer.Option(None, "--topic", help="Only articles on this topic."),
 ) -> None:
     """Export stored articles with their detections as JSON lines (the format `replay` reads back)."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.export import export_records, write_jsonl
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
@@ -546,7 +546,7 @@ def export(
 @user_errors
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts of feeds, articles, events, troop mentions, stories and alerts in the database."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import stats as count_rows
 
     with open_database() as sessions, sessions() as session:
@@ -567,7 +567,7 @@ def events(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Stored events, newest first, with their troop figures."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import list_events
 
     since_time = _time_option("--since", since)

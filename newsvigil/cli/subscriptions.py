@@ -39,7 +39,7 @@ def add(
     """Add a subscription; prints its id and, for webhooks, the signing secret."""
     from newsvigil.errors import InvalidInput
     from newsvigil.processors.subscriptions import create_subscription
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
 
     requested = {
         "name": name,
@@ -71,8 +71,8 @@ def add(
 @user_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """List subscriptions."""
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.alerts import subscription_json, subscriptions
-    from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions() as session:
         for sub in subscriptions(session):
@@ -91,8 +91,8 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
 @user_errors
 def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Remove a subscription and its alerts."""
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.alerts import delete_subscription
-    from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions.begin() as session:
         delete_subscription(session, subscription_id)
@@ -103,8 +103,8 @@ def remove(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 @user_errors
 def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Re-enable a subscription that was disabled (e.g. after HTTP 410)."""
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.alerts import set_active
-    from newsvigil.storage.database import open_database
 
     with open_database() as sessions, sessions.begin() as session:
         set_active(session, subscription_id, True)
@@ -116,8 +116,8 @@ def enable(subscription_id: int = typer.Argument(..., help="Subscription id.")) 
 def test(subscription_id: int = typer.Argument(..., help="Subscription id.")) -> None:
     """Send a test alert to a subscription now and report the outcome."""
     from newsvigil.processors.delivery import send_test_alert
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.alerts import find_subscription
-    from newsvigil.storage.database import open_database
 
     with open_database() as sessions:
         with sessions() as session:
@@ -141,8 +141,8 @@ def alerts(
     """Alerts and their delivery state (newest first); retry failed ones; print a subscription's Atom feed."""
     from newsvigil.processors.atom import alerts_feed
     from newsvigil.records import parse_time
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.alerts import find_subscription, recent_alerts, retry_failed_alerts, sent_alerts
-    from newsvigil.storage.database import open_database
 
     with open_database() as sessions:
         if retry:

@@ -49,7 +49,7 @@ def add(
     ),
 ) -> None:
     """Create a token and print it (the only time it is shown)."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.tokens import create_token
 
     with open_database() as sessions, sessions.begin() as session:
@@ -65,7 +65,7 @@ def add(
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
     """List tokens (never the tokens themselves)."""
     from newsvigil.records import utc_iso
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.tokens import list_tokens
 
     with open_database() as sessions, sessions() as session:
@@ -91,7 +91,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines."
 @user_errors
 def revoke(token_id: int = typer.Argument(..., help="Token id (see `newsvigil tokens list`).")) -> None:
     """Revoke a token: it stops working at once."""
-    from newsvigil.storage.database import open_database
+    from newsvigil.runtime.components import open_database
     from newsvigil.storage.tokens import revoke_token
 
     with open_database() as sessions, sessions.begin() as session:

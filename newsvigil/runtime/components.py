@@ -21,7 +21,7 @@ from newsvigil.processors.delivery import Dispatcher
 from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.records import AlertPolicy, Event
-from newsvigil.settings import Settings
+from newsvigil.settings import Settings, get_settings
 from newsvigil.storage.database import make_engine, session_factory
 from newsvigil.storage.migrate import upgrade
 
@@ -84,6 +84,15 @@ def open_components(settings: Settings) -> Iterator[Components]:
         yield components
     finally:
         components.close()
+
+
+@contextmanager
+def open_database(url: str | None = None) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database (default: NEWSVIGIL_DATABASE_URL) at the newest schema, its engine
+    disposed on exit: where CLI commands that only read or write the database start."""
+    settings = get_settings() if url is None else get_settings().model_copy(update={"database_url": url})
+    with open_components(settings) as components:
+        yield components.sessions
 
 
 def kafka_publisher(settings: Settings) -> KafkaPublisher:

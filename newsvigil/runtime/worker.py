@@ -11,8 +11,10 @@ import asyncio
 import importlib
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -107,6 +109,8 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
         store="memory://",
+        # faust makes "<app id>-data/" in the working directory even with a memory store: keep it out of checkouts.
+        datadir=str(Path(tempfile.gettempdir()) / "newsvigil-faust" / settings.kafka_group),
     )
     articles_topic = app.topic(settings.bus_topic("articles"), partitions=settings.kafka_partitions)
     events_topic = app.topic(settings.bus_topic("events"), partitions=settings.kafka_partitions)
