@@ -10,11 +10,10 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsvigil.batching import SQL_CHUNK, batched
 from newsvigil.records import SCHEMA_VERSION
 from newsvigil.storage.mapping import article_of, mention_of, mentions_by_article, topics_by_article
 from newsvigil.storage.models import ArticleRow, ArticleTopic, DetectionRow
-
-_CHUNK = 500
 
 
 def export_records(
@@ -29,14 +28,7 @@ def export_records(
         query = query.where(when < until)
     if topic:
         query = query.where(ArticleRow.id.in_(select(ArticleTopic.article_id).where(ArticleTopic.topic == topic)))
-    rows = session.scalars(query.execution_options(yield_per=_CHUNK))
-    chunk: list[ArticleRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == _CHUNK:
-            yield from _with_detections(session, chunk)
-            chunk = []
-    if chunk:
+    for chunk in batched(session.scalars(query.execution_options(yield_per=SQL_CHUNK))):
         yield from _with_detections(session, chunk)
 
 
