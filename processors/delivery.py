@@ -31,10 +31,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsvigil.ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
 from newsvigil.outage import Outage
 from newsvigil.processors.alerts import render_html, render_text
-from newsvigil.records import utcnow
+from newsvigil.records import AlertStatus, utcnow
 from newsvigil.settings import Settings
-from newsvigil.storage.alerts import claim, due_alerts, held_digest, pending_counts
-from newsvigil.storage.models import AlertRow, Subscription
+from newsvigil.storage.alerts import (
+    claim,
+    disable_subscription,
+    due_alerts,
+    held_digest,
+    pending_counts,
+    record_attempt,
+)
+from newsvigil.storage.models import Subscription
 
 log = logging.getLogger("newsvigil.delivery")
 LEASE = timedelta(seconds=120)
@@ -47,6 +54,11 @@ ROUND_THREADS = 16  # deliveries at once in a round
 # before the leases it took expire (and another deliverer would send them again).
 ROUND_PER_TARGET = PER_TARGET * int(LEASE.total_seconds() / SEND_TIMEOUT) // 2
 MAX_BACKOFF = 3600.0
+_COUNTED = {
+    AlertStatus.SENT: "sent",
+    AlertStatus.FAILED: "failed",
+    AlertStatus.PENDING: "retried",
+}  # deliver_due's counts
 
 
 @dataclass(slots=True)
@@ -214,7 +226,7 @@ class Dispatcher:
 
     def _send_all(
         self, messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]]
-    ) -> list[tuple[dict[str, Any], list[int], Outcome]]:
+    ) -> list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]], Outcome]]:
         """Send a round's messages: each subscription's in order, one after the other; different
         subscriptions concurrently, at most PER_TARGET at a time to one target. An unresponsive
         webhook delays its own alerts, not every other subscriber's."""
@@ -242,9 +254,7 @@ class Dispatcher:
             ) as pool:
                 for future in [pool.submit(in_order, group) for group in groups]:
                     future.result()
-        return [
-            (sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes, strict=False)
-        ]
+        return [(sub, alerts, outcome) for (sub, alerts), outcome in zip(messages, outcomes, strict=True)]
 
     def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
         """Deliver (alert id, attempts, payload) items to one subscription as one message."""
@@ -324,30 +334,41 @@ class Dispatcher:
             else Outcome(False, "Apprise: notification failed")
         )
 
-    def _record(self, outcomes: list[tuple[dict[str, Any], list[int], Outcome]], counts: dict[str, int]) -> None:
+    def _verdict(self, attempts: int, outcome: Outcome) -> tuple[AlertStatus, datetime | None]:
+        """What an alert becomes after its `attempts`-th attempt gave `outcome`: sent, failed for good,
+        or pending again (with the time of its next attempt)."""
+        if outcome.ok:
+            return AlertStatus.SENT, None
+        if outcome.gone or attempts >= self.settings.alert_max_attempts:
+            return AlertStatus.FAILED, None
+        delay = retry_delay(attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng)
+        return AlertStatus.PENDING, utcnow() + timedelta(seconds=delay)
+
+    def _record(
+        self,
+        outcomes: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]], Outcome]],
+        counts: dict[str, int],
+    ) -> None:
+        """Record a round's outcomes in one transaction. An alert deleted meanwhile (its subscription
+        was deleted while it was being sent) is skipped with a log line: the others are recorded."""
         with self.sessions.begin() as session:
-            for sub, ids, outcome in outcomes:
-                for alert_id in ids:
-                    alert = session.get(AlertRow, alert_id)
-                    alert.attempts += 1
-                    if outcome.ok:
-                        alert.status, alert.sent_at, alert.last_error = "sent", utcnow(), None
-                        counts["sent"] += 1
-                    elif outcome.gone or alert.attempts >= self.settings.alert_max_attempts:
-                        alert.status, alert.last_error = "failed", outcome.error
-                        counts["failed"] += 1
-                    else:
-                        delay = retry_delay(
-                            alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng
+            for sub, alerts, outcome in outcomes:
+                for alert_id, earlier, _ in alerts:
+                    status, retry_at = self._verdict(earlier + 1, outcome)
+                    if not record_attempt(session, alert_id, status, error=outcome.error, retry_at=retry_at):
+                        log.info(
+                            "alert %s of subscription %s is no longer pending (the subscription was deleted while it "
+                            "was sent?): its outcome (%s) is dropped",
+                            alert_id,
+                            sub["id"],
+                            "delivered" if outcome.ok else outcome.error,
                         )
-                        alert.next_attempt_at, alert.last_error = utcnow() + timedelta(seconds=delay), outcome.error
-                        counts["retried"] += 1
+                        continue
+                    counts[_COUNTED[status]] += 1
                 if outcome.gone:
-                    subscription = session.get(Subscription, sub["id"])
-                    subscription.active = False
-                    subscription.disabled_reason = (
-                        f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub['id']}`"
-                    )
+                    reason = f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub['id']}`"
+                    if not disable_subscription(session, sub["id"], reason):
+                        log.info("subscription %s no longer exists: not disabled (%s)", sub["id"], outcome.error)
                 if not outcome.ok:
                     log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)
 

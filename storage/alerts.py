@@ -115,6 +115,38 @@ def claim(session: Session, alert: AlertRow, lease: timedelta) -> bool:
     return result.rowcount == 1
 
 
+def record_attempt(
+    session: Session,
+    alert_id: int,
+    status: AlertStatus,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> bool:
+    """Record one delivery attempt of a claimed alert: sent, failed, or pending again from `retry_at`.
+
+    False when the alert is no longer pending (deleted with its subscription while it was being
+    sent, or recorded by another deliverer once the lease ran out): nothing is recorded then.
+    """
+    values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "status": status, "last_error": error}
+    if status == AlertStatus.SENT:
+        values["sent_at"] = utcnow()
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    result = session.execute(
+        update(AlertRow).where(AlertRow.id == alert_id, AlertRow.status == AlertStatus.PENDING).values(**values)
+    )
+    return result.rowcount == 1
+
+
+def disable_subscription(session: Session, subscription_id: int, reason: str) -> bool:
+    """Stop delivering to a subscription, saying why; False when it no longer exists."""
+    result = session.execute(
+        update(Subscription).where(Subscription.id == subscription_id).values(active=False, disabled_reason=reason)
+    )
+    return result.rowcount == 1
+
+
 def held_digest(session: Session, subscription_id: int) -> list[AlertRow]:
     """Every pending alert of a digest subscription (sent together once the oldest is due)."""
     return list(

@@ -420,3 +420,40 @@ def test_a_round_takes_no_more_from_one_target_than_it_can_send_within_its_lease
         "webhook", "https://hooks.example/b"
     )
     assert delivery.target_key("atom", "") is None
+
+
+@pytest.mark.parametrize("doomed_status", [200, 410, 503])
+def test_a_subscription_deleted_while_its_alert_is_sent_does_not_undo_the_others(
+    world, httpserver, caplog, doomed_status
+):
+    """Recording a round's outcomes once raised on the deleted subscription's alert (gone with it)
+    and rolled back every outcome: the other subscriber's delivered alert was sent again later."""
+    from newsvigil.storage.alerts import delete_subscription
+
+    sessions, processor, dispatcher, _ = world
+    doomed_id, _ = subscribe(sessions, target=httpserver.url_for("/doomed"))
+    kept_id, kept_secret = subscribe(sessions, target=httpserver.url_for("/kept"))
+    doomed_calls = []
+
+    def delete_then_answer(request):  # the subscriber deletes the subscription while its alert is in flight
+        doomed_calls.append(request.headers["webhook-id"])
+        with sessions.begin() as session:
+            delete_subscription(session, doomed_id)
+        return Response("answer", status=doomed_status)
+
+    kept = Receiver(kept_secret)
+    httpserver.expect_request("/doomed").respond_with_handler(delete_then_answer)
+    httpserver.expect_request("/kept").respond_with_handler(kept)
+    with caplog.at_level("INFO", logger="newsvigil.delivery"):
+        processor.handle([article(1, *WITHDRAWAL)])
+
+    assert len(doomed_calls) == 1 and len(kept.deliveries) == 1
+    with sessions() as session:
+        assert session.get(Subscription, doomed_id) is None
+        rows = session.execute(select(AlertRow.subscription_id, AlertRow.status, AlertRow.attempts)).all()
+    assert rows == [(kept_id, "sent", 1)]  # the deleted subscription's alert went with it
+    assert any(f"subscription {doomed_id}" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
+
+    after_the_lease = utcnow() + timedelta(minutes=10)
+    assert dispatcher.deliver_due(after_the_lease) == {"sent": 0, "retried": 0, "failed": 0}
+    assert len(kept.deliveries) == 1 and len(doomed_calls) == 1
