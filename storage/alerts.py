@@ -13,7 +13,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newsvigil.errors import NotFound
-from newsvigil.records import AlertStatus, Channel, parse_time, utcnow
+from newsvigil.records import (
+    AlertKind,
+    AlertPayload,
+    AlertStatus,
+    Channel,
+    ClaimedAlert,
+    SentAlert,
+    parse_time,
+    utcnow,
+)
 from newsvigil.storage.models import AlertRow, Subscription
 from newsvigil.storage.repositories import upsert
 
@@ -101,8 +110,9 @@ def pending_counts(session: Session, now: datetime) -> tuple[int, int]:
     return due, later
 
 
-def claim(session: Session, alert: AlertRow, lease: timedelta) -> bool:
-    """Take an alert for delivery (a lease, so that two deliverers never send it at once)."""
+def claim(session: Session, alert: AlertRow, lease: timedelta) -> ClaimedAlert | None:
+    """Take a due alert for one delivery attempt, under a lease so that two deliverers never send it
+    at once; None when another deliverer took it first."""
     result = session.execute(
         update(AlertRow)
         .where(
@@ -112,29 +122,40 @@ def claim(session: Session, alert: AlertRow, lease: timedelta) -> bool:
         )
         .values(next_attempt_at=utcnow() + lease)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return None
+    return ClaimedAlert(
+        id=alert.id,
+        subscription_id=alert.subscription_id,
+        attempts=alert.attempts,
+        kind=AlertKind(alert.kind),
+        payload=_payload(alert.payload),
+    )
 
 
 def record_attempt(
     session: Session,
-    alert_id: int,
+    alert: ClaimedAlert,
     status: AlertStatus,
     *,
     error: str | None = None,
     retry_at: datetime | None = None,
 ) -> bool:
-    """Record one delivery attempt of a claimed alert: sent, failed, or pending again from `retry_at`.
+    """Record the delivery attempt of a claimed alert: sent, failed, or pending again from `retry_at`.
 
-    False when the alert is no longer pending (deleted with its subscription while it was being
-    sent, or recorded by another deliverer once the lease ran out): nothing is recorded then.
+    False when the alert is no longer as it was claimed (deleted with its subscription while it was
+    being sent, or taken and recorded by another deliverer once the lease ran out): nothing is
+    recorded then.
     """
-    values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "status": status, "last_error": error}
+    values: dict[str, Any] = {"attempts": alert.attempts + 1, "status": status, "last_error": error}
     if status == AlertStatus.SENT:
         values["sent_at"] = utcnow()
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
     result = session.execute(
-        update(AlertRow).where(AlertRow.id == alert_id, AlertRow.status == AlertStatus.PENDING).values(**values)
+        update(AlertRow)
+        .where(AlertRow.id == alert.id, AlertRow.status == AlertStatus.PENDING, AlertRow.attempts == alert.attempts)
+        .values(**values)
     )
     return result.rowcount == 1
 
@@ -195,12 +216,18 @@ def subscription_json(sub: Subscription) -> dict[str, Any]:
     }
 
 
-def sent_alerts(session: Session, subscription_id: int, limit: int = 50) -> list[tuple[int, datetime, dict[str, Any]]]:
-    """(alert id, time, payload) of a subscription's delivered alerts, newest first: its Atom feed."""
+def sent_alerts(session: Session, subscription_id: int, limit: int = 50) -> list[SentAlert]:
+    """A subscription's delivered alerts, newest first: its Atom feed."""
     rows = session.scalars(
         select(AlertRow)
         .where(AlertRow.subscription_id == subscription_id, AlertRow.status == AlertStatus.SENT)
         .order_by(AlertRow.id.desc())
         .limit(limit)
     )
-    return [(a.id, parse_time(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
+    return [SentAlert(a.id, parse_time(a.sent_at or a.created_at), _payload(a.payload)) for a in rows]  # type: ignore[arg-type]  # created_at is never null
+
+
+def _payload(text: str) -> AlertPayload:
+    """An alert's stored payload (JSON written from an AlertPayload)."""
+    payload: AlertPayload = json.loads(text)
+    return payload

@@ -16,7 +16,7 @@ from werkzeug import Response
 from newsvigil.processors.atom import alerts_feed
 from newsvigil.processors.delivery import Dispatcher, parse_retry_after, retry_delay, sign
 from newsvigil.processors.pipeline import ArticleProcessor
-from newsvigil.records import Article, utcnow
+from newsvigil.records import Article, SentAlert, utcnow
 from newsvigil.settings import Settings
 from newsvigil.storage.alerts import add_subscription
 from newsvigil.storage.database import make_engine, session_factory
@@ -303,7 +303,7 @@ def test_atom_feed_parses_back():
         },
         "figures": [],
     }
-    feed = feedparser.parse(alerts_feed(7, "analysts", [(1, datetime(2026, 11, 20, tzinfo=UTC), payload)]))
+    feed = feedparser.parse(alerts_feed(7, "analysts", [SentAlert(1, datetime(2026, 11, 20, tzinfo=UTC), payload)]))
     assert not feed.bozo and feed.feed.title == "newsvigil — analysts"
     [entry] = feed.entries
     assert entry.title == "[newsvigil] new figure: US <drawdown>"
@@ -457,3 +457,24 @@ def test_a_subscription_deleted_while_its_alert_is_sent_does_not_undo_the_others
     after_the_lease = utcnow() + timedelta(minutes=10)
     assert dispatcher.deliver_due(after_the_lease) == {"sent": 0, "retried": 0, "failed": 0}
     assert len(kept.deliveries) == 1 and len(doomed_calls) == 1
+
+
+def test_a_webhook_carries_the_stored_payload_byte_for_byte(world, httpserver):
+    """The wire format: {"type": ..., "alerts": [<payload as stored in the outbox>, ...]}."""
+    sessions, processor, dispatcher, _ = world
+    bodies: list[bytes] = []
+    httpserver.expect_request("/hook").respond_with_handler(lambda r: (bodies.append(r.get_data()), Response("ok"))[1])
+    digest_id, _ = subscribe(sessions, target=httpserver.url_for("/hook"), mode="digest", digest_minutes=30)
+    processor.handle(
+        [
+            article(1, *WITHDRAWAL),
+            article(2, "Greenland: København sends 150 soldiers to Nuuk", ""),
+        ]
+    )
+    dispatcher.deliver_due(utcnow() + timedelta(minutes=31))
+    with sessions() as session:
+        stored = session.scalars(
+            select(AlertRow.payload).where(AlertRow.subscription_id == digest_id).order_by(AlertRow.id)
+        ).all()
+    assert len(stored) == 2 and "København" in stored[1]  # not escaped: ensure_ascii=False, stored and sent
+    assert bodies == [b'{"type": "newsvigil.digest", "alerts": [' + ", ".join(stored).encode() + b"]}"]
