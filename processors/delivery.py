@@ -21,13 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
+from newsvigil.ingest.schedule import parse_retry_after, retry_delay
 from newsvigil.outage import Outage
 from newsvigil.processors.alerts import render_html, render_text
 from newsvigil.records import AlertKind, AlertPayload, AlertStatus, Channel, ClaimedAlert, DeliveryMode, utcnow
@@ -52,7 +52,8 @@ ROUND_THREADS = 16  # deliveries at once in a round
 # Messages one round sends to one target: even if each takes the whole timeout, the round ends well
 # before the leases it took expire (and another deliverer would send them again).
 ROUND_PER_TARGET = PER_TARGET * int(LEASE.total_seconds() / SEND_TIMEOUT) // 2
-MAX_BACKOFF = 3600.0
+MAX_BACKOFF = 3600.0  # seconds: the longest wait between two attempts (before jitter)
+ALERT_JITTER = (0.5, 1.5)  # alerts: retried around the doubled delay, sooner or later (retry_delay's jitter)
 _COUNTED = {
     AlertStatus.SENT: "sent",
     AlertStatus.FAILED: "failed",
@@ -75,25 +76,6 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix("whsec_"))
     digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
-
-
-def retry_delay(attempts: int, base: float, retry_after: float | None, rng: random.Random) -> float:
-    """Seconds until the next attempt: exponential with jitter, never sooner than Retry-After."""
-    delay = min(MAX_BACKOFF, base * (2 ** max(0, attempts - 1))) * rng.uniform(0.5, 1.5)
-    return max(delay, retry_after or 0.0)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds (it may be a number of seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def target_key(channel: str, target: str) -> str | None:
@@ -363,7 +345,14 @@ class Dispatcher:
             return AlertStatus.SENT, None
         if outcome.gone or attempts >= self.settings.alert_max_attempts:
             return AlertStatus.FAILED, None
-        delay = retry_delay(attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng)
+        delay = retry_delay(
+            attempts,
+            self.settings.alert_backoff_seconds,
+            outcome.retry_after,
+            self.rng,
+            jitter=ALERT_JITTER,
+            cap=MAX_BACKOFF,
+        )
         return AlertStatus.PENDING, utcnow() + timedelta(seconds=delay)
 
     def _record(self, outcomes: list[tuple[Message, Outcome]], counts: dict[str, int]) -> None:

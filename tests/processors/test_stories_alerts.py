@@ -13,8 +13,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from werkzeug import Response
 
+from newsvigil.ingest.schedule import retry_delay
 from newsvigil.processors.atom import alerts_feed
-from newsvigil.processors.delivery import Dispatcher, parse_retry_after, retry_delay, sign
+from newsvigil.processors.delivery import ALERT_JITTER, MAX_BACKOFF, Dispatcher, sign
 from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.records import Article, SentAlert, utcnow
 from newsvigil.settings import Settings
@@ -38,15 +39,14 @@ def test_standard_webhooks_signature_vector():
     )
 
 
-def test_backoff_and_retry_after():
+def test_alert_backoff():
+    """Alerts retry around the doubled delay (sooner or later), at most an hour apart before jitter."""
     rng = random.Random(1)
-    delays = [retry_delay(n, 2.0, None, rng) for n in range(1, 6)]
+    delays = [retry_delay(n, 2.0, None, rng, jitter=ALERT_JITTER, cap=MAX_BACKOFF) for n in range(1, 6)]
     assert all(d >= 1.0 for d in delays) and delays[-1] > delays[0] * 4
-    assert retry_delay(1, 2.0, 120.0, rng) == 120.0
-    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("30", now) == 30.0
-    assert parse_retry_after("Thu, 26 Nov 2026 12:01:00 GMT", now) == 60.0
-    assert parse_retry_after("soon", now) is None
+    assert any(d < 2.0 * 2 ** (n - 1) for n, d in enumerate(delays, 1))  # sooner too, unlike feeds
+    assert retry_delay(40, 2.0, None, rng, jitter=ALERT_JITTER, cap=MAX_BACKOFF) <= MAX_BACKOFF * ALERT_JITTER[1]
+    assert retry_delay(1, 2.0, 120.0, rng, jitter=ALERT_JITTER, cap=MAX_BACKOFF) == 120.0
 
 
 class Receiver:
