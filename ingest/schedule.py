@@ -3,10 +3,14 @@
 The base is the configured interval, raised (never lowered) by the feed's <ttl> and the response's
 Cache-Control max-age or Expires, and by Retry-After; errors back off exponentially with jitter;
 everything is clamped to [min, max]. A host answering 429/503 repeatedly backs off as a whole.
+
+The Retry-After parser and the backoff are the project's only ones: alert delivery
+(processors/delivery.py) retries with them too, with its own jitter and cap.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Mapping
@@ -16,6 +20,10 @@ from email.utils import parsedate_to_datetime
 
 REFUSALS = (429, 503)  # "too many requests", "unavailable": the server asks us to slow down
 _RNG = random.Random()
+# Backoff jitter: (low, high) bounds of the random factor retry_delay() multiplies the doubled delay by.
+# Feeds: never sooner than the doubled interval, only later, so that feeds failing together spread out.
+FEED_JITTER = (1.0, 1.5)
+_MAX_DOUBLINGS = 64  # keeps 2**n a float; any cap is reached long before
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.I)
 
 
@@ -34,13 +42,30 @@ def _http_date(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
-    """Seconds a Retry-After header asks for (delta seconds or an HTTP date), or None."""
-    value = (headers.get("retry-after") or "").strip()
-    if value.isdigit():
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds a Retry-After value asks for (delta seconds, or an HTTP date: one past gives 0), or None
+    when it is missing or unreadable."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
         return float(value)
     when = _http_date(value) if value else None
     return max(0.0, (when - now).total_seconds()) if when else None
+
+
+def retry_delay(
+    failures: int,
+    base: float,
+    retry_after: float | None,
+    rng: random.Random,
+    *,
+    jitter: tuple[float, float],
+    cap: float = math.inf,
+) -> float:
+    """Seconds until the next attempt after `failures` failures in a row (1 = the first): `base`,
+    doubled for each further failure and at most `cap`, times a random factor between the `jitter`
+    bounds; never sooner than `retry_after` (seconds the server asked for)."""
+    doubled = base * 2.0 ** min(max(0, failures - 1), _MAX_DOUBLINGS)
+    return max(min(cap, doubled) * rng.uniform(*jitter), retry_after or 0.0)
 
 
 def freshness(headers: Mapping[str, str], ttl_minutes: float | None, now: datetime) -> float | None:
@@ -68,13 +93,11 @@ def next_delay(
     rng: random.Random | None = None,
 ) -> float:
     """Seconds until the next poll of a feed whose last poll gave `status` (`errors` failures in a row)."""
-    delay = intervals.base
+    asked = parse_retry_after(headers.get("retry-after"), now) if status in REFUSALS or errors else None
     if errors:
-        delay = intervals.base * 2 ** min(errors - 1, 16) * (rng or _RNG).uniform(1.0, 1.5)  # jitter: feeds spread out
-    if status in REFUSALS or errors:
-        delay = max(delay, retry_after(headers, now) or 0.0)
-    if not errors:
-        delay = max(delay, freshness(headers, ttl_minutes, now) or 0.0)
+        delay = retry_delay(errors, intervals.base, asked, rng or _RNG, jitter=FEED_JITTER)
+    else:
+        delay = max(intervals.base, asked or 0.0, freshness(headers, ttl_minutes, now) or 0.0)
     return min(max(delay, intervals.minimum), intervals.maximum)
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, overload
+from typing import Any, TypedDict, overload
 
 SCHEMA_VERSION = 1
 
@@ -313,3 +313,67 @@ class AlertPolicy(StrEnum):
     NONE = "none"
     NEW = "new"
     ALL = "all"
+
+
+# --- The alert outbox: the JSON an alert's payload holds, and what a deliverer takes out ----------
+
+
+class AlertStory(TypedDict):
+    """The story an alert is about, as it stood when the alert was made."""
+
+    id: int
+    title: str
+    topics: list[str]
+    sources: list[str]  # the outlets that reported it
+    languages: list[str]
+
+
+class AlertArticle(TypedDict):
+    """The report that made the alert."""
+
+    id: str
+    title: str
+    link: str | None
+    source: str
+    language: str | None  # the detected language
+    published: str | None  # ISO 8601
+
+
+class AlertNews(TypedDict):
+    """What the report adds to its story."""
+
+    figures: list[dict[str, Any]]  # figures the story did not have yet, as TroopMention.to_json()
+    source: str | None  # the outlet, if the story had no report from it yet
+    language: str | None  # the language, if the story had no report in it yet
+
+
+class AlertPayload(TypedDict):
+    """An alert's content: the JSON stored in the outbox and delivered as it is (each item of a
+    webhook's `alerts`; email, Apprise and Atom render it)."""
+
+    kind: str  # an AlertKind value (a plain string once read back from JSON)
+    story: AlertStory
+    article: AlertArticle
+    topics: list[str]  # the report's topics
+    new: AlertNews
+    figures: list[dict[str, Any]]  # every figure of the report, as TroopMention.to_json()
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAlert:
+    """An alert a deliverer took from the outbox (under a lease) for one delivery attempt."""
+
+    id: int  # the alert's id in the outbox: part of the webhook-id, the same for every attempt
+    subscription_id: int  # the subscription it is for
+    attempts: int  # delivery attempts made before this one
+    kind: AlertKind  # new story, new report or new figure
+    payload: AlertPayload  # what the alert says, as stored
+
+
+@dataclass(frozen=True, slots=True)
+class SentAlert:
+    """A delivered alert, as a subscription's Atom feed lists it."""
+
+    id: int  # the alert's id in the outbox
+    sent_at: datetime  # when it was delivered (when it was made, for alerts from before sent_at was kept)
+    payload: AlertPayload  # what the alert says, as stored

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import nh3
 
 from newsvigil.processors.stories import Additions
-from newsvigil.records import AlertKind, Event, TroopMention
+from newsvigil.records import AlertKind, AlertPayload, Event, TroopMention
 
 
 def alert_line(event: Event) -> str:
@@ -92,7 +93,7 @@ def decide_alert(rule: SubscriptionRule, story_event: StoryEvent) -> AlertDecisi
     return AlertDecision(kind, urgent)
 
 
-def alert_payload(story_event: StoryEvent, kind: str) -> dict[str, Any]:
+def alert_payload(story_event: StoryEvent, kind: AlertKind) -> AlertPayload:
     """The alert's content: story, what is new (figures with quotes, outlets), links, topics, languages."""
     article = story_event.event.article
     detection = story_event.event.detection
@@ -128,16 +129,19 @@ def _figure(m: dict[str, Any]) -> str:
     return TroopMention.from_json(m).label()
 
 
-def render_text(payloads: list[dict[str, Any]]) -> tuple[str, str]:
+_WHAT = {AlertKind.NEW_STORY: "New story", AlertKind.NEW_REPORT: "New report", AlertKind.NEW_FIGURE: "New figure"}
+
+
+def render_text(payloads: Sequence[AlertPayload]) -> tuple[str, str]:
     """(subject, plain-text body) of one alert or a digest of several."""
     lines = []
     for p in payloads:
-        what = {"new_story": "New story", "new_report": "New report", "new_figure": "New figure"}[p["kind"]]
+        what = _WHAT[AlertKind(p["kind"])]
         lines.append(f"{what} [{', '.join(p['topics'])}] {p['story']['title']}")
         lines.append(f"  {p['article']['source']} ({p['article']['language'] or '?'}): {p['article']['title']}")
         for m in p["new"]["figures"]:
             lines.append(f"  + {_figure(m)} — “{m['quote']}”")
-        if p["new"]["source"] and p["kind"] != "new_story":
+        if p["new"]["source"] and p["kind"] != AlertKind.NEW_STORY:
             lines.append(f"  + new outlet: {p['new']['source']}")
         if p["article"]["link"]:
             lines.append(f"  {p['article']['link']}")
@@ -151,7 +155,7 @@ def render_text(payloads: list[dict[str, Any]]) -> tuple[str, str]:
     return subject[:200], "\n".join(lines).rstrip() + "\n"
 
 
-def render_html(payloads: list[dict[str, Any]]) -> str:
+def render_html(payloads: Sequence[AlertPayload]) -> str:
     """HTML body; every piece of feed text is escaped, links are sanitised with nh3."""
     parts = ["<html><body>"]
     for p in payloads:

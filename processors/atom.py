@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 from xml.sax.saxutils import escape
 
 from newsvigil.processors.alerts import render_html, render_text
+from newsvigil.records import SentAlert
 
 
-def alerts_feed(
-    subscription_id: int, name: str, alerts: Sequence[tuple[int, datetime, dict[str, Any]]], self_url: str = ""
-) -> bytes:
-    """Atom 1.0 document of (alert id, time, payload), newest first; feed text is escaped."""
-    updated = max((t for _, t, _ in alerts), default=None)
+def alerts_feed(subscription_id: int, name: str, alerts: Sequence[SentAlert], self_url: str = "") -> bytes:
+    """Atom 1.0 document of delivered alerts, newest first; feed text is escaped."""
+    updated = max((a.sent_at for a in alerts), default=None)
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -24,14 +21,15 @@ def alerts_feed(
     ]
     if self_url:
         parts.append(f'<link rel="self" href="{escape(self_url, {chr(34): "&quot;"})}"/>')
-    for alert_id, when, payload in sorted(alerts, key=lambda a: a[1], reverse=True):
+    for alert in sorted(alerts, key=lambda a: a.sent_at, reverse=True):
+        payload = alert.payload
         subject, _ = render_text([payload])
         link = payload["article"].get("link")
         parts += [
             "<entry>",
-            f"<id>urn:newsvigil:alert:{alert_id}</id>",
+            f"<id>urn:newsvigil:alert:{alert.id}</id>",
             f"<title>{escape(subject)}</title>",
-            f"<updated>{when.isoformat()}</updated>",
+            f"<updated>{alert.sent_at.isoformat()}</updated>",
             f'<link href="{escape(link, {chr(34): "&quot;"})}"/>' if link else "",
             f"<author><name>{escape(payload['article']['source'])}</name></author>",
             f'<content type="html">{escape(render_html([payload]))}</content>',

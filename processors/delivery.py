@@ -21,20 +21,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.ingest.guard import FetchRefused, apprise_refusal, guarded_sync_client, policy_for
+from newsvigil.ingest.schedule import parse_retry_after, retry_delay
 from newsvigil.outage import Outage
 from newsvigil.processors.alerts import render_html, render_text
-from newsvigil.records import utcnow
+from newsvigil.records import AlertKind, AlertPayload, AlertStatus, Channel, ClaimedAlert, DeliveryMode, utcnow
 from newsvigil.settings import Settings
-from newsvigil.storage.alerts import claim, due_alerts, held_digest, pending_counts
-from newsvigil.storage.models import AlertRow, Subscription
+from newsvigil.storage.alerts import (
+    claim,
+    disable_subscription,
+    due_alerts,
+    held_digest,
+    pending_counts,
+    record_attempt,
+)
+from newsvigil.storage.models import Subscription
 
 log = logging.getLogger("newsvigil.delivery")
 LEASE = timedelta(seconds=120)
@@ -46,7 +52,13 @@ ROUND_THREADS = 16  # deliveries at once in a round
 # Messages one round sends to one target: even if each takes the whole timeout, the round ends well
 # before the leases it took expire (and another deliverer would send them again).
 ROUND_PER_TARGET = PER_TARGET * int(LEASE.total_seconds() / SEND_TIMEOUT) // 2
-MAX_BACKOFF = 3600.0
+MAX_BACKOFF = 3600.0  # seconds: the longest wait between two attempts (before jitter)
+ALERT_JITTER = (0.5, 1.5)  # alerts: retried around the doubled delay, sooner or later (retry_delay's jitter)
+_COUNTED = {
+    AlertStatus.SENT: "sent",
+    AlertStatus.FAILED: "failed",
+    AlertStatus.PENDING: "retried",
+}  # deliver_due's counts
 
 
 @dataclass(slots=True)
@@ -66,36 +78,45 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def retry_delay(attempts: int, base: float, retry_after: float | None, rng: random.Random) -> float:
-    """Seconds until the next attempt: exponential with jitter, never sooner than Retry-After."""
-    delay = min(MAX_BACKOFF, base * (2 ** max(0, attempts - 1))) * rng.uniform(0.5, 1.5)
-    return max(delay, retry_after or 0.0)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds (it may be a number of seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
 def target_key(channel: str, target: str) -> str | None:
     """Where a delivery goes, for per-target limits: a webhook's or Apprise URL's host, the SMTP
     server; None for Atom (nothing is sent: the feed shows sent alerts)."""
-    if channel == "atom":
+    if channel == Channel.ATOM:
         return None
-    if channel in ("webhook", "apprise"):
+    if channel in (Channel.WEBHOOK, Channel.APPRISE):
         try:
             return f"{channel}:{urlsplit(target).hostname or ''}"
         except ValueError:
             return f"{channel}:?"
     return channel
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where a subscription's alerts go: what sending needs, copied out of the session that claimed them."""
+
+    id: int  # the subscription's id
+    channel: Channel
+    target: str  # webhook URL, email address or Apprise URL (empty for Atom)
+    secret: str  # the Standard Webhooks key webhooks are signed with
+
+    @classmethod
+    def of(cls, sub: Subscription) -> Recipient:
+        return cls(sub.id, Channel(sub.channel), sub.target, sub.secret)
+
+    @property
+    def limit_key(self) -> str | None:
+        """The target_key() that per-target limits count by."""
+        return target_key(self.channel, self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One delivery of a round: a subscription's claimed alerts, sent as one message (a digest
+    holds several)."""
+
+    recipient: Recipient
+    alerts: tuple[ClaimedAlert, ...]
 
 
 class Dispatcher:
@@ -164,7 +185,7 @@ class Dispatcher:
         """
         now = now or utcnow()
         counts = {"sent": 0, "retried": 0, "failed": 0}
-        messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]] = []
+        messages: list[Message] = []
         per_target: dict[str | None, int] = {}
         with self.sessions.begin() as session:
             claimed: set[int] = set()
@@ -175,24 +196,20 @@ class Dispatcher:
                 sub = subscriptions.setdefault(alert.subscription_id, session.get(Subscription, alert.subscription_id))
                 if sub is None or not sub.active:
                     continue
-                target = target_key(sub.channel, sub.target)
+                recipient = Recipient.of(sub)
+                target = recipient.limit_key
                 if target is not None and per_target.get(target, 0) >= ROUND_PER_TARGET:
                     continue  # left for the next round: this round must end before its leases do
-                if sub.mode == "digest" and not alert.urgent:
+                if sub.mode == DeliveryMode.DIGEST and not alert.urgent:
                     batch = [a for a in held_digest(session, sub.id) if not a.urgent and a.id not in claimed]
                 else:
                     batch = [alert]
-                batch = [a for a in batch if claim(session, a, LEASE)]  # skip what another deliverer took
-                if not batch:
+                taken = tuple(c for a in batch if (c := claim(session, a, LEASE)))  # skip what another deliverer took
+                if not taken:
                     continue
-                claimed.update(a.id for a in batch)
+                claimed.update(c.id for c in taken)
                 per_target[target] = per_target.get(target, 0) + 1  # one message, whatever it holds
-                messages.append(
-                    (
-                        {c.name: getattr(sub, c.name) for c in Subscription.__table__.columns},
-                        [(a.id, a.attempts, json.loads(a.payload)) for a in batch],
-                    )
-                )
+                messages.append(Message(recipient, taken))
         outcomes = self._send_all(messages)
         if outcomes:
             self._record(outcomes, counts)
@@ -212,25 +229,23 @@ class Dispatcher:
             if not due or not any(counts.values()):
                 return delivered, due + later
 
-    def _send_all(
-        self, messages: list[tuple[dict[str, Any], list[tuple[int, int, dict[str, Any]]]]]
-    ) -> list[tuple[dict[str, Any], list[int], Outcome]]:
+    def _send_all(self, messages: list[Message]) -> list[tuple[Message, Outcome]]:
         """Send a round's messages: each subscription's in order, one after the other; different
         subscriptions concurrently, at most PER_TARGET at a time to one target. An unresponsive
         webhook delays its own alerts, not every other subscriber's."""
         by_subscription: dict[int, list[int]] = {}
-        for index, (sub, _) in enumerate(messages):
-            by_subscription.setdefault(sub["id"], []).append(index)
+        for index, message in enumerate(messages):
+            by_subscription.setdefault(message.recipient.id, []).append(index)
         outcomes: list[Outcome] = [Outcome(False, "not sent")] * len(messages)  # each is replaced: send() never raises
         limits: dict[str | None, threading.Semaphore] = {}
-        for sub, _ in messages:
-            limits.setdefault(target_key(sub["channel"], sub["target"]), threading.Semaphore(PER_TARGET))
+        for message in messages:
+            limits.setdefault(message.recipient.limit_key, threading.Semaphore(PER_TARGET))
 
         def in_order(indexes: list[int]) -> None:
             for index in indexes:
-                sub, alerts = messages[index]
-                with limits[target_key(sub["channel"], sub["target"])]:
-                    outcomes[index] = self.send(sub, alerts)
+                message = messages[index]
+                with limits[message.recipient.limit_key]:
+                    outcomes[index] = self.send(message.recipient, message.alerts)
 
         groups = list(by_subscription.values())
         if len(groups) <= 1:
@@ -242,62 +257,61 @@ class Dispatcher:
             ) as pool:
                 for future in [pool.submit(in_order, group) for group in groups]:
                     future.result()
-        return [
-            (sub, [a[0] for a in alerts], outcome) for (sub, alerts), outcome in zip(messages, outcomes, strict=False)
-        ]
+        return list(zip(messages, outcomes, strict=True))
 
-    def send(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
-        """Deliver (alert id, attempts, payload) items to one subscription as one message."""
-        payloads = [p for _, _, p in alerts]
+    def send(self, recipient: Recipient, alerts: Sequence[ClaimedAlert]) -> Outcome:
+        """Deliver claimed alerts to one subscription as one message."""
+        payloads = [a.payload for a in alerts]
         try:
-            if sub["channel"] == "webhook":
-                return self._webhook(sub, alerts)
-            if sub["channel"] == "email":
-                return self._email(sub, payloads)
-            if sub["channel"] == "apprise":
-                return self._apprise(sub, payloads)
+            if recipient.channel == Channel.WEBHOOK:
+                return self._webhook(recipient, alerts)
+            if recipient.channel == Channel.EMAIL:
+                return self._email(recipient, payloads)
+            if recipient.channel == Channel.APPRISE:
+                return self._apprise(recipient, payloads)
             return Outcome(True)  # atom: the feed shows sent alerts
         except Exception as exc:  # one subscriber's failure must not stop delivery to the others
             return Outcome(False, f"{exc.__class__.__name__}: {exc}")
 
-    def _webhook(self, sub: dict[str, Any], alerts: Sequence[tuple[int, int, dict[str, Any]]]) -> Outcome:
-        ids = "-".join(str(a[0]) for a in alerts)
-        msg_id = f"msg_{sub['id']}_{ids}"[:200]
-        payloads = [p for _, _, p in alerts]
+    def _webhook(self, recipient: Recipient, alerts: Sequence[ClaimedAlert]) -> Outcome:
+        ids = "-".join(str(a.id) for a in alerts)
+        msg_id = f"msg_{recipient.id}_{ids}"[:200]
+        payloads = [a.payload for a in alerts]
         body = json.dumps(
             {"type": "newsvigil.alert" if len(payloads) == 1 else "newsvigil.digest", "alerts": payloads},
             ensure_ascii=False,
         ).encode()
         timestamp = int(time.time())
+        target = recipient.target
         try:
             response = self.http.post(
-                sub["target"],
+                target,
                 content=body,
                 headers={
                     "content-type": "application/json",
                     "webhook-id": msg_id,
                     "webhook-timestamp": str(timestamp),
-                    "webhook-signature": sign(sub["secret"], msg_id, timestamp, body),
+                    "webhook-signature": sign(recipient.secret, msg_id, timestamp, body),
                 },
             )
         except FetchRefused as exc:  # the target is not allowed: retrying cannot help
-            return Outcome(False, f"webhook {sub['target']} refused: {exc}", gone=True)
+            return Outcome(False, f"webhook {target} refused: {exc}", gone=True)
         except httpx.HTTPError as exc:
-            return Outcome(False, f"webhook {sub['target']}: {exc.__class__.__name__}: {exc}")
+            return Outcome(False, f"webhook {target}: {exc.__class__.__name__}: {exc}")
         if 200 <= response.status_code < 300:
             return Outcome(True)
         retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
         return Outcome(
             False,
-            f"webhook {sub['target']}: HTTP {response.status_code}",
+            f"webhook {target}: HTTP {response.status_code}",
             retry_after,
             gone=response.status_code == 410,
         )
 
-    def _email(self, sub: dict[str, Any], payloads: list[dict[str, Any]]) -> Outcome:
+    def _email(self, recipient: Recipient, payloads: list[AlertPayload]) -> Outcome:
         subject, text = render_text(payloads)
         message = EmailMessage()
-        message["Subject"], message["From"], message["To"] = subject, self.settings.smtp_from, sub["target"]
+        message["Subject"], message["From"], message["To"] = subject, self.settings.smtp_from, recipient.target
         message.set_content(text)
         message.add_alternative(render_html(payloads), subtype="html")
         with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=SEND_TIMEOUT) as smtp:
@@ -308,15 +322,15 @@ class Dispatcher:
             smtp.send_message(message)
         return Outcome(True)
 
-    def _apprise(self, sub: dict[str, Any], payloads: list[dict[str, Any]]) -> Outcome:
+    def _apprise(self, recipient: Recipient, payloads: list[AlertPayload]) -> Outcome:
         import apprise
 
-        refusal = apprise_refusal(sub["target"], self.policy)
+        refusal = apprise_refusal(recipient.target, self.policy)
         if refusal:
             return Outcome(False, refusal, gone=True)
         notifier = apprise.Apprise()
-        if not notifier.add(sub["target"]):
-            return Outcome(False, f"not a valid Apprise URL: {sub['target']}", gone=True)
+        if not notifier.add(recipient.target):
+            return Outcome(False, f"not a valid Apprise URL: {recipient.target}", gone=True)
         subject, text = render_text(payloads)
         return (
             Outcome(True)
@@ -324,36 +338,51 @@ class Dispatcher:
             else Outcome(False, "Apprise: notification failed")
         )
 
-    def _record(self, outcomes: list[tuple[dict[str, Any], list[int], Outcome]], counts: dict[str, int]) -> None:
+    def _verdict(self, attempts: int, outcome: Outcome) -> tuple[AlertStatus, datetime | None]:
+        """What an alert becomes after its `attempts`-th attempt gave `outcome`: sent, failed for good,
+        or pending again (with the time of its next attempt)."""
+        if outcome.ok:
+            return AlertStatus.SENT, None
+        if outcome.gone or attempts >= self.settings.alert_max_attempts:
+            return AlertStatus.FAILED, None
+        delay = retry_delay(
+            attempts,
+            self.settings.alert_backoff_seconds,
+            outcome.retry_after,
+            self.rng,
+            jitter=ALERT_JITTER,
+            cap=MAX_BACKOFF,
+        )
+        return AlertStatus.PENDING, utcnow() + timedelta(seconds=delay)
+
+    def _record(self, outcomes: list[tuple[Message, Outcome]], counts: dict[str, int]) -> None:
+        """Record a round's outcomes in one transaction. An alert gone meanwhile (its subscription was
+        deleted while it was being sent) is skipped with a log line: the others are recorded."""
         with self.sessions.begin() as session:
-            for sub, ids, outcome in outcomes:
-                for alert_id in ids:
-                    alert = session.get(AlertRow, alert_id)
-                    alert.attempts += 1
-                    if outcome.ok:
-                        alert.status, alert.sent_at, alert.last_error = "sent", utcnow(), None
-                        counts["sent"] += 1
-                    elif outcome.gone or alert.attempts >= self.settings.alert_max_attempts:
-                        alert.status, alert.last_error = "failed", outcome.error
-                        counts["failed"] += 1
-                    else:
-                        delay = retry_delay(
-                            alert.attempts, self.settings.alert_backoff_seconds, outcome.retry_after, self.rng
+            for message, outcome in outcomes:
+                sub_id = message.recipient.id
+                for alert in message.alerts:
+                    status, retry_at = self._verdict(alert.attempts + 1, outcome)
+                    if not record_attempt(session, alert, status, error=outcome.error, retry_at=retry_at):
+                        log.info(
+                            "alert %s of subscription %s is no longer as it was claimed (the subscription was "
+                            "deleted while it was sent?): its outcome (%s) is dropped",
+                            alert.id,
+                            sub_id,
+                            "delivered" if outcome.ok else outcome.error,
                         )
-                        alert.next_attempt_at, alert.last_error = utcnow() + timedelta(seconds=delay), outcome.error
-                        counts["retried"] += 1
+                        continue
+                    counts[_COUNTED[status]] += 1
                 if outcome.gone:
-                    subscription = session.get(Subscription, sub["id"])
-                    subscription.active = False
-                    subscription.disabled_reason = (
-                        f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub['id']}`"
-                    )
+                    reason = f"{outcome.error} (endpoint gone); re-enable with `newsvigil subscribe enable {sub_id}`"
+                    if not disable_subscription(session, sub_id, reason):
+                        log.info("subscription %s no longer exists: not disabled (%s)", sub_id, outcome.error)
                 if not outcome.ok:
-                    log.warning("alert delivery to subscription %s failed: %s", sub["id"], outcome.error)
+                    log.warning("alert delivery to subscription %s failed: %s", sub_id, outcome.error)
 
 
-TEST_PAYLOAD = {
-    "kind": "new_story",
+TEST_PAYLOAD: AlertPayload = {
+    "kind": AlertKind.NEW_STORY,
     "story": {"id": 0, "title": "newsvigil test alert", "topics": [], "sources": [], "languages": []},
     "article": {
         "id": "test",
@@ -369,11 +398,13 @@ TEST_PAYLOAD = {
 }
 
 
-def send_test_alert(sessions: Any, settings: Any, subscription: Any) -> Outcome:
+def send_test_alert(sessions: sessionmaker[Session], settings: Settings, subscription: Subscription) -> Outcome:
     """Send a test alert to a subscription now, by the path real alerts take."""
-    data = {c.name: getattr(subscription, c.name) for c in subscription.__table__.columns}
+    probe = ClaimedAlert(
+        id=0, subscription_id=subscription.id, attempts=0, kind=AlertKind.NEW_STORY, payload=TEST_PAYLOAD
+    )
     dispatcher = Dispatcher(sessions, settings)
     try:
-        return dispatcher.send(data, [(0, 0, TEST_PAYLOAD)])
+        return dispatcher.send(Recipient.of(subscription), [probe])
     finally:
         dispatcher.close()

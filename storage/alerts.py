@@ -13,9 +13,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newsvigil.errors import NotFound
-from newsvigil.records import AlertStatus, Channel, parse_time, utcnow
+from newsvigil.records import (
+    AlertKind,
+    AlertPayload,
+    AlertStatus,
+    Channel,
+    ClaimedAlert,
+    SentAlert,
+    parse_time,
+    utcnow,
+)
 from newsvigil.storage.models import AlertRow, Subscription
-from newsvigil.storage.repositories import upsert
+from newsvigil.storage.repositories import rows_changed, upsert
 
 
 def new_secret() -> str:
@@ -101,18 +110,66 @@ def pending_counts(session: Session, now: datetime) -> tuple[int, int]:
     return due, later
 
 
-def claim(session: Session, alert: AlertRow, lease: timedelta) -> bool:
-    """Take an alert for delivery (a lease, so that two deliverers never send it at once)."""
-    result = session.execute(
+def claim(session: Session, alert: AlertRow, lease: timedelta) -> ClaimedAlert | None:
+    """Take a due alert for one delivery attempt, under a lease so that two deliverers never send it
+    at once; None when another deliverer took it first."""
+    taken = rows_changed(
+        session,
         update(AlertRow)
         .where(
             AlertRow.id == alert.id,
             AlertRow.status == AlertStatus.PENDING,
             AlertRow.next_attempt_at == alert.next_attempt_at,
         )
-        .values(next_attempt_at=utcnow() + lease)
+        .values(next_attempt_at=utcnow() + lease),
     )
-    return result.rowcount == 1
+    if taken != 1:
+        return None
+    return ClaimedAlert(
+        id=alert.id,
+        subscription_id=alert.subscription_id,
+        attempts=alert.attempts,
+        kind=AlertKind(alert.kind),
+        payload=_payload(alert.payload),
+    )
+
+
+def record_attempt(
+    session: Session,
+    alert: ClaimedAlert,
+    status: AlertStatus,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> bool:
+    """Record the delivery attempt of a claimed alert: sent, failed, or pending again from `retry_at`.
+
+    False when the alert is no longer as it was claimed (deleted with its subscription while it was
+    being sent, or taken and recorded by another deliverer once the lease ran out): nothing is
+    recorded then.
+    """
+    values: dict[str, Any] = {"attempts": alert.attempts + 1, "status": status, "last_error": error}
+    if status == AlertStatus.SENT:
+        values["sent_at"] = utcnow()
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    return (
+        rows_changed(
+            session,
+            update(AlertRow)
+            .where(AlertRow.id == alert.id, AlertRow.status == AlertStatus.PENDING, AlertRow.attempts == alert.attempts)
+            .values(**values),
+        )
+        == 1
+    )
+
+
+def disable_subscription(session: Session, subscription_id: int, reason: str) -> bool:
+    """Stop delivering to a subscription, saying why; False when it no longer exists."""
+    update_ = (
+        update(Subscription).where(Subscription.id == subscription_id).values(active=False, disabled_reason=reason)
+    )
+    return rows_changed(session, update_) == 1
 
 
 def held_digest(session: Session, subscription_id: int) -> list[AlertRow]:
@@ -128,11 +185,12 @@ def held_digest(session: Session, subscription_id: int) -> list[AlertRow]:
 
 def retry_failed_alerts(session: Session) -> int:
     """Queue every failed alert for delivery again; how many."""
-    return session.execute(
+    return rows_changed(
+        session,
         update(AlertRow)
         .where(AlertRow.status == AlertStatus.FAILED)
-        .values(status=AlertStatus.PENDING, attempts=0, next_attempt_at=utcnow())
-    ).rowcount
+        .values(status=AlertStatus.PENDING, attempts=0, next_attempt_at=utcnow()),
+    )
 
 
 def recent_alerts(session: Session, limit: int, *, failed_only: bool = False) -> list[AlertRow]:
@@ -163,12 +221,18 @@ def subscription_json(sub: Subscription) -> dict[str, Any]:
     }
 
 
-def sent_alerts(session: Session, subscription_id: int, limit: int = 50) -> list[tuple[int, datetime, dict[str, Any]]]:
-    """(alert id, time, payload) of a subscription's delivered alerts, newest first: its Atom feed."""
+def sent_alerts(session: Session, subscription_id: int, limit: int = 50) -> list[SentAlert]:
+    """A subscription's delivered alerts, newest first: its Atom feed."""
     rows = session.scalars(
         select(AlertRow)
         .where(AlertRow.subscription_id == subscription_id, AlertRow.status == AlertStatus.SENT)
         .order_by(AlertRow.id.desc())
         .limit(limit)
     )
-    return [(a.id, parse_time(a.sent_at or a.created_at), json.loads(a.payload)) for a in rows]
+    return [SentAlert(a.id, parse_time(a.sent_at or a.created_at), _payload(a.payload)) for a in rows]
+
+
+def _payload(text: str) -> AlertPayload:
+    """An alert's stored payload (JSON written from an AlertPayload)."""
+    payload: AlertPayload = json.loads(text)
+    return payload

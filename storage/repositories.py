@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from newsvigil.batching import batched
 from newsvigil.records import Article, Detection, Event, parse_time, utc_iso, utcnow
@@ -60,6 +61,12 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, list(rows))
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed."""
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]  # DML gives a CursorResult
+    return result.rowcount
 
 
 def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str]:
@@ -341,8 +348,7 @@ def user_feeds(session: Session) -> list[tuple[str, str | None, str | None]]:
 def remove_feed(session: Session, url: str) -> bool:
     """Forget a feed and its state; True when it existed."""
     session.execute(delete(SeenItem).where(SeenItem.feed_url == url))
-    deleted: CursorResult[Any] = session.execute(delete(Feed).where(Feed.url == url))  # type: ignore[assignment]
-    return deleted.rowcount > 0
+    return rows_changed(session, delete(Feed).where(Feed.url == url)) > 0
 
 
 def feed_health(session: Session, failing_after: int, days: int = 7) -> list[dict[str, Any]]:

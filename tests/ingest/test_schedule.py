@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsvigil.ingest.schedule import HostBackoff, Intervals, freshness, next_delay, retry_after
+from newsvigil.ingest.schedule import (
+    FEED_JITTER,
+    HostBackoff,
+    Intervals,
+    freshness,
+    next_delay,
+    parse_retry_after,
+    retry_delay,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 IV = Intervals(base=300, minimum=60, maximum=6 * 3600)
@@ -38,10 +46,28 @@ def test_freshness(headers, ttl, expected):
 
 
 def test_retry_after_seconds_or_date():
-    assert retry_after({"retry-after": "120"}, NOW) == 120
-    assert retry_after({"retry-after": "Thu, 26 Nov 2026 12:10:00 GMT"}, NOW) == 600
-    assert retry_after({"retry-after": "soon"}, NOW) is None
-    assert retry_after({}, NOW) is None
+    assert parse_retry_after("120", NOW) == 120
+    assert parse_retry_after(" 30 ", NOW) == 30
+    assert parse_retry_after("Thu, 26 Nov 2026 12:10:00 GMT", NOW) == 600
+    assert parse_retry_after("Thu, 26 Nov 2026 11:00:00 GMT", NOW) == 0  # a date already past: now
+    assert parse_retry_after("soon", NOW) is None
+    assert parse_retry_after("²", NOW) is None  # a digit to str.isdigit(), not to float()
+    assert parse_retry_after("", NOW) is None
+    assert parse_retry_after(None, NOW) is None
+
+
+@pytest.mark.parametrize("jitter, cap", [(FEED_JITTER, float("inf")), ((0.5, 1.5), 3600.0)])
+def test_one_backoff_doubles_within_its_jitter_and_cap(jitter, cap):
+    """The backoff feeds and alert delivery share; each caller says how it spreads out and where it stops."""
+    low, high = jitter
+    for failures in range(1, 12):
+        for seed in range(20):
+            delay = retry_delay(failures, 2.0, None, random.Random(seed), jitter=jitter, cap=cap)
+            doubled = min(cap, 2.0 * 2 ** (failures - 1))
+            assert doubled * low <= delay <= doubled * high
+    assert len({retry_delay(3, 2.0, None, random.Random(s), jitter=jitter, cap=cap) for s in range(10)}) > 1
+    assert retry_delay(10_000, 2.0, None, random.Random(1), jitter=jitter, cap=cap) > 0  # no overflow
+    assert retry_delay(1, 2.0, 120.0, random.Random(1), jitter=jitter, cap=cap) == 120.0  # Retry-After wins
 
 
 def test_interval_raised_by_freshness_never_lowered_and_clamped():

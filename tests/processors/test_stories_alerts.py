@@ -13,10 +13,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from werkzeug import Response
 
+from newsvigil.ingest.schedule import retry_delay
 from newsvigil.processors.atom import alerts_feed
-from newsvigil.processors.delivery import Dispatcher, parse_retry_after, retry_delay, sign
+from newsvigil.processors.delivery import ALERT_JITTER, MAX_BACKOFF, Dispatcher, sign
 from newsvigil.processors.pipeline import ArticleProcessor
-from newsvigil.records import Article, utcnow
+from newsvigil.records import Article, SentAlert, utcnow
 from newsvigil.settings import Settings
 from newsvigil.storage.alerts import add_subscription
 from newsvigil.storage.database import make_engine, session_factory
@@ -38,15 +39,14 @@ def test_standard_webhooks_signature_vector():
     )
 
 
-def test_backoff_and_retry_after():
+def test_alert_backoff():
+    """Alerts retry around the doubled delay (sooner or later), at most an hour apart before jitter."""
     rng = random.Random(1)
-    delays = [retry_delay(n, 2.0, None, rng) for n in range(1, 6)]
+    delays = [retry_delay(n, 2.0, None, rng, jitter=ALERT_JITTER, cap=MAX_BACKOFF) for n in range(1, 6)]
     assert all(d >= 1.0 for d in delays) and delays[-1] > delays[0] * 4
-    assert retry_delay(1, 2.0, 120.0, rng) == 120.0
-    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("30", now) == 30.0
-    assert parse_retry_after("Thu, 26 Nov 2026 12:01:00 GMT", now) == 60.0
-    assert parse_retry_after("soon", now) is None
+    assert any(d < 2.0 * 2 ** (n - 1) for n, d in enumerate(delays, 1))  # sooner too, unlike feeds
+    assert retry_delay(40, 2.0, None, rng, jitter=ALERT_JITTER, cap=MAX_BACKOFF) <= MAX_BACKOFF * ALERT_JITTER[1]
+    assert retry_delay(1, 2.0, 120.0, rng, jitter=ALERT_JITTER, cap=MAX_BACKOFF) == 120.0
 
 
 class Receiver:
@@ -303,7 +303,7 @@ def test_atom_feed_parses_back():
         },
         "figures": [],
     }
-    feed = feedparser.parse(alerts_feed(7, "analysts", [(1, datetime(2026, 11, 20, tzinfo=UTC), payload)]))
+    feed = feedparser.parse(alerts_feed(7, "analysts", [SentAlert(1, datetime(2026, 11, 20, tzinfo=UTC), payload)]))
     assert not feed.bozo and feed.feed.title == "newsvigil — analysts"
     [entry] = feed.entries
     assert entry.title == "[newsvigil] new figure: US <drawdown>"
@@ -420,3 +420,61 @@ def test_a_round_takes_no_more_from_one_target_than_it_can_send_within_its_lease
         "webhook", "https://hooks.example/b"
     )
     assert delivery.target_key("atom", "") is None
+
+
+@pytest.mark.parametrize("doomed_status", [200, 410, 503])
+def test_a_subscription_deleted_while_its_alert_is_sent_does_not_undo_the_others(
+    world, httpserver, caplog, doomed_status
+):
+    """Recording a round's outcomes once raised on the deleted subscription's alert (gone with it)
+    and rolled back every outcome: the other subscriber's delivered alert was sent again later."""
+    from newsvigil.storage.alerts import delete_subscription
+
+    sessions, processor, dispatcher, _ = world
+    doomed_id, _ = subscribe(sessions, target=httpserver.url_for("/doomed"))
+    kept_id, kept_secret = subscribe(sessions, target=httpserver.url_for("/kept"))
+    doomed_calls = []
+
+    def delete_then_answer(request):  # the subscriber deletes the subscription while its alert is in flight
+        doomed_calls.append(request.headers["webhook-id"])
+        with sessions.begin() as session:
+            delete_subscription(session, doomed_id)
+        return Response("answer", status=doomed_status)
+
+    kept = Receiver(kept_secret)
+    httpserver.expect_request("/doomed").respond_with_handler(delete_then_answer)
+    httpserver.expect_request("/kept").respond_with_handler(kept)
+    with caplog.at_level("INFO", logger="newsvigil.delivery"):
+        processor.handle([article(1, *WITHDRAWAL)])
+
+    assert len(doomed_calls) == 1 and len(kept.deliveries) == 1
+    with sessions() as session:
+        assert session.get(Subscription, doomed_id) is None
+        rows = session.execute(select(AlertRow.subscription_id, AlertRow.status, AlertRow.attempts)).all()
+    assert rows == [(kept_id, "sent", 1)]  # the deleted subscription's alert went with it
+    assert any(f"subscription {doomed_id}" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
+
+    after_the_lease = utcnow() + timedelta(minutes=10)
+    assert dispatcher.deliver_due(after_the_lease) == {"sent": 0, "retried": 0, "failed": 0}
+    assert len(kept.deliveries) == 1 and len(doomed_calls) == 1
+
+
+def test_a_webhook_carries_the_stored_payload_byte_for_byte(world, httpserver):
+    """The wire format: {"type": ..., "alerts": [<payload as stored in the outbox>, ...]}."""
+    sessions, processor, dispatcher, _ = world
+    bodies: list[bytes] = []
+    httpserver.expect_request("/hook").respond_with_handler(lambda r: (bodies.append(r.get_data()), Response("ok"))[1])
+    digest_id, _ = subscribe(sessions, target=httpserver.url_for("/hook"), mode="digest", digest_minutes=30)
+    processor.handle(
+        [
+            article(1, *WITHDRAWAL),
+            article(2, "Greenland: København sends 150 soldiers to Nuuk", ""),
+        ]
+    )
+    dispatcher.deliver_due(utcnow() + timedelta(minutes=31))
+    with sessions() as session:
+        stored = session.scalars(
+            select(AlertRow.payload).where(AlertRow.subscription_id == digest_id).order_by(AlertRow.id)
+        ).all()
+    assert len(stored) == 2 and "København" in stored[1]  # not escaped: ensure_ascii=False, stored and sent
+    assert bodies == [b'{"type": "newsvigil.digest", "alerts": [' + ", ".join(stored).encode() + b"]}"]
