@@ -18,9 +18,11 @@ run: install
 	$(BIN)/newsvigil db upgrade
 	$(BIN)/newsvigil run
 
-## Start Kafka and PostgreSQL (installing them when missing), then run the whole suite.
-test: install services browser
-	$(BIN)/python -m pytest
+## Run the whole suite with Kafka and PostgreSQL up (installed when missing). The servers are held for
+## the suite only: when it ends, pass or fail, the ones no one else uses are stopped, while those of a
+## `make services` or of another checkout stay up. The recipe fails with pytest's status (make: "Error N").
+test: install browser
+	services/services.sh run -- $(BIN)/python -m pytest
 
 ## Debian's Chromium for the dashboard's end-to-end tests (Playwright never downloads its own).
 browser:
@@ -38,9 +40,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Start (or reuse) Kafka and PostgreSQL and keep them for this checkout until `make services-down`.
 services:
 	services/services.sh up
 
+## Let them go; a server stops once no checkout uses it.
 services-down:
 	services/services.sh down
 

@@ -3,10 +3,25 @@
 # a single-node Apache Kafka (KRaft) broker from Maven Central jars, and a PostgreSQL cluster
 # from Debian packages. Shared by `make services`, `make test`, .ci/run and developers.
 #
-#   services/services.sh up [kafka|postgres]...     start (idempotent), wait until they answer
-#   services/services.sh down [kafka|postgres]...   clean stop of what this script started
+#   services/services.sh up [kafka|postgres]...     start, or use the one already running; wait until they
+#                                                    answer. This checkout holds them until `down`.
+#   services/services.sh down [kafka|postgres]...   let go of them; a server stops once no one uses it
+#   services/services.sh run [kafka|postgres]... -- COMMAND...
+#                                                    holds them only while COMMAND runs (`make test`), with
+#                                                    NEWSVIGIL_TEST_* pointing at them; exits with COMMAND's status
 #   services/services.sh status                     one line per service
 #   services/services.sh env                        the NEWSVIGIL_* URLs for the running services
+#
+# Sharing. Every checkout uses the same ports, so the servers one checkout started must serve another
+# one too, and must not be stopped under it. Each server is written down in a registry that all
+# checkouts of this user share ($REGISTRY/kafka-9092/: the server's pid, its folder, and one lease per
+# user). `up` takes a lease in the name of the checkout (until its `down`), `run` one in the name of its
+# own pid (until COMMAND ends). `down` and the end of `run` give the lease back, and the server stops
+# when no lease is left, whoever started it. A lease whose process has died, or whose checkout folder is
+# gone, no longer counts, so a killed `make test` does not keep a server alive forever.
+# A port held by a newsvigil server that is not in the registry (one started by an older services.sh,
+# recognised by its command line) is used as it is and never stopped from here. Any other process on
+# the port is an error.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,13 +32,204 @@ KAFKA_CONTROLLER_PORT="${NEWSVIGIL_KAFKA_CONTROLLER_PORT:-9093}"
 PG_PORT="${NEWSVIGIL_PG_PORT:-55432}"
 PG_USER=newsvigil
 PG_DB=newsvigil
+# A fixed place rather than $XDG_RUNTIME_DIR: that is set in login sessions only, and a `make test`
+# from cron or an IDE must find the same registry as the one from a terminal.
+REGISTRY="${NEWSVIGIL_SERVICES_REGISTRY:-/tmp/newsvigil-services-$(id -u)}"
+# Who a lease is for: this checkout (its state folder), or a `run` (its pid, set below).
+LEASE="dir-$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)"
 
 say() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n  hint: %s\n' "$1" "${2:-see services/services.sh}" >&2; exit 1; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A process that exists and is not a zombie (a server whose parent has not collected it is gone).
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
+
+# The pid listening on 127.0.0.1:$1, when ss may tell (it does not for other users' processes).
+listener() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2; }
+
+describe() {
+  local text
+  [ -n "$1" ] || { echo "a process this script cannot see (another user's?)"; return; }
+  text="$(cmdline "$1")"; text="${text% }"
+  # The program and the end of its arguments, where the folders of a Kafka or PostgreSQL server are.
+  [ ${#text} -le 160 ] || text="${text%% *} ...${text: -140}"
+  echo "pid $1 ($text)"
+}
+
+# ---------------------------------------------------------------- registry
+registry() {
+  if [ ! -d "$REGISTRY" ]; then
+    # Another services.sh may create it at the same moment.
+    mkdir -m 700 "$REGISTRY" 2>/dev/null || [ -d "$REGISTRY" ] || die "cannot create $REGISTRY" "set NEWSVIGIL_SERVICES_REGISTRY"
+  fi
+  # It lives in /tmp: refuse one that someone else made or may write to.
+  if [ ! -O "$REGISTRY" ] || [ "$(stat -c %a "$REGISTRY")" != 700 ]; then
+    die "$REGISTRY is not a folder of yours with mode 700" "remove it, or set NEWSVIGIL_SERVICES_REGISTRY"
+  fi
+}
+
+# Runs "$@" while holding the lock of one registry entry ($1), so that two checkouts starting or
+# stopping the same server at once take turns: the second then finds the first one's server.
+with_lock() {
+  local entry=$1; shift
+  registry
+  (
+    exec 9>"$entry.lock"
+    if ! flock -n 9; then
+      say "waiting for another services.sh busy with ${entry##*/}"
+      flock -w 900 9 || die "another services.sh held ${entry##*/} for 15 minutes" "see $REGISTRY and 'ps -ef'"
+    fi
+    "$@"
+  )
+}
+
+# The pid of the server an entry lists, if it still runs. Its command line must name the server's
+# folder: that also tells a recycled pid from the server.
+registered_pid() {
+  local entry=$1 pid dir
+  pid="$(cat "$entry/pid" 2>/dev/null)" && dir="$(cat "$entry/dir" 2>/dev/null)" || return 1
+  alive "$pid" && [[ "$(cmdline "$pid")" == *"$dir/"* ]] || return 1
+  echo "$pid"
+}
+
+record() {  # entry pid dir
+  rm -rf "$1"; mkdir -p "$1/leases"
+  echo "$2" >"$1/pid"; echo "$3" >"$1/dir"
+}
+
+take_lease() {
+  mkdir -p "$STATE"  # a checkout lease lasts as long as this folder (see live_leases)
+  printf '%s\n' "$STATE" >"$1/leases/$LEASE"
+}
+
+# The leases of an entry that still count, one file a line; the others are removed on the way.
+live_leases() {
+  local file name
+  for file in "$1"/leases/*; do
+    [ -e "$file" ] || continue
+    name="${file##*/}"
+    if case "$name" in pid-*) alive "${name#pid-}" ;; *) [ -d "$(cat "$file")" ] ;; esac; then
+      echo "$file"
+    else
+      rm -f "$file"
+    fi
+  done
+}
+
+lease_holders() {  # the live leases of an entry, for people
+  local file text=""
+  while read -r file; do
+    case "${file##*/}" in
+      pid-*) text+="${text:+; }$(cat "$file") (services.sh run, pid ${file##*/pid-})" ;;
+      *) text+="${text:+; }$(cat "$file")" ;;
+    esac
+  done < <(live_leases "$1")
+  echo "$text"
+}
+
+# Stops a server by its pid: $2 is its clean, $3 its forceful stop signal.
+stop_pid() {
+  local pid=$1 clean=$2 force=$3 what=$4
+  kill "-$clean" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do alive "$pid" || return 0; sleep 0.5; done
+  say "$what (pid $pid) did not stop within 30 s; sending SIG$force"
+  kill "-$force" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do alive "$pid" || return 0; sleep 0.5; done
+  die "$what (pid $pid) does not stop" "look at it with 'ps -fp $pid'"
+}
+
+wait_answer() {  # port pid what
+  for _ in $(seq 1 120); do
+    port_open "$1" && return
+    alive "$2" || die "$3 (pid $2) exited before answering on 127.0.0.1:$1" "run 'services/services.sh up' again"
+    sleep 0.5
+  done
+  die "$3 (pid $2) runs but does not answer on 127.0.0.1:$1" "look at its log, or stop it"
+}
+
+# `up` of one service ($1: kafka or postgres, $2: its port), under the entry's lock. In this order:
+# the registered server; this checkout's own server from before the registry (taken into it); a
+# newsvigil server outside the registry (used, never stopped); a foreign process (error); a new server.
+claim() {
+  local svc=$1 port=$2 entry="$REGISTRY/$1-$2" pid own
+  if pid="$(registered_pid "$entry")"; then
+    wait_answer "$port" "$pid" "$svc"
+    take_lease "$entry"
+    say "$svc already running on 127.0.0.1:$port (pid $pid, from $(cat "$entry/dir")); using it"
+    return
+  fi
+  rm -rf "$entry"
+  if port_open "$port"; then
+    pid="$(listener "$port")"
+    if own="$("${svc}_own_pid")" && [ "${pid:-$own}" = "$own" ]; then
+      record "$entry" "$own" "$("${svc}_dir")"
+      take_lease "$entry"
+      say "$svc already running on 127.0.0.1:$port (pid $own, from this checkout); using it"
+    elif [ -n "$pid" ] && newsvigil_server "$svc" "$pid"; then
+      say "$svc already running on 127.0.0.1:$port outside the registry (an older services.sh started it): $(describe "$pid")"
+      say "using it; it belongs to whoever started it and is never stopped from here"
+    else
+      die "port $port is taken by $(describe "$pid"), not by a newsvigil $svc" \
+          "stop that process, or use another port, e.g. NEWSVIGIL_$(port_var "$svc")=<port> make test"
+    fi
+    return
+  fi
+  "${svc}_start"
+  pid="$("${svc}_own_pid")" || die "$svc started but its pid is unknown" "see $("${svc}_dir")"
+  record "$entry" "$pid" "$("${svc}_dir")"
+  take_lease "$entry"
+}
+
+# `down` of one service, under the entry's lock: give back this checkout's (or this run's) lease, and
+# stop the server if that was the last one.
+release() {
+  local svc=$1 port=$2 entry="$REGISTRY/$1-$2" pid holders
+  rm -f "$entry/leases/$LEASE"
+  if ! pid="$(registered_pid "$entry")"; then
+    rm -rf "$entry"
+    # Not in the registry: this checkout's own server from before the registry still stops as it used to.
+    if pid="$("${svc}_own_pid")"; then
+      "${svc}_stop" "$pid"
+    elif port_open "$port"; then
+      say "$svc on 127.0.0.1:$port was not started through the registry; left running"
+    else
+      say "$svc is not running on 127.0.0.1:$port"
+    fi
+    return
+  fi
+  holders="$(lease_holders "$entry")"
+  if [ -n "$holders" ]; then
+    say "$svc on 127.0.0.1:$port stays up: still used by $holders"
+    return
+  fi
+  "${svc}_stop" "$pid"
+  rm -rf "$entry"
+}
+
+newsvigil_server() {  # svc pid: is this the kind of server this script starts?
+  local text; text="$(cmdline "$2")"
+  case "$1" in
+    kafka) [[ "$text" == *kafka.Kafka* && ( "$text" == *-Dnewsvigil.services=* || "$text" == */kafka/server.properties* ) ]] ;;
+    postgres) [[ "$text" == *"cluster_name=newsvigil"* || "$text" == *"-D "*/services/postgres/data* || "$text" == *"-D "*/newsvigil-postgres-*/data* ]] ;;
+  esac
+}
+
+port_var() { case "$1" in kafka) echo KAFKA_PORT;; postgres) echo PG_PORT;; esac; }
+port_of() { case "$1" in kafka) echo "$KAFKA_PORT";; postgres) echo "$PG_PORT";; esac; }
+
 # ---------------------------------------------------------------- Kafka
+kafka_dir() { echo "$STATE/kafka"; }
+
+kafka_own_pid() {  # the broker this checkout started, if it runs
+  local dir pid; dir="$(kafka_dir)"
+  pid="$(cat "$dir/pid" 2>/dev/null)" && alive "$pid" && [[ "$(cmdline "$pid")" == *"$dir/"* ]] || return 1
+  echo "$pid"
+}
+
 kafka_fetch() {
   if ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then return; fi
   command -v mvn >/dev/null || die "Maven (mvn) is not installed" "apt-get install -y maven"
@@ -34,11 +240,11 @@ kafka_fetch() {
     || die "could not download Kafka from Maven Central" "check access to Maven Central, then retry"
 }
 
-kafka_up() {
-  local dir="$STATE/kafka"
-  if port_open "$KAFKA_PORT"; then
-    if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then say "kafka already running on 127.0.0.1:$KAFKA_PORT"; return; fi
-    die "port $KAFKA_PORT is taken by a process this script did not start" "stop it or set NEWSVIGIL_KAFKA_PORT"
+kafka_start() {
+  local dir; dir="$(kafka_dir)"
+  if port_open "$KAFKA_CONTROLLER_PORT"; then
+    die "port $KAFKA_CONTROLLER_PORT (Kafka's controller) is taken by $(describe "$(listener "$KAFKA_CONTROLLER_PORT")")" \
+        "stop that process, or use another port: NEWSVIGIL_KAFKA_CONTROLLER_PORT=<port>"
   fi
   kafka_fetch
   mkdir -p "$dir/data"
@@ -72,8 +278,9 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
 PROPS
+  # -Dnewsvigil.services marks the process as ours for other checkouts (see newsvigil_server).
   local java_opts=(-Xms512m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
-                   "-Dlog4j.configuration=file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
+                   "-Dnewsvigil.services=$dir" "-Dlog4j.configuration=file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
     local cluster_id
     cluster_id="$(java "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
@@ -81,29 +288,28 @@ PROPS
       || die "formatting Kafka storage failed (see $dir/format.log)" "remove $dir and retry"
   fi
   : > "$dir/server.log"
-  nohup java "${java_opts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &
+  # setsid: the broker may serve other checkouts long after this one, so a Ctrl-C or a kill of the
+  # process group of the `make test` that started it must not reach it (PostgreSQL does this itself).
+  # A background child of a script is never a process group leader, so setsid does not fork and $! is
+  # the broker's pid. 9>&-: the broker must not inherit the registry lock, or it would hold it for its
+  # whole life.
+  nohup setsid java "${java_opts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 9>&- &
   echo $! > "$dir/pid"
   say "starting kafka (pid $(cat "$dir/pid")) on 127.0.0.1:$KAFKA_PORT"
   for _ in $(seq 1 120); do
     if grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null && port_open "$KAFKA_PORT"; then
       say "kafka is up"; return
     fi
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || die "kafka exited during start-up (see $dir/server.log and $dir/stdout.log)" "check the logs; remove $dir to start from scratch"
+    alive "$(cat "$dir/pid")" || die "kafka exited during start-up (see $dir/server.log and $dir/stdout.log)" "check the logs; remove $dir to start from scratch"
     sleep 0.5
   done
+  kill "$(cat "$dir/pid")" 2>/dev/null || true  # not registered: nothing else would ever stop it
   die "kafka did not answer within 60 s (see $dir/server.log)" "check the logs"
 }
 
-kafka_down() {
-  local dir="$STATE/kafka"
-  [ -f "$dir/pid" ] || { say "kafka is not running (started by this script)"; return; }
-  local pid; pid="$(cat "$dir/pid")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { say "kafka did not stop in 30 s; killing"; kill -KILL "$pid"; }
-  fi
-  rm -f "$dir/pid"; say "kafka stopped"
+kafka_stop() {
+  stop_pid "$1" TERM KILL kafka
+  say "kafka stopped"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -127,18 +333,22 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-pg_dir() {
+postgres_dir() {
   # Where the cluster lives: under the state folder, unless the postgres user cannot reach it
   # (a checkout below a private home folder); then a folder in /tmp, remembered here.
   if [ -f "$STATE/postgres.location" ]; then cat "$STATE/postgres.location"; else echo "$STATE/postgres"; fi
 }
 
-pg_up() {
-  local dir; dir="$(pg_dir)"
+postgres_own_pid() {  # the postmaster of this checkout's cluster, if it runs
+  local dir pid; dir="$(postgres_dir)"
+  pid="$(head -n1 "$dir/data/postmaster.pid" 2>/dev/null)" && alive "$pid" && [[ "$(cmdline "$pid")" == *"$dir/"* ]] || return 1
+  echo "$pid"
+}
+
+postgres_start() {
+  local dir; dir="$(postgres_dir)"
   pg_install
   local bin; bin="$(pg_bin)"
-  if as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then say "postgres already running on 127.0.0.1:$PG_PORT"; return; fi
-  port_open "$PG_PORT" && die "port $PG_PORT is taken by a process this script did not start" "stop it or set NEWSVIGIL_PG_PORT"
   mkdir -p "$dir"
   chmod 755 "$STATE" "$dir"
   if [ "$(id -u)" = 0 ]; then
@@ -154,8 +364,11 @@ pg_up() {
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || die "initdb failed (see $dir/initdb.log)" "remove $dir and retry"
   fi
+  # cluster_name marks the server as ours for other checkouts (see newsvigil_server); 9>&-: the
+  # server must not inherit the registry lock, or it would hold it for its whole life.
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-h 127.0.0.1 -p $PG_PORT -k $dir -c fsync=off -c synchronous_commit=off -c max_connections=200" start >/dev/null \
+      -o "-h 127.0.0.1 -p $PG_PORT -k $dir -c cluster_name=newsvigil -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+      start >/dev/null 9>&- \
     || die "postgres did not start (see $dir/server.log)" "check the log"
   local psql=("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
   if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_roles where rolname='$PG_USER'")" != 1 ]; then
@@ -167,28 +380,62 @@ pg_up() {
   say "postgres is up on 127.0.0.1:$PG_PORT (database $PG_DB)"
 }
 
-pg_down() {
-  local dir bin
-  dir="$(pg_dir)"
-  bin="$(pg_bin)" || { say "postgres is not installed"; return; }
-  if [ -f "$dir/data/postmaster.pid" ]; then
-    as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null && say "postgres stopped"
-  else
-    say "postgres is not running (started by this script)"
-  fi
+postgres_stop() {
+  # SIGINT is PostgreSQL's fast shutdown (what pg_ctl -m fast sends); it works from any checkout,
+  # which may not know the cluster's folder.
+  stop_pid "$1" INT QUIT postgres
+  say "postgres stopped"
 }
 
 # ---------------------------------------------------------------- main
+each() {  # action service...: run claim or release for each service under its lock
+  local action=$1 svc; shift
+  for svc in "$@"; do
+    case "$svc" in kafka|postgres) ;; *) die "unknown service '$svc'" "use kafka or postgres";; esac
+    with_lock "$REGISTRY/$svc-$(port_of "$svc")" "$action" "$svc" "$(port_of "$svc")"
+  done
+}
+
 cmd="${1:-}"; shift || true
-services=("$@"); [ ${#services[@]} -gt 0 ] || services=(kafka postgres)
+services=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do services+=("$1"); shift; done
+[ ${#services[@]} -gt 0 ] || services=(kafka postgres)
 case "$cmd" in
-  up)   for s in "${services[@]}"; do case "$s" in kafka) kafka_up;; postgres) pg_up;; *) die "unknown service '$s'" "use kafka or postgres";; esac; done ;;
-  down) for s in "${services[@]}"; do case "$s" in kafka) kafka_down;; postgres) pg_down;; *) die "unknown service '$s'" "use kafka or postgres";; esac; done ;;
+  up) each claim "${services[@]}" ;;
+  down) each release "${services[@]}" ;;
+  run)
+    [ "${1:-}" = -- ] && shift
+    [ $# -gt 0 ] || die "usage: services/services.sh run [kafka|postgres]... -- COMMAND..." "e.g. services/services.sh run -- pytest"
+    # The lease is this process's: it lasts while COMMAND runs, and dies with it if this is killed.
+    LEASE="pid-$$"
+    # Give back the leases taken so far however this ends (COMMAND failing, Ctrl-C, a failed start),
+    # keeping the exit status.
+    claimed=()
+    finish() {
+      local status=$?
+      trap - EXIT
+      if [ ${#claimed[@]} -gt 0 ]; then each release "${claimed[@]}" || true; fi
+      exit "$status"
+    }
+    trap finish EXIT
+    for svc in "${services[@]}"; do each claim "$svc"; claimed+=("$svc"); done
+    # Point the tests at these servers (custom ports included), unless the caller chose others.
+    export NEWSVIGIL_TEST_KAFKA="${NEWSVIGIL_TEST_KAFKA:-kafka://127.0.0.1:$KAFKA_PORT}"
+    export NEWSVIGIL_TEST_POSTGRES="${NEWSVIGIL_TEST_POSTGRES:-postgresql+psycopg://$PG_USER:$PG_USER@127.0.0.1:$PG_PORT/$PG_DB}"
+    "$@" ;;
   status)
-    port_open "$KAFKA_PORT" && echo "kafka: up on 127.0.0.1:$KAFKA_PORT" || echo "kafka: down"
-    port_open "$PG_PORT" && echo "postgres: up on 127.0.0.1:$PG_PORT" || echo "postgres: down" ;;
+    for svc in "${services[@]}"; do
+      port="$(port_of "$svc")"; entry="$REGISTRY/$svc-$port"
+      if pid="$(registered_pid "$entry")"; then
+        echo "$svc: up on 127.0.0.1:$port (pid $pid, from $(cat "$entry/dir"); used by: $(lease_holders "$entry" | grep . || echo "no one any more"))"
+      elif port_open "$port"; then
+        echo "$svc: port $port answers, outside the registry: $(describe "$(listener "$port")")"
+      else
+        echo "$svc: down"
+      fi
+    done ;;
   env)
     echo "NEWSVIGIL_TEST_KAFKA=kafka://127.0.0.1:$KAFKA_PORT"
     echo "NEWSVIGIL_TEST_POSTGRES=postgresql+psycopg://$PG_USER:$PG_USER@127.0.0.1:$PG_PORT/$PG_DB" ;;
-  *) die "usage: services/services.sh up|down|status|env [kafka|postgres]..." "try: services/services.sh up" ;;
+  *) die "usage: services/services.sh up|down|run|status|env [kafka|postgres]..." "try: services/services.sh up" ;;
 esac
