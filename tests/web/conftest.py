@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from newsvigil.records import Article
-from tests.support import REPO_ROOT
-from tests.test_cli import newsvigil
+from tests.support import REPO_ROOT, newsvigil
 
 HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)> NATO pulls 1,200 troops'
 
