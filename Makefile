@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test install services services-down browser bench clean
+.PHONY: run test test-fast install services services-down browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 ## Start Kafka and PostgreSQL (installing them when missing), then run the whole suite.
 test: install services browser
 	$(BIN)/python -m pytest
+
+## The inner loop: every test that needs no service (no Kafka, no PostgreSQL, no browser), in under a minute.
+test-fast: install
+	$(BIN)/python -m pytest -m "not kafka and not postgres and not chaos and not slow"
 
 ## Debian's Chromium for the dashboard's end-to-end tests (Playwright never downloads its own).
 browser:
