@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install services services-down browser bench clean
+.PHONY: run test test-fast lint format install services services-down browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: install
 ## `make services` or of another checkout stay up. The recipe fails with pytest's status (make: "Error N").
 test: install browser
 	services/services.sh run -- $(BIN)/python -m pytest
+
+## The inner loop: every test that needs no service (no Kafka, no PostgreSQL, no browser), in under a minute.
+test-fast: install
+	$(BIN)/python -m pytest -m "not kafka and not postgres and not chaos and not slow"
 
 ## Debian's Chromium for the dashboard's end-to-end tests (Playwright never downloads its own).
 browser:

@@ -1,4 +1,10 @@
-"""The CLI contract, end to end: real HTTP server on 127.0.0.1, real SQLite file, real subprocesses."""
+"""The CLI contract, end to end: real HTTP server on 127.0.0.1, real SQLite file.
+
+Commands run in this process through `tests.support.newsvigil` (Typer's CliRunner, with the
+environment, settings, consoles and logging a new process would have). Those that need a process of
+their own run in one, each marked "real process" with why: the `python -m newsvigil.cli` entry point
+itself, SIGTERM, and the bench script.
+"""
 
 import json
 import os
@@ -7,23 +13,7 @@ import sys
 
 import pytest
 
-from tests.support import REPO_ROOT
-
-SAMPLES = REPO_ROOT / "seeds" / "samples"
-
-
-def newsvigil(*args, env=None, input=None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "newsvigil.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=input,
-        timeout=120,
-        cwd=REPO_ROOT,
-    )
+from tests.support import REPO_ROOT, SAMPLES, newsvigil, newsvigil_process, process_env
 
 
 @pytest.fixture
@@ -161,7 +151,7 @@ def test_feedback_records_a_wrong_figure_and_lists_it(env):
     assert wrong.returncode == 2 and "has no troop figure 7" in wrong.stderr and "Traceback" not in wrong.stderr
     listed = [json.loads(line) for line in newsvigil("feedback", "--list", env=env).stdout.splitlines()]
     assert [(r["article_id"], r["value"], r["note"]) for r in listed] == [(event["id"], value, "test")]
-    scored = subprocess.run(
+    scored = subprocess.run(  # real process: the bench script is a program of its own, not the CLI
         [sys.executable, str(REPO_ROOT / "bench" / "score_corpus.py"), "--feedback"],
         capture_output=True,
         text=True,
@@ -320,6 +310,21 @@ def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_pat
     assert newsvigil("feeds", "remove", "https://nowhere.example/rss", env=env).returncode == 2
 
 
+def test_the_entry_point_in_a_real_process(env):
+    """Real process: `python -m newsvigil.cli` itself, which the in-process runner skips (the
+    interpreter's start-up and imports, exit codes, output through pipes, no traceback on a user error)."""
+    help_text = newsvigil_process("--help")
+    assert help_text.returncode == 0 and "Traceback" not in help_text.stderr
+    for command in ("run", "detect", "replay", "stats", "events", "db"):
+        assert command in help_text.stdout
+    replayed = newsvigil_process("replay", str(SAMPLES), env=env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "replayed 3 files: 7 items, 7 new, 0 already known, 5 new events, 0 rejected" in replayed.stdout
+    bad_since = newsvigil_process("events", "--since", "yesterday", env=env)
+    assert bad_since.returncode == 2 and "is not an ISO 8601 time" in bad_since.stderr
+    assert "Traceback" not in bad_since.stderr
+
+
 def test_sigterm_stops_run_cleanly_and_records_what_was_delivered(httpserver, tmp_path):
     """SIGTERM (docker stop, systemd, Kubernetes) once killed `run` at once: alerts it had delivered
     stayed pending and were sent again after the lease."""
@@ -353,10 +358,9 @@ def test_sigterm_stops_run_cleanly_and_records_what_was_delivered(httpserver, tm
         ).returncode
         == 0
     )
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | env
-    run = subprocess.Popen(
+    run = subprocess.Popen(  # real process: it is sent SIGTERM, and `run` without --once never ends by itself
         [sys.executable, "-m", "newsvigil.cli", "run"],
-        env=full_env,
+        env=process_env(env),
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -18,8 +18,16 @@ from rich.text import Text
 from newsvigil.cli.errors import hint_for
 from newsvigil.errors import NewsvigilError
 
-out = Console(markup=False, highlight=False, soft_wrap=True)
-err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+def make_console(stderr: bool = False) -> Console:
+    """A console printing to sys.stdout (or sys.stderr) as it is at each print; rich decides on
+    colour when the console is built, from whether that stream is a terminal then. (The tests build
+    fresh ones around an in-process command, as a new process builds these at start-up.)"""
+    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=True)
+
+
+out = make_console()
+err = make_console(stderr=True)
 
 
 def styled(label: str, style: str, rest: Any = "") -> Text:

@@ -4,8 +4,7 @@ import json
 
 from pytest_httpserver import HTTPServer
 
-from tests.support import REPO_ROOT
-from tests.test_cli import newsvigil
+from tests.support import REPO_ROOT, newsvigil
 
 PAGE = """<html><head><title>Truppenabzug</title></head><body>
 <nav><a href="/">Startseite</a> | <a href="/politik">Politik</a> | <a href="/sport">Sport</a></nav>

@@ -21,8 +21,7 @@ from werkzeug import Response
 
 from newsvigil.ingest.fetch import fetch_feed, make_client
 from newsvigil.ingest.guard import AddressPolicy, parse_networks
-from tests.support import REPO_ROOT
-from tests.test_cli import newsvigil
+from tests.support import REPO_ROOT, newsvigil
 
 GOOD = (REPO_ROOT / "seeds" / "samples" / "bundeswehr-de.xml").read_bytes()
 RSS = "<?xml version='1.0' encoding='{enc}'?><rss version='2.0'><channel><title>T</title>{items}</channel></rss>"
@@ -152,7 +151,7 @@ print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 
 
 
 def run_measured(env: dict) -> tuple[subprocess.CompletedProcess, float]:
-    """`newsvigil run --once` and its peak RSS in MB."""
+    """`newsvigil run --once` and its peak RSS in MB (real process: its memory is measured apart from pytest's)."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("NEWSVIGIL_")} | env
     done = subprocess.run(
         [sys.executable, "-c", PEAK, "run", "--once"],

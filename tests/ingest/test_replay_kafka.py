@@ -6,7 +6,7 @@ import pytest
 
 from tests.ingest.test_replay import SAMPLES, write_changed_rules
 from tests.kafka_support import counts, kafka_env, start_worker, stop, wait_until
-from tests.test_cli import newsvigil
+from tests.support import newsvigil
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from tests.kafka_support import free_port, wait_until
-from tests.support import REPO_ROOT
-from tests.test_cli import newsvigil
+from tests.support import REPO_ROOT, newsvigil
 
 pytestmark = pytest.mark.slow
 
