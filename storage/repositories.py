@@ -304,11 +304,11 @@ def list_events(
             "topics": event.topics.split(","),
             "title": article.title,
             "link": article.link,
-            "source": article.source,
+            "outlet": article.source,
             "language": article.language,
             "published": utc_iso(article.published_at),
             "rules_version": event.rules_version,
-            "troops": [mention_of(m).to_json() for m in mentions.get(event.id, [])],
+            "figures": [mention_of(m).to_json() for m in mentions.get(event.id, [])],
         }
         for event, article in rows
     ]

@@ -77,7 +77,7 @@ def test_replay_then_events(env, tmp_path):
 
     lines = [json.loads(line) for line in newsvigil("events", "--topic", "nato", "--json", env=env).stdout.splitlines()]
     assert [e["title"][:20] for e in lines] == ["Pentagon weighs pull", "USA ziehen rund 1.50", "Washington va retire"]
-    assert lines[0]["troops"][1] == {
+    assert lines[0]["figures"][1] == {
         "value": 3000,
         "low": 3000,
         "high": 5000,
@@ -142,9 +142,9 @@ def test_feedback_records_a_wrong_figure_and_lists_it(env):
     event = next(
         json.loads(line)
         for line in newsvigil("events", "--json", env=env).stdout.splitlines()
-        if json.loads(line)["troops"]
+        if json.loads(line)["figures"]
     )
-    value = event["troops"][0]["value"]
+    value = event["figures"][0]["value"]
     done = newsvigil("feedback", event["id"], "--not-troops", str(value), "--note", "test", env=env)
     assert done.returncode == 0 and f"recorded: {value:g} in article {event['id']} is not a troop figure" in done.stdout
     wrong = newsvigil("feedback", event["id"], "--not-troops", "7", env=env)

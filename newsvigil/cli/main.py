@@ -577,7 +577,7 @@ def events(
         if as_json:
             out.print(json.dumps(row, ensure_ascii=False), markup=False, soft_wrap=True)
         else:
-            figures = ", ".join(TroopMention.from_json(m).label() for m in row["troops"])
+            figures = ", ".join(TroopMention.from_json(m).label() for m in row["figures"])
             out.print(
                 f"{row['published'] or '-':25} [{','.join(row['topics'])}] {row['title']}"
                 + (f"  ({figures})" if figures else "")

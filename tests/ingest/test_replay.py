@@ -134,7 +134,7 @@ def test_export_then_replay_round_trip(tmp_path):
 
     def events(env):
         return [
-            (e["id"], e["topics"], e["troops"])
+            (e["id"], e["topics"], e["figures"])
             for e in map(json.loads, newsvigil("events", "--json", env=env).stdout.splitlines())
         ]
 
