@@ -110,7 +110,7 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
         web_host="127.0.0.1",
         store="memory://",
         # faust makes "<app id>-data/" in the working directory even with a memory store: keep it out of checkouts.
-        datadir=str(Path(tempfile.gettempdir()) / "newsvigil-faust" / settings.kafka_group),
+        datadir=str(Path(tempfile.gettempdir()) / f"newsvigil-faust-{settings.kafka_group}"),  # faust: no parents
     )
     articles_topic = app.topic(settings.bus_topic("articles"), partitions=settings.kafka_partitions)
     events_topic = app.topic(settings.bus_topic("events"), partitions=settings.kafka_partitions)
