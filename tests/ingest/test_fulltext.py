@@ -50,9 +50,9 @@ def test_full_text_fetched_for_topics_that_ask(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "/artikel/2.html" not in asked  # off-topic items are not fetched
     events = {e["title"]: e for e in map(json.loads, newsvigil("events", "--json", env=env).stdout.splitlines())}
-    assert [m["value"] for m in events["Nato: Washington plant Truppenabzug"]["troops"]] == [1500]  # from the page
-    assert "rund 1.500 Soldaten" in events["Nato: Washington plant Truppenabzug"]["troops"][0]["quote"]
-    assert events["Nato-Gipfel vertagt"]["troops"] == []  # the page was gone: the item is kept as it was
+    assert [m["value"] for m in events["Nato: Washington plant Truppenabzug"]["figures"]] == [1500]  # from the page
+    assert "rund 1.500 Soldaten" in events["Nato: Washington plant Truppenabzug"]["figures"][0]["quote"]
+    assert events["Nato-Gipfel vertagt"]["figures"] == []  # the page was gone: the item is kept as it was
     stored = {
         json.loads(line)["article"]["title"]: json.loads(line)["article"]
         for line in newsvigil("export", "--jsonl", "-", env=env).stdout.splitlines()

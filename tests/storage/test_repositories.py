@@ -61,7 +61,7 @@ def test_new_rules_replace_old_detection(sessions):
     with sessions() as s:
         [event] = list_events(s)
         assert event["topics"] == ["nato", "greenland"] and event["rules_version"] == "v2"
-        assert [m["value"] for m in event["troops"]] == [300]
+        assert [m["value"] for m in event["figures"]] == [300]
         assert list_events(s, topic="greenland")[0]["id"] == "a3"
         assert list_events(s, since=datetime(2026, 11, 4, tzinfo=UTC)) == []
     with sessions.begin() as s:
