@@ -9,29 +9,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The identifier may answer only these unless NEWSVIGIL_LANGUAGES says otherwise.
-DEFAULT_LANGUAGES = (
-    "fr",
-    "en",
-    "de",
-    "da",
-    "nl",
-    "es",
-    "it",
-    "pl",
-    "sv",
-    "no",
-    "fi",
-    "is",
-    "pt",
-    "ru",
-    "uk",
-    "cs",
-    "ro",
-    "hu",
-)
-
-DEFAULT_STORY_WINDOW_HOURS = 72.0
+from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 
 SEEDS = Path(__file__).resolve().parent / "seeds"  # seeds/ in a checkout, package data when installed
 

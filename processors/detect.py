@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from newsvigil.defaults import DEFAULT_LANGUAGES
 from newsvigil.processors.language import identify_language
 from newsvigil.processors.lexicon import fold, mask_urls
 from newsvigil.processors.rules import RuleSet
 from newsvigil.processors.topics import find_topics
 from newsvigil.processors.troops import Verdict, scan_troops
 from newsvigil.records import Article, Detection, TroopMention, VagueMention
-from newsvigil.settings import DEFAULT_LANGUAGES
 
 
 class TextDetection(NamedTuple):

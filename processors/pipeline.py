@@ -10,12 +10,12 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.processors.detect import detect
 from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
-from newsvigil.settings import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.storage.repositories import save_detections, stored_bodies
 
 log = logging.getLogger("newsvigil.pipeline")
