@@ -15,6 +15,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -188,7 +190,7 @@ class Archive:
             try:
                 with ProcessPoolExecutor(
                     self.workers,
-                    mp_context=get_context("spawn"),
+                    mp_context=_pool_context(),
                     initializer=_install,
                     initargs=(self.transform, self.max_document_bytes),
                 ) as pool:
@@ -237,6 +239,13 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _pool_context() -> BaseContext:
+    """How reading processes start: forked when this process runs a single thread (they inherit its
+    imports and rules instead of spending about 2 s importing them again), spawned otherwise, since
+    forking a process with threads can copy a lock another thread holds."""
+    return get_context("fork" if threading.active_count() == 1 else "spawn")
 
 
 def _install(

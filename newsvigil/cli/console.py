@@ -62,8 +62,9 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def progress_bar(label: str, unit: str = "items"):
-    """A progress bar on stderr (only on a terminal): done/total, rate and time left."""
+def progress_bar(label: str, unit: str = "items", *, auto_refresh: bool = True):
+    """A progress bar on stderr (only on a terminal): done/total, rate and time left. Without
+    `auto_refresh` it starts no thread and redraws on each `advance(..., refresh)` call."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
     from rich.text import Text
 
@@ -80,4 +81,5 @@ def progress_bar(label: str, unit: str = "items"):
         console=err,
         transient=True,
         disable=not err.is_terminal,
+        auto_refresh=auto_refresh,
     )

@@ -327,9 +327,15 @@ def replay(
         max_document_bytes=settings.max_archive_bytes,
     ) as archive:
         files = archive.list_files()
-        with progress_bar("reading", "files") as progress:
+        # No refresh thread while reading: the reading processes are forked from this one.
+        with progress_bar("reading", "files", auto_refresh=False) as progress:
             task = progress.add_task("read", total=len(files))
-            archive.read(files, on_file=lambda: progress.advance(task))
+
+            def file_read() -> None:
+                progress.advance(task)
+                progress.refresh()
+
+            archive.read(files, on_file=file_read)
         with progress_bar("replay") as progress:
             task = progress.add_task("replay", total=archive.count)
             batches = _paced(archive, rate, lambda n: progress.advance(task, n))
