@@ -87,8 +87,9 @@ ORDINARY = {
 }
 
 
-def make_articles(n: int, seed: int = 7, topical_share: float = 0.3) -> list[Article]:
-    """Articles of ~700 characters; `topical_share` of them carry an on-topic sentence."""
+def make_articles(n: int, seed: int = 7, topical_share: float = 0.3, lang_given: bool = False) -> list[Article]:
+    """Articles of ~700 characters; `topical_share` of them carry an on-topic sentence. With
+    `lang_given`, each says its language (as a feed's <language> does); else it is identified."""
     rng = random.Random(seed)
     langs = list(ORDINARY)
     articles = []
@@ -105,7 +106,7 @@ def make_articles(n: int, seed: int = 7, topical_share: float = 0.3) -> list[Art
                 source="bench",
                 title=title,
                 summary=" ".join(sentences)[:700],
-                language=None,
+                language=lang if lang_given else None,
             )
         )
     return articles

@@ -20,6 +20,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -38,14 +41,14 @@ SERVER = r"""
 import sys
 from aiohttp import web
 
-port, hosts, mode_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+port, hosts, mode_file, per_feed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 TOPICAL = "Washington retire près de {n} militaires des structures de l'Otan, selon le Pentagone."
 ORDINARY = "La mairie annonce des travaux sur la ligne de tramway pendant l'été, numéro {n}."
 asked = {}
 
 def document(feed, first):
     items = []
-    for n in range(first, first + 10):
+    for n in range(first, first + per_feed):
         text = (TOPICAL if n % 5 == 0 else ORDINARY).format(n=1000 + n)
         items.append(f"<item><guid>{feed}-{n}</guid><title>{text[:60]}</title><description>{text}</description>"
                      f"<pubDate>Thu, 26 Nov 2026 10:{n % 60:02d}:00 GMT</pubDate></item>")
@@ -79,18 +82,46 @@ asyncio.run(main())
 """
 
 
-def start_feed_server(folder: Path, port: int, hosts: int) -> tuple[subprocess.Popen, Path]:
-    """SERVER in its own process, ready; and its mode file ("mixed": half the feeds keep changing)."""
+def start_feed_server(folder: Path, port: int, hosts: int, items: int = 10) -> tuple[subprocess.Popen, Path]:
+    """SERVER in its own process, ready; and its mode file. Every document holds `items` items.
+    "mixed": the even-numbered feeds change on every request (2 new items, a new ETag), the odd ones
+    never do (304 to their ETag); "static": no feed changes any more."""
     mode = folder / "mode"
     mode.write_text("mixed")
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port), str(hosts), str(mode)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SERVER, str(port), str(hosts), str(mode), str(items)], stdout=subprocess.PIPE, text=True
     )
     assert server.stdout is not None
     if server.stdout.readline().strip() != "ready":
         server.terminate()
         raise RuntimeError(f"the feed server did not start (port {port} taken?)")
     return server, mode
+
+
+def feed_urls(feeds: int, hosts: int, port: int) -> list[str]:
+    """The farm's feed URLs, spread round-robin over its hosts."""
+    return [f"http://127.0.0.{1 + i % hosts}:{port}/feed/{i}.xml" for i in range(feeds)]
+
+
+def farm_settings(database_url: str, concurrency: int) -> Settings:
+    """Settings for polling the farm: loopback allowed, `concurrency` feeds at once, 2 per host."""
+    return Settings(
+        database_url=database_url, allow_private_networks=True, fetch_concurrency=concurrency, fetch_per_host=2
+    )
+
+
+def embedded_pipeline(settings: Settings) -> tuple[Engine, sessionmaker[Session], MemoryPublisher]:
+    """What `newsvigil run` wires in the embedded mode, on a fresh database: the schema upgraded,
+    an in-process bus handing each batch to the real ArticleProcessor (detect, store, stories)."""
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    processor = ArticleProcessor(
+        load_rules(settings.topics), sessions, None, tuple(settings.language_list), timedelta(hours=72)
+    )
+    bus = MemoryBus()
+    bus.subscribe(ARTICLES, processor.handle)
+    return engine, sessions, MemoryPublisher(bus)
 
 
 async def one_cycle(feeds, sessions, publisher, settings) -> tuple[list, float, float]:
@@ -110,24 +141,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, mode = start_feed_server(Path(tmp), args.port, args.hosts)
         try:
-            settings = Settings(
-                database_url=f"sqlite:///{tmp}/poll.db",
-                allow_private_networks=True,
-                fetch_concurrency=args.concurrency,
-                fetch_per_host=2,
-            )
-            upgrade(settings.database_url)
-            engine = make_engine(settings.database_url)
-            sessions = session_factory(engine)
-            processor = ArticleProcessor(
-                load_rules(settings.topics), sessions, None, tuple(settings.language_list), timedelta(hours=72)
-            )
-            bus = MemoryBus()
-            bus.subscribe(ARTICLES, processor.handle)
-            publisher = MemoryPublisher(bus)
-            feeds = [
-                FeedSource(f"http://127.0.0.{1 + i % args.hosts}:{args.port}/feed/{i}.xml") for i in range(args.feeds)
-            ]
+            settings = farm_settings(f"sqlite:///{tmp}/poll.db", args.concurrency)
+            engine, sessions, publisher = embedded_pipeline(settings)
+            feeds = [FeedSource(url) for url in feed_urls(args.feeds, args.hosts, args.port)]
 
             first, seconds, _ = asyncio.run(one_cycle(feeds, sessions, publisher, settings))
             print(
