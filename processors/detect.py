@@ -31,8 +31,9 @@ def detect_text(
     lang = identify_language(text, lang, languages)
     folded = fold(text)
     masked = mask_urls(folded)
-    topics = find_topics(text, masked, lang, rules)
-    scan = scan_troops(text, masked, lang, rules.troops)
+    term_hits, near_hits, unit_hits = rules.whole_text.scan(text, masked)
+    topics = find_topics(text, masked, lang, rules, (term_hits, near_hits))
+    scan = scan_troops(text, masked, lang, rules.troops, unit_hits)
     return TextDetection(lang, topics, scan.troops, scan.vague, scan.verdicts)
 
 

@@ -7,9 +7,9 @@ Term syntax: "word" matches on word boundaries; "stem*" allows any ending; "*ste
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import ahocorasick
 
@@ -18,7 +18,8 @@ Case = Literal["ignore", "capitalized", "exact"]
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
-_SPACES = str.maketrans({c: " " for c in map(chr, range(0x3001)) if c.isspace() and c != " "})
+# Every space but ' ' itself (tab, line break, no-break and thin spaces...): fold makes each one ' '.
+_OTHER_SPACES = tuple(c for c in map(chr, range(0x3001)) if c.isspace() and c != " ")
 
 
 def fold(text: str) -> str:
@@ -26,7 +27,12 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters (e.g. 'İ') lower-case to two
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return lowered.translate(_SPACES)
+    # One replace per kind of space the text holds: each is a scan in C, where str.translate with a
+    # mapping looks every character up in a dict (most of fold's cost on non-ASCII text).
+    for space in _OTHER_SPACES:
+        if space in lowered:
+            lowered = lowered.replace(space, " ")
+    return lowered
 
 
 def mask_urls(folded: str) -> str:
@@ -34,10 +40,6 @@ def mask_urls(folded: str) -> str:
     if "http" not in folded and "www." not in folded:
         return folded
     return _URL.sub(lambda m: " " * len(m.group()), folded)
-
-
-def _is_word(c: str) -> bool:
-    return c.isalnum()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,10 @@ class Hit:
     end: int
     label: str
     term: Term
+
+
+# What the automaton reports: the index of a match's last character, and (key length, its terms).
+_Match: TypeAlias = tuple[int, tuple[int, tuple[Term, ...]]]
 
 
 class Lexicon:
@@ -84,31 +90,37 @@ class Lexicon:
                 self._patterns.append((_wildcard_pattern(term), term, anchor))
             else:
                 grouped.setdefault(term.key, []).append(term)
-        for key, terms in grouped.items():
-            self._automaton.add_word(key, (len(key), tuple(terms)))
+        self._keys = {key: (len(key), tuple(terms)) for key, terms in grouped.items()}
+        for key, value in self._keys.items():
+            self._automaton.add_word(key, value)
         self._empty = not grouped
         if not self._empty:
             self._automaton.make_automaton()
 
     def find(self, text: str, folded: str) -> list[Hit]:
         """All term hits in `text` (`folded` is fold(text), possibly with URLs masked), in order."""
+        return self._hits(text, folded, () if self._empty else self._automaton.iter(folded))
+
+    def _hits(self, text: str, folded: str, matches: Iterable[_Match]) -> list[Hit]:
+        """The hits of the automaton's `matches` in `folded` that are on word boundaries and of the
+        right case, then those of the wildcard terms."""
         hits: list[Hit] = []
         if not self._empty:
             n = len(folded)
-            for end_index, (length, terms) in self._automaton.iter(folded):
+            for end_index, (length, terms) in matches:
                 start = end_index - length + 1
                 end = end_index + 1
                 for term in terms:
                     s, e = start, end
                     if term.prefix:
-                        while s > 0 and _is_word(folded[s - 1]):
+                        while s > 0 and folded[s - 1].isalnum():
                             s -= 1
-                    elif s > 0 and _is_word(folded[s - 1]):
+                    elif s > 0 and folded[s - 1].isalnum():
                         continue
                     if term.suffix:
-                        while e < n and _is_word(folded[e]):
+                        while e < n and folded[e].isalnum():
                             e += 1
-                    elif e < n and _is_word(folded[e]):
+                    elif e < n and folded[e].isalnum():
                         continue
                     if not _case_ok(term, text, start, end):
                         continue
@@ -122,6 +134,34 @@ class Lexicon:
         if self._patterns:
             hits.sort(key=lambda h: (h.start, -h.end))
         return hits
+
+
+class LexiconScan:
+    """Several lexicons read in one pass over a text: scan(text, folded)[i] is exactly
+    lexicons[i].find(text, folded) (the automaton reports the terms that end at a character
+    longest first, whichever lexicons they belong to), for the cost of one."""
+
+    def __init__(self, lexicons: Sequence[Lexicon]) -> None:
+        self._lexicons = tuple(lexicons)
+        self._automaton = ahocorasick.Automaton()
+        owners: dict[str, list[tuple[int, tuple[int, tuple[Term, ...]]]]] = {}
+        for i, lexicon in enumerate(self._lexicons):
+            for key, value in lexicon._keys.items():
+                owners.setdefault(key, []).append((i, value))
+        for key, values in owners.items():
+            self._automaton.add_word(key, tuple(values))
+        self._empty = not owners
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def scan(self, text: str, folded: str) -> list[list[Hit]]:
+        """Each lexicon's hits in `text` (`folded` is fold(text), possibly with URLs masked)."""
+        matches: list[list[_Match]] = [[] for _ in self._lexicons]
+        if not self._empty:
+            for end_index, values in self._automaton.iter(folded):
+                for i, value in values:
+                    matches[i].append((end_index, value))
+        return [lexicon._hits(text, folded, found) for lexicon, found in zip(self._lexicons, matches, strict=True)]
 
 
 def _case_ok(term: Term, text: str, start: int, end: int) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from newsvigil.errors import RulesError
-from newsvigil.processors.lexicon import Case, Lexicon
+from newsvigil.processors.lexicon import Case, Lexicon, LexiconScan
 from newsvigil.processors.numbers import DIGITS, SCALES
 
 
@@ -78,6 +78,11 @@ class RuleSet:
     near_terms: Lexicon  # label = "topic/proximity index/group index"
     troops: TroopRules
     digest: str = field(default="")
+    # terms, near_terms and troops.units are read over the whole text: one pass finds all three.
+    whole_text: LexiconScan = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.whole_text = LexiconScan([self.terms, self.near_terms, self.troops.units])
 
     @property
     def full_text_topics(self) -> frozenset[str]:

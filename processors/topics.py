@@ -12,14 +12,23 @@ _WORD = re.compile(r"\w+")
 _CONTEXT = 120  # characters either side of a term hit that exclusion patterns may read
 
 
-def find_topics(text: str, masked: str, lang: str | None, rules: RuleSet) -> list[str]:
-    """Names of the topics `text` is about (`masked` = fold(text) with URLs blanked), in rule order."""
+def find_topics(
+    text: str,
+    masked: str,
+    lang: str | None,
+    rules: RuleSet,
+    hits: tuple[list[Hit], list[Hit]] | None = None,
+) -> list[str]:
+    """Names of the topics `text` is about (`masked` = fold(text) with URLs blanked), in rule order.
+    `hits`: rules.terms' and rules.near_terms' hits in the text when the caller has them already."""
+    term_hits, near_hits = hits if hits is not None else (rules.terms.find(text, masked), None)
     by_topic: dict[str, list[Hit]] = {}
-    for hit in rules.terms.find(text, masked):
+    for hit in term_hits:
         by_topic.setdefault(hit.label, []).append(hit)
-    found = {name for name, hits in by_topic.items() if _surviving(text, lang, rules.topics[name], hits)}
+    found = {name for name, found_hits in by_topic.items() if _surviving(text, lang, rules.topics[name], found_hits)}
     if any(t.proximities for name, t in rules.topics.items() if name not in found):
-        found |= _proximity_topics(text, masked, rules, found)
+        near = near_hits if near_hits is not None else rules.near_terms.find(text, masked)
+        found |= _proximity_topics(masked, near, rules, found)
     return [name for name in rules.topics if name in found]
 
 
@@ -37,8 +46,7 @@ def _surviving(text: str, lang: str | None, topic: Topic, hits: list[Hit]) -> bo
     return False
 
 
-def _proximity_topics(text: str, masked: str, rules: RuleSet, already: set[str]) -> set[str]:
-    hits = rules.near_terms.find(text, masked)
+def _proximity_topics(masked: str, hits: list[Hit], rules: RuleSet, already: set[str]) -> set[str]:
     if not hits:
         return set()
     word_starts = [m.start() for m in _WORD.finditer(masked)]

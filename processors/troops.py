@@ -113,15 +113,18 @@ class TroopScan:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
-def scan_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> TroopScan:
+def scan_troops(
+    text: str, folded: str, lang: str | None, rules: TroopRules, unit_hits: list[Hit] | None = None
+) -> TroopScan:
     """Read every candidate of `text` (`folded` = fold(text)) and judge it: figures, one per distinct
-    figure, and vague quantities, in text order."""
+    figure, and vague quantities, in text order. `unit_hits`: rules.units' hits in the text when the
+    caller has them already."""
     scan = TroopScan()
     seen: set[tuple[float, float, float]] = set()
     seen_vague: set[tuple[int, str]] = set()
     covered_until = -1
     candidates: list[Candidate] = []
-    for hit in rules.units.find(text, folded):
+    for hit in rules.units.find(text, folded) if unit_hits is None else unit_hits:
         if hit.start < covered_until:
             continue  # "military personnel" already took "personnel"
         covered_until = hit.end

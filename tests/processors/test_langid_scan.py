@@ -1,0 +1,74 @@
+"""The vectorised byte scan gives py3langid's own scores, bit for bit, and so its answers."""
+
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from newsvigil.processors.evaluation import load_corpus
+from newsvigil.processors.langid_scan import ByteScanner, fast_identifier
+from newsvigil.records import join_text
+from newsvigil.settings import DEFAULT_LANGUAGES
+from tests.support import REPO_ROOT
+
+LANGUAGES = list(DEFAULT_LANGUAGES)
+
+
+@cache
+def pair(languages=None):
+    """(py3langid's identifier, ours), both limited to `languages` when given."""
+    plain = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+    fast = fast_identifier(MODEL_FILE)
+    if languages:
+        plain.set_languages(list(languages))
+        fast.set_languages(list(languages))
+    return plain, fast
+
+
+def same_scores(text):
+    for languages in (tuple(LANGUAGES), ("en", "pl"), None):
+        plain, fast = pair(languages)
+        data = plain._encode(text)
+        assert np.array_equal(fast._raw_score(data), plain._raw_score(data))
+        assert fast.classify(text) == plain.classify(text)
+
+
+def test_the_fast_identifier_is_in_use():
+    _, fast = pair()
+    assert isinstance(fast.scanner, ByteScanner)
+    assert 2 <= fast.scanner.depth <= 16
+
+
+def test_same_scores_on_the_corpus():
+    for item in load_corpus(REPO_ROOT / "tests" / "processors" / "corpus"):
+        text = join_text(item["title"], item["summary"])
+        same_scores(text[:240])
+        same_scores(text[:17])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=240),
+        st.text(alphabet=st.sampled_from("aąeęłnoóstwzżAĘÅØÆÉ éèüß.,'-\n0123456789Дж"), max_size=240),
+        st.binary(max_size=120).map(lambda b: b.decode("latin-1")),
+    )
+)
+def test_same_scores_on_any_text(text):
+    same_scores(text)
+
+
+def test_featureless_text_gets_py3langids_answer():
+    for text in ["", " ", "\x00\x01", "@@@###"]:
+        same_scores(text)
+
+
+def test_a_model_that_is_not_a_byte_dfa_keeps_py3langids_scan():
+    # Byte 0 leaves the root: padding with zero bytes would not start each window at the root.
+    nextmove = np.zeros(512, dtype=np.uint32)
+    nextmove[0] = 1
+    with pytest.raises(ValueError, match="byte 0"):
+        ByteScanner(nextmove, np.array([0, 1], dtype=np.uint16), [-1, 0])
