@@ -49,6 +49,7 @@ class TroopRules:
     approx: frozenset[tuple[str, ...]]  # folded word sequences: ("près", "de"), ("about",)
     approx_words: frozenset[str]  # every word of those phrases: "up", "to", "about"
     strength: re.Pattern[str]
+    strength_cue: re.Pattern[str]  # what every strength match holds (a digit, then the dash): a cheap test first
     formations: Lexicon  # "brigade", "force", "contingent": a count of persons of one is a troop figure
     count_cue: re.Pattern[str]  # anchored at the end of the text before a unit: "the number of"
     count_to: re.Pattern[str]  # anchored after a unit: "... in the Baltics to 30,000"
@@ -197,13 +198,16 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         strength=re.compile(
             r"(?P<number>"
             + DIGITS
-            + r")\s?[-‑–]\s?(?:"
+            + r")"
+            + _STRENGTH_DASH
+            + r"\s?(?:"
             + "|".join(map(re.escape, strength))
             + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
             + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True))
             + r")(?!\w)",
             re.IGNORECASE,
         ),
+        strength_cue=re.compile(r"\d" + _STRENGTH_DASH),  # DIGITS ends with a digit
         count_cue=re.compile(
             r"(?<!\w)(?:"
             + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
@@ -265,6 +269,9 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
             re.IGNORECASE,
         ),
     )
+
+
+_STRENGTH_DASH = r"\s?[-‑–]"  # between the number and the strength word: "4,000-strong", "300 – member"
 
 
 def _endings(spec: Any) -> dict[str, tuple[str, ...]]:
