@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,19 @@ from newsvigil.processors.numbers import DIGITS, SCALES
 class Exclusion:
     pattern: re.Pattern[str]
     langs: frozenset[str]  # empty = every language
+    # Text every match contains (_required_text): a window without it holds no match, and the
+    # pattern need not run there.
+    needs: tuple[str, ...] = ()  # as written
+    needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in a lower-cased ASCII window
+
+    def may_match(self, window: str) -> bool:
+        """False only when no match of the pattern can lie within `window`."""
+        if any(text not in window for text in self.needs):
+            return False
+        if self.needs_lowered and window.isascii():
+            lowered = window.lower()
+            return all(text in lowered for text in self.needs_lowered)
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +374,57 @@ def _exclusion(spec: Any, where: str) -> Exclusion:
     if not isinstance(spec, str):
         raise ValueError(f"{where} must be a regular expression or {{pattern, lang}}")
     try:
-        return Exclusion(re.compile(spec, re.IGNORECASE), langs)
+        pattern = re.compile(spec, re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"{where} is not a valid regular expression: {exc}") from None
+    needs, needs_lowered = _required_text(pattern)
+    return Exclusion(pattern, langs, needs, needs_lowered)
+
+
+_MIN_NEEDED = 3  # shorter runs of letters say little about a window
+
+
+def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Runs of literal characters that every match of `pattern` contains: (case-sensitive runs,
+    lower-cased ASCII runs matched case-insensitively). Read from the pattern's parse (re._parser):
+    only literals of the top-level sequence and of the groups in it count, never those under an
+    alternative, a repeat or a lookaround (a lookbehind may look outside the window). Nothing when
+    the parse is not of the expected shape: the pattern then always runs."""
+    try:
+        _parser = importlib.import_module("re._parser")  # CPython 3.11+, not in the typing stubs
+        _constants = importlib.import_module("re._constants")
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        flags = int(parsed.state.flags)
+    except Exception:  # another Python's internals: no shortcut, same results
+        return (), ()
+    exact: list[str] = []
+    lowered: list[str] = []
+
+    def walk(items: Any, flags: int) -> None:
+        run: list[str] = []
+
+        def close() -> None:
+            text = "".join(run)
+            run.clear()
+            if len(text) < _MIN_NEEDED:
+                return
+            if not flags & re.IGNORECASE:
+                exact.append(text)
+            elif text.isascii():
+                lowered.append(text.lower())
+
+        for op, av in items:
+            if op is _constants.LITERAL:
+                run.append(chr(av))
+                continue
+            close()
+            if op is _constants.SUBPATTERN:
+                _group, add_flags, del_flags, sub = av
+                walk(sub, (flags | add_flags) & ~del_flags)
+        close()
+
+    try:
+        walk(parsed, flags)
+    except (TypeError, ValueError):
+        return (), ()
+    return tuple(exact), tuple(lowered)
