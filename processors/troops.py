@@ -136,7 +136,7 @@ def scan_troops(
         candidates += _candidates_before_unit(text, folded, lang, rules, hit) or _count_after_unit(
             text, folded, rules, hit
         )
-    if rules.strength_cue.search(text):
+    if ("-" in text or "‑" in text or "–" in text) and rules.strength_cue.search(text):
         candidates += [c for m in rules.strength.finditer(text) if (c := _strength_candidate(text, folded, rules, m))]
     if candidates:
         candidates += _of_them_candidates(text, lang, rules, candidates)
