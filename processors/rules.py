@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,19 @@ from newsvigil.processors.numbers import DIGITS, SCALES
 class Exclusion:
     pattern: re.Pattern[str]
     langs: frozenset[str]  # empty = every language
+    # Text every match contains (_required_text): a window without it holds no match, and the
+    # pattern need not run there.
+    needs: tuple[str, ...] = ()  # as written
+    needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in a lower-cased ASCII window
+
+    def may_match(self, window: str) -> bool:
+        """False only when no match of the pattern can lie within `window`."""
+        if any(text not in window for text in self.needs):
+            return False
+        if self.needs_lowered and window.isascii():
+            lowered = window.lower()
+            return all(text in lowered for text in self.needs_lowered)
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +63,7 @@ class TroopRules:
     approx: frozenset[tuple[str, ...]]  # folded word sequences: ("près", "de"), ("about",)
     approx_words: frozenset[str]  # every word of those phrases: "up", "to", "about"
     strength: re.Pattern[str]
+    strength_cue: re.Pattern[str]  # what every strength match holds (a digit, then the dash): a cheap test first
     formations: Lexicon  # "brigade", "force", "contingent": a count of persons of one is a troop figure
     count_cue: re.Pattern[str]  # anchored at the end of the text before a unit: "the number of"
     count_to: re.Pattern[str]  # anchored after a unit: "... in the Baltics to 30,000"
@@ -197,13 +212,16 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         strength=re.compile(
             r"(?P<number>"
             + DIGITS
-            + r")\s?[-‑–]\s?(?:"
+            + r")"
+            + _STRENGTH_DASH
+            + r"\s?(?:"
             + "|".join(map(re.escape, strength))
             + r")\s+(?:\w+\s+){0,2}?(?P<formation>"
             + "|".join(_phrase(f) for f in sorted(formations, key=len, reverse=True))
             + r")(?!\w)",
             re.IGNORECASE,
         ),
+        strength_cue=re.compile(r"\d" + _STRENGTH_DASH),  # DIGITS ends with a digit
         count_cue=re.compile(
             r"(?<!\w)(?:"
             + "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
@@ -265,6 +283,9 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
             re.IGNORECASE,
         ),
     )
+
+
+_STRENGTH_DASH = r"\s?[-‑–]"  # between the number and the strength word: "4,000-strong", "300 – member"
 
 
 def _endings(spec: Any) -> dict[str, tuple[str, ...]]:
@@ -353,6 +374,57 @@ def _exclusion(spec: Any, where: str) -> Exclusion:
     if not isinstance(spec, str):
         raise ValueError(f"{where} must be a regular expression or {{pattern, lang}}")
     try:
-        return Exclusion(re.compile(spec, re.IGNORECASE), langs)
+        pattern = re.compile(spec, re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"{where} is not a valid regular expression: {exc}") from None
+    needs, needs_lowered = _required_text(pattern)
+    return Exclusion(pattern, langs, needs, needs_lowered)
+
+
+_MIN_NEEDED = 3  # shorter runs of letters say little about a window
+
+
+def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Runs of literal characters that every match of `pattern` contains: (case-sensitive runs,
+    lower-cased ASCII runs matched case-insensitively). Read from the pattern's parse (re._parser):
+    only literals of the top-level sequence and of the groups in it count, never those under an
+    alternative, a repeat or a lookaround (a lookbehind may look outside the window). Nothing when
+    the parse is not of the expected shape: the pattern then always runs."""
+    try:
+        _parser = importlib.import_module("re._parser")  # CPython 3.11+, not in the typing stubs
+        _constants = importlib.import_module("re._constants")
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        flags = int(parsed.state.flags)
+    except Exception:  # another Python's internals: no shortcut, same results
+        return (), ()
+    exact: list[str] = []
+    lowered: list[str] = []
+
+    def walk(items: Any, flags: int) -> None:
+        run: list[str] = []
+
+        def close() -> None:
+            text = "".join(run)
+            run.clear()
+            if len(text) < _MIN_NEEDED:
+                return
+            if not flags & re.IGNORECASE:
+                exact.append(text)
+            elif text.isascii():
+                lowered.append(text.lower())
+
+        for op, av in items:
+            if op is _constants.LITERAL:
+                run.append(chr(av))
+                continue
+            close()
+            if op is _constants.SUBPATTERN:
+                _group, add_flags, del_flags, sub = av
+                walk(sub, (flags | add_flags) & ~del_flags)
+        close()
+
+    try:
+        walk(parsed, flags)
+    except (TypeError, ValueError):
+        return (), ()
+    return tuple(exact), tuple(lowered)

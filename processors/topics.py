@@ -39,8 +39,12 @@ def _surviving(text: str, lang: str | None, topic: Topic, hits: list[Hit]) -> bo
     for hit in hits:
         # Exclusions only look at the hit's surroundings: the cost stays per hit, not per text.
         lo, hi = max(0, hit.start - _CONTEXT), min(len(text), hit.end + _CONTEXT)
+        window = text[lo:hi]
         if not any(
-            m.start() <= hit.start and hit.end <= m.end() for x in exclusions for m in x.pattern.finditer(text, lo, hi)
+            m.start() <= hit.start and hit.end <= m.end()
+            for x in exclusions
+            if x.may_match(window)
+            for m in x.pattern.finditer(text, lo, hi)
         ):
             return True
     return False

@@ -38,7 +38,8 @@ _BREAKS = set('.!?;:()[]{},"«»“”„/|—–-‑…•')
 _SOFT = {"'", "’"}  # elided articles: "postes d'officiers"
 _ABBREVIATIONS = {"tys.", "tsd.", "mio.", "mln.", "ok.", "ca.", "mrd.", "bln.", "nr.", "no."}
 _MAX_MODIFIERS = 3
-_SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
+_SENTENCE_MARKS = ".!?…"
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")  # _SENTENCE_MARKS before a space, or a line break
 _CURRENCY = ("$", "€", "£", "¥", "kr", "zł")
 _YEAR_CONTEXT = re.compile(
     r"(?:\b(?:in|en|im|i|w|we|nel|nell'|el|del|since|depuis|seit|siden|desde|dal|sinds|od|until|by|bis|the|a|an|"
@@ -135,7 +136,7 @@ def scan_troops(
         candidates += _candidates_before_unit(text, folded, lang, rules, hit) or _count_after_unit(
             text, folded, rules, hit
         )
-    if "-" in text or "‑" in text or "–" in text:
+    if ("-" in text or "‑" in text or "–" in text) and rules.strength_cue.search(text):
         candidates += [c for m in rules.strength.finditer(text) if (c := _strength_candidate(text, folded, rules, m))]
     if candidates:
         candidates += _of_them_candidates(text, lang, rules, candidates)
@@ -665,11 +666,20 @@ def _ends_sentence(token: str) -> bool:
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
-    sentence_start = 0
-    for m in _SENTENCE_END.finditer(text, max(0, start - 400), start):
-        sentence_start = m.end()
+    """From the end of the last sentence end (_SENTENCE_END) within the 400 characters before
+    `start`, to the first sentence end from `end` on. The last one is found from the right: a line
+    break, or a mark followed by a space that is still before `start`."""
+    lo = max(0, start - 400)
+    last = text.rfind("\n", lo, start)
+    for mark in _SENTENCE_MARKS:
+        if start - 1 <= max(lo, last + 1):
+            break
+        p = text.rfind(mark, max(lo, last + 1), start - 1)
+        while p > last and not text[p + 1].isspace():
+            p = text.rfind(mark, max(lo, last + 1), p)
+        last = max(last, p)
     following = _SENTENCE_END.search(text, end)
-    return sentence_start, (following.start() if following else len(text))
+    return last + 1, (following.start() if following else len(text))
 
 
 def _closest(lexicon: Lexicon, text: str, folded: str, s: int, e: int, qs: int, qe: int) -> str | None:

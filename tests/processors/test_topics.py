@@ -1,6 +1,8 @@
 """Topics: multilingual names, inflections, case rules, exclusions, URLs, proximity rules."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsvigil.processors.detect import detect_text
 
@@ -60,3 +62,41 @@ def test_traps(text, lang, rules):
 def test_proximity_rule(rules):
     assert topics("Trump eyes the Arctic island, a Danish territory", rules, "en") == ["greenland"]
     assert topics("An Arctic island far from anything", rules, "en") == []
+
+
+def test_required_text_of_a_pattern():
+    import re
+
+    from newsvigil.processors.rules import _required_text
+
+    def needs(pattern):
+        return _required_text(re.compile(pattern, re.IGNORECASE))
+
+    assert needs(r"(?-i:\bNato\s+[A-Z][a-z]+)(?=\s+said)") == (("Nato",), ())
+    assert needs(r"\bgreenland\s+(?:shark|seal)s?\b") == ((), ("greenland",))
+    assert needs(r"\b(?:requin|phoque)\s+du\s+(?:groenland|groenlandia)\b") == ((), ("groenland",))
+    # Under an alternative, a repeat or a lookaround, a literal is not needed in the window.
+    assert needs(r"(?:nato|otan)|(?<=Nuuk )x|(?=Thule)y|(?:Pituffik)?z") == ((), ())
+    assert needs(r"\bétats-unis\b") == ((), ())  # not ASCII: case-insensitive matching is not lower()
+    assert needs(r"(?-i:Grønland)") == (("Grønland",), ())
+
+
+EXCLUSION_FRAGMENTS = st.sampled_from(
+    [
+        *("Nato", "NATO", "nato", "Greenland", "GREENLAND", "greenland", "Groenland", "groenlandse", "grenlandzki"),
+        *("actress", "Actor", "Thompson", "Vachnadze", "said", ",", " the ", "shark", "Sharks", "requin", "du", "film"),
+        *("(NATO)", "National", "Association", "of", "Owners", "Mr.", "Holdings", "trailer", "è", "nato", "a", "Roma"),
+        *("\n", ". ", "2", "(2020)", "ſ", "K", "İ", "ı", "Ltd", "haai", "rekin", "Gerard Butler", "Nuuk", "Richard"),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(EXCLUSION_FRAGMENTS, max_size=14), sep=st.sampled_from([" ", "", "  "]))
+def test_an_exclusion_skipped_for_a_window_has_no_match_there(words, sep, rules):
+    """Exclusion.may_match only skips patterns that find nothing in the window."""
+    text = sep.join(words)
+    for topic in rules.topics.values():
+        for exclusion in topic.exclusions:
+            if not exclusion.may_match(text):
+                assert exclusion.pattern.search(text) is None

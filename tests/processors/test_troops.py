@@ -1,6 +1,8 @@
 """Troop mentions: every grouping, scale words, number words, approximations, ranges, traps."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsvigil.processors.troops import troops_in
 
@@ -209,3 +211,48 @@ def test_every_candidate_has_a_named_reason(rules):
     assert reasons["3,500 ICE officers"] == (False, "civilian qualifier 'ICE'")
     assert reasons["1,200 US soldiers"] == (True, "military unit 'soldiers'")
     assert reasons["thousands of troops"][0] is True and "vague" in reasons["thousands of troops"][1]
+
+
+def _sentence_by_regex(text, start, end):
+    """troops._sentence as it was first written: every sentence end of the window, the last kept."""
+    from newsvigil.processors.troops import _SENTENCE_END
+
+    sentence_start = 0
+    for m in _SENTENCE_END.finditer(text, max(0, start - 400), start):
+        sentence_start = m.end()
+    following = _SENTENCE_END.search(text, end)
+    return sentence_start, (following.start() if following else len(text))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=st.sampled_from("ab .!?…\n\t\u00a0\u2028x"), max_size=40),
+        st.text(alphabet=st.sampled_from("ab .!?…\n\t\u00a0\u2028x"), min_size=380, max_size=900),
+        st.text(max_size=60),
+    ),
+    data=st.data(),
+)
+def test_sentence_bounds_are_those_of_the_regex(text, data):
+    from newsvigil.processors.troops import _sentence
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    assert _sentence(text, start, end) == _sentence_by_regex(text, start, end)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(
+        st.sampled_from(
+            ["4,000", "300", "1 200", "-", "–", "‑", " ", "strong", "-strong", "brigade", "force", "x", "2"]
+        ),
+        max_size=12,
+    ),
+    sep=st.sampled_from(["", " "]),
+)
+def test_a_strength_figure_always_holds_its_cue(words, sep, rules):
+    """scan_troops reads 'a 4,000-strong brigade' only where strength_cue is found."""
+    text = sep.join(words)
+    if rules.troops.strength.search(text):
+        assert rules.troops.strength_cue.search(text)
