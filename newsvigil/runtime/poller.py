@@ -256,12 +256,16 @@ async def _write(publisher: ArticlePublisher, work: Callable[[], None]) -> None:
 
 class _HostOrder:
     """Which feed a lane polls next: the next of its host's while it has some, else the first feed
-    of the first host (in the order of the list) that has fewer than `per_host` lanes."""
+    of the first host that has fewer than `per_host` lanes. Hosts with the most feeds come first
+    (then in the order of the list): a host's feeds take `per_host` lanes at most, and a big host
+    left for last would keep the cycle going on a few lanes."""
 
     def __init__(self, feeds: list[FeedSource], per_host: int) -> None:
-        self.waiting: dict[str, deque[int]] = {}  # host -> indexes of its feeds not yet taken
+        by_host: dict[str, deque[int]] = {}
         for index, feed in enumerate(feeds):
-            self.waiting.setdefault(_host(feed.url), deque()).append(index)
+            by_host.setdefault(_host(feed.url), deque()).append(index)
+        # host -> indexes of its feeds not yet taken (sorted is stable: ties keep the list's order)
+        self.waiting = dict(sorted(by_host.items(), key=lambda item: -len(item[1])))
         self.lanes: dict[str, int] = dict.fromkeys(self.waiting, 0)
         self.per_host = per_host
 

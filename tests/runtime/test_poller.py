@@ -150,6 +150,11 @@ async def test_feeds_are_polled_host_by_host_each_lane_reusing_its_connection(se
         second, _ = await cycle(feeds, sessions, config)
         assert [r.status for r in second] == [304] * 12
         assert [h.connections for h in hosts] == [2, 2, 2]  # one more each (a new client), none per 304
+        # The host with the most feeds goes first, wherever its feeds are in the list.
+        log.clear()
+        extra = [FeedSource(f"http://127.0.0.3:{hosts[2].port}/x{i}.xml") for i in range(2)]
+        await cycle(feeds + extra, sessions, settings(fetch_concurrency=1, fetch_per_host=1))
+        assert all(asked.startswith("127.0.0.3/") for asked in log[:6]) and len(log) == 14
     finally:
         for h in hosts:
             h.close()
