@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -316,20 +316,29 @@ async def poll_cycle(
     reports: list[PollReport | None] = [None] * len(feeds)
     order = _HostOrder(feeds, settings.fetch_per_host)
     unsaved: list[FeedPoll] = []
-    saving = asyncio.Lock()  # one save at a time (each takes what is unsaved when it starts)
-    finishing: set[asyncio.Task[None]] = set()
+    saving = asyncio.Lock()  # one save at a time, in order
+    finishing: set[asyncio.Task[None]] = set()  # polls waiting for their acknowledgement
+    saves: set[asyncio.Task[None]] = set()
 
-    async def save() -> None:
-        async with saving:
-            polls, unsaved[:] = list(unsaved), []
-            if polls:
+    def start(work: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]]) -> None:
+        task = asyncio.create_task(work)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def save(polls: list[FeedPoll]) -> None:
+        if polls:
+            async with saving:
                 await _write(publisher, lambda: save_polls(sessions, polls))
 
-    async def done(index: int, poll: FeedPoll) -> None:
+    def taken() -> list[FeedPoll]:
+        polls, unsaved[:] = list(unsaved), []
+        return polls
+
+    def done(index: int, poll: FeedPoll) -> None:
         reports[index] = poll.report
         unsaved.append(poll)
-        if len(unsaved) >= SAVE_EVERY:
-            await save()
+        if len(unsaved) >= SAVE_EVERY:  # saved beside: no lane waits for it
+            start(save(taken()), saves)
 
     async def finish(index: int, handed: _Handed) -> None:
         try:
@@ -337,7 +346,7 @@ async def poll_cycle(
         except Exception as exc:  # a bug must not end the cycle
             log.exception("%s: unexpected error", handed.source.url)
             poll = unexpected_failure(handed.source, handed.state, settings, _unexpected(exc))
-        await done(index, poll)
+        done(index, poll)
 
     async def lane() -> None:
         host: str | None = None
@@ -357,27 +366,25 @@ async def poll_cycle(
                 )
             except Exception as exc:  # a bug or a database problem must not end the cycle
                 log.exception("%s: unexpected error", source.url)
-                await done(index, unexpected_failure(source, state, settings, _unexpected(exc)))
+                done(index, unexpected_failure(source, state, settings, _unexpected(exc)))
                 continue
             if handed.ack is None or handed.ack.done():
                 await finish(index, handed)
             else:  # stored later: the lane goes on meanwhile
-                task = asyncio.create_task(finish(index, handed))
-                finishing.add(task)
-                task.add_done_callback(finishing.discard)
+                start(finish(index, handed), finishing)
 
     lanes = [asyncio.create_task(lane()) for _ in range(min(settings.fetch_concurrency, len(feeds)))]
     try:
         await asyncio.gather(*lanes)
-        while finishing:
-            await asyncio.gather(*finishing)
-    except BaseException:
+        while finishing or saves:
+            await asyncio.gather(*finishing, *saves)
+    except BaseException:  # stopped (cancelled) or a save failed: what was acknowledged is still saved
         for task in [*lanes, *finishing]:
             task.cancel()
-        await asyncio.gather(*lanes, *finishing, return_exceptions=True)
+        await asyncio.gather(*lanes, *finishing, *saves, return_exceptions=True)
         raise
     finally:
-        await save()
+        await save(taken())
     return [r for r in reports if r is not None]
 
 
