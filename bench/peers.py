@@ -87,12 +87,13 @@ def poll_newsvigil(spec: dict) -> dict:
     from newsvigil.ingest.feeds import FeedSource
 
     settings = farm_settings(f"sqlite:///{spec['tmp']}/newsvigil.db", spec["concurrency"])
-    engine, sessions, publisher = embedded_pipeline(settings)
+    components, publisher = embedded_pipeline(settings)
+    sessions = components.sessions
     feeds = [FeedSource(url) for url in feed_urls(spec["feeds"], spec["hosts"], spec["port"])]
     result = {}
     for label in ("first poll", "second poll"):
         load = load1()
-        reports, seconds, cpu = asyncio.run(one_cycle(feeds, sessions, publisher, settings))
+        reports, seconds, cpu = asyncio.run(one_cycle(feeds, sessions, publisher, settings, spec["server_pid"]))
         statuses = Counter(r.status for r in reports)
         result[label] = {
             "seconds": seconds,
@@ -104,7 +105,8 @@ def poll_newsvigil(spec: dict) -> dict:
             "304": statuses[304],
             "errors": sum(bool(r.error) for r in reports),
         }
-    engine.dispose()
+    publisher.close()
+    components.close()
     return result
 
 
@@ -486,6 +488,7 @@ def main() -> None:
                         "port": args.port,
                         "concurrency": args.concurrency,
                         "workers": args.reader_workers,
+                        "server_pid": server.pid,
                     },
                 )
             finally:

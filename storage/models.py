@@ -183,7 +183,7 @@ class StoryArticle(Base):
 
     __tablename__ = "story_articles"
     article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     source: Mapped[str] = mapped_column(String(512))
     language: Mapped[str | None] = mapped_column(String(16))
@@ -191,6 +191,11 @@ class StoryArticle(Base):
     entities: Mapped[str] = mapped_column(Text)  # JSON list
     additions: Mapped[str] = mapped_column(Text)  # JSON: what this report added to the story
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# A story's latest members, read by index with a per-story LIMIT (storage.stories.recent_members); its
+# story_id prefix serves every other lookup by story (members of a story, cascades).
+Index("ix_story_articles_recent", StoryArticle.story_id, StoryArticle.joined_at.desc(), StoryArticle.article_id)
 
 
 class StoryKey(Base):

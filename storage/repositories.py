@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -49,18 +50,28 @@ def upsert(
     """
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = _upsert_statement(
+        session.get_bind().dialect.name == "postgresql", model, tuple(keys), tuple(update), tuple(keep)
+    )
+    session.execute(statement, list(rows))
+
+
+@functools.cache
+def _upsert_statement(
+    postgres: bool, model: type[Base], keys: tuple[str, ...], update: tuple[str, ...], keep: tuple[str, ...]
+) -> Executable:
+    """The statement `upsert` runs, built once: building it (and its cache key) on every call cost
+    about as much as running it for a few rows."""
+    dialect = postgresql if postgres else sqlite
     stmt = dialect.insert(model.__table__)  # Core, not the ORM bulk path: one multi-row INSERT per page
     if update:
         table = model.__table__
         # `keep` columns are updated only with a value: a NULL never replaces what is stored.
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=list(keys),
             set_={c: func.coalesce(stmt.excluded[c], table.c[c]) if c in keep else stmt.excluded[c] for c in update},
         )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt, list(rows))
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def rows_changed(session: Session, statement: Executable) -> int:
@@ -169,24 +180,32 @@ def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
     return found
 
 
+# Built once: the poller asks this for every feed that changed, and building the statement (and its
+# cache key) each time cost as much as running it.
+_SEEN = select(SeenItem.article_id).where(
+    SeenItem.feed_url == bindparam("feed_url"), SeenItem.article_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def seen_item_ids(session: Session, feed_url: str, ids: Sequence[str]) -> set[str]:
     """Which of a feed's item ids were already published."""
     found: set[str] = set()
     for chunk in batched(ids):
-        found |= set(
-            session.scalars(
-                select(SeenItem.article_id).where(SeenItem.feed_url == feed_url, SeenItem.article_id.in_(chunk))
-            )
-        )
+        found.update(session.scalars(_SEEN, {"feed_url": feed_url, "ids": chunk}))
     return found
 
 
 def mark_seen(session: Session, feed_url: str, ids: Iterable[str]) -> None:
+    mark_seen_items(session, [(feed_url, i) for i in ids])
+
+
+def mark_seen_items(session: Session, items: Iterable[tuple[str, str]]) -> None:
+    """Record (feed url, item id) pairs as published, many feeds' in one statement."""
     now = utcnow()
     upsert(
         session,
         SeenItem,
-        [{"feed_url": feed_url, "article_id": i, "seen_at": now} for i in ids],
+        [{"feed_url": feed_url, "article_id": i, "seen_at": now} for feed_url, i in items],
         ["feed_url", "article_id"],
     )
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from newsvigil.batching import batched
 from newsvigil.storage.models import StoryArticle, StoryKey, StoryRow
 from newsvigil.storage.repositories import upsert
+
+STORIES_PER_QUERY = 100  # per-story subqueries in one UNION ALL (SQLite allows 500 terms in a compound SELECT)
 
 
 def stories_by_key(session: Session, keys: Iterable[str]) -> dict[str, list[int]]:
@@ -52,27 +54,45 @@ class StoredMember:
 
 
 def recent_members(session: Session, story_ids: Iterable[int], limit: int) -> Iterator[StoredMember]:
-    """The latest `limit` members of each story."""
-    wanted = sorted(story_ids)
-    if not wanted:
-        return
-    rank = (
-        func.row_number()
-        .over(partition_by=StoryArticle.story_id, order_by=(StoryArticle.joined_at.desc(), StoryArticle.article_id))
-        .label("rank")
+    """The latest `limit` members of each story (by joined_at, then article id), newest first, stories in
+    id order.
+
+    Each story's members are read by index (ix_story_articles_recent: story_id, joined_at DESC,
+    article_id), `limit` rows per story, one UNION ALL per chunk of stories: what a batch costs no
+    longer grows with the size of the stories it touches (ranking every member of a story with a
+    window function did, and a big story made every batch slower). SQLite has no LATERAL join;
+    a UNION ALL of per-story LIMIT queries is read the same way by both databases.
+    """
+    wanted = sorted(set(story_ids))
+    columns = (
+        StoryArticle.story_id,
+        StoryArticle.joined_at,
+        StoryArticle.article_id,
+        StoryArticle.signature,
+        StoryArticle.entities,
+        StoryArticle.figures,
     )
-    recent = (
-        select(StoryArticle.story_id, StoryArticle.signature, StoryArticle.entities, StoryArticle.figures, rank)
-        .where(StoryArticle.story_id.in_(wanted))
-        .subquery()
-    )
-    rows = session.execute(
-        select(recent.c.story_id, recent.c.signature, recent.c.entities, recent.c.figures).where(recent.c.rank <= limit)
-    )
-    for story_id, signature, entities, figures in rows:
-        yield StoredMember(
-            story_id, signature, frozenset(json.loads(entities)), frozenset(tuple(f) for f in json.loads(figures))
+    for chunk in batched(wanted, STORIES_PER_QUERY):
+        latest = [
+            select(*columns)
+            .where(StoryArticle.story_id == story_id)
+            .order_by(StoryArticle.joined_at.desc(), StoryArticle.article_id)
+            .limit(limit)
+            .subquery()
+            for story_id in chunk
+        ]
+        parts = [select(*part.c) for part in latest]
+        union = parts[0] if len(parts) == 1 else union_all(*parts)
+        ordered = union.subquery()
+        rows = session.execute(
+            select(ordered.c.story_id, ordered.c.signature, ordered.c.entities, ordered.c.figures).order_by(
+                ordered.c.story_id, ordered.c.joined_at.desc(), ordered.c.article_id
+            )
         )
+        for story_id, signature, entities, figures in rows:
+            yield StoredMember(
+                story_id, signature, frozenset(json.loads(entities)), frozenset(tuple(f) for f in json.loads(figures))
+            )
 
 
 def new_story(session: Session, title: str, topics: Iterable[str], first_seen: datetime) -> StoryRow:

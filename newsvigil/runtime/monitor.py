@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsvigil.bus import ARTICLES, MemoryBus
 from newsvigil.ingest.feeds import FeedSource, load_feed_list
 from newsvigil.ingest.fetch import client_for
-from newsvigil.ingest.publish import ArticlePublisher, MemoryPublisher
+from newsvigil.ingest.publish import ArticlePublisher, QueuedPublisher
 from newsvigil.ingest.schedule import HostBackoff
 from newsvigil.outage import Outage
 from newsvigil.processors.delivery import Dispatcher
@@ -119,11 +119,21 @@ class Monitor:
 
 
 def embedded_monitor(components: Components, on_event: Callable[[Event], None] | None = None) -> Monitor:
-    """The embedded mode: an in-process bus hands each batch to the pipeline; delivery runs beside it."""
+    """The embedded mode: an in-process bus hands batches of articles to the pipeline on a thread of
+    its own (detection, storage and stories overlap with fetching and parsing); delivery runs beside it."""
     dispatcher = components.dispatcher()
+    return _monitor(components, embedded_publisher(components, on_event, dispatcher.notify), dispatcher)
+
+
+def embedded_publisher(
+    components: Components,
+    on_event: Callable[[Event], None] | None = None,
+    after_commit: Callable[[], None] | None = None,
+) -> QueuedPublisher:
+    """The embedded mode's bus: articles published go to the pipeline, in batches, on the publisher's thread."""
     bus = MemoryBus()
-    bus.subscribe(ARTICLES, components.processor(on_event, after_commit=dispatcher.notify).handle)
-    return _monitor(components, MemoryPublisher(bus), dispatcher)
+    bus.subscribe(ARTICLES, components.processor(on_event, after_commit=after_commit).handle)
+    return QueuedPublisher(bus)
 
 
 def publishing_monitor(components: Components, publisher: ArticlePublisher) -> Monitor:

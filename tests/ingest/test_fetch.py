@@ -6,7 +6,7 @@ import pytest
 from werkzeug import Response
 
 from newsvigil.ingest.fetch import fetch_feed, make_client
-from newsvigil.ingest.guard import AddressPolicy
+from newsvigil.ingest.guard import AddressPolicy, GuardedBackend
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -139,3 +139,12 @@ async def test_a_malformed_redirect_location_is_a_feed_error(location):
         listener.close()
     assert result.error and "\n" not in result.error
     assert "location" in result.error.lower() or "invalid port" in result.error
+
+
+async def test_every_pool_of_a_client_connects_through_the_guard():
+    """Hosts are spread over several connection pools: each one refuses private addresses."""
+    async with make_client("newsvigil-test", 5, AddressPolicy()) as client:
+        pools = client._transport.pools  # the client's pools by host
+        assert len(pools) > 1 and all(isinstance(p._pool._network_backend, GuardedBackend) for p in pools)
+        results = [await fetch_feed(client, f"http://127.0.0.{n}:9/feed") for n in range(1, 65)]
+    assert all("resolves to non-public address" in r.error for r in results)
