@@ -102,7 +102,7 @@ async def poll_feed(
 ) -> FeedPoll:
     """Poll one feed end to end (`state`: its saved state, if any); new items that `full_text`
     wants get their page's main text. Problems come back in the report, never as exceptions; the
-    caller saves the outcome (`record_fetches`, `mark_seen_items`)."""
+    caller saves the poll (`save_polls`: the items acknowledged as seen, the outcome)."""
     handed = await _fetch_and_hand_over(client, source, state, sessions, publisher, settings, backoff, full_text)
     return await _acknowledged(handed, settings)
 
