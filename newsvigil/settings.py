@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
     languages: str = Field(
         ",".join(DEFAULT_LANGUAGES),
-        description="languages the identifier may answer when a feed does not say",
+        description="languages the identifier may answer when a feed does not say (or its text contradicts the feed)",
     )
     story_window_hours: float = Field(
         DEFAULT_STORY_WINDOW_HOURS, gt=0, description="how long a story stays open to related reports"
