@@ -234,6 +234,7 @@ def test_hostile_feeds_each_get_a_reason_and_the_good_feed_is_read(server, tmp_p
 BOMBS = ("huge-body", "huge-declared", "gzip-bomb", "deflate-bomb", "billion-laughs", "xxe", "slow")
 
 
+@pytest.mark.slow  # a real `newsvigil run` whose peak memory is measured apart from pytest's: ~6 s
 def test_bombs_stay_within_memory(server, tmp_path):
     """The oversized and expanding cases together cost the poller no more memory than one HTML page."""
 
