@@ -310,6 +310,19 @@ def test_feeds_health_add_discover_import_export_remove(httpserver, env, tmp_pat
     assert newsvigil("feeds", "remove", "https://nowhere.example/rss", env=env).returncode == 2
 
 
+def test_removing_a_feed_while_the_feed_list_is_broken(tmp_path, env):
+    """The removal stands and is reported; the broken list is not a crash here."""
+    broken = tmp_path / "feeds.opml"
+    broken.write_text("<opml><body><outline xmlUrl=</body></opml>")
+    env = {**env, "NEWSVIGIL_FEEDS": str(broken)}
+    url = "https://f.example/rss"
+    (tmp_path / "one.txt").write_text(url + "\n")
+    assert newsvigil("feeds", "import", str(tmp_path / "one.txt"), env=env).returncode == 0
+    removed = newsvigil("feeds", "remove", url, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert f"removed {url}" in removed.stdout and "Traceback" not in removed.stderr
+
+
 def test_the_entry_point_in_a_real_process(env):
     """Real process: `python -m newsvigil.cli` itself, which the in-process runner skips (the
     interpreter's start-up and imports, exit codes, output through pipes, no traceback on a user error)."""

@@ -78,6 +78,7 @@ def add(
 @user_errors
 def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows it.")) -> None:
     """Forget a feed and its state (a feed of the configured list comes back unless removed there too)."""
+    from newsvigil.errors import FeedListError
     from newsvigil.ingest.feeds import load_feed_list
     from newsvigil.runtime.components import open_database
     from newsvigil.storage.repositories import remove_feed
@@ -88,7 +89,7 @@ def remove(url: str = typer.Argument(..., help="Feed URL as `feeds list` shows i
     out.print(f"removed {url}")
     try:
         listed = {f.url for f in load_feed_list(get_settings().feeds)}
-    except UserError:
+    except FeedListError:  # a broken list does not undo the removal: it is reported when polling starts
         listed = set()
     if url in listed:
         out.print(f"note: {url} is in {get_settings().feeds}; remove it there too or it is polled again")
