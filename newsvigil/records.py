@@ -164,6 +164,8 @@ class TroopMention:
     end: int
     actor: str | None = None
     action: str | None = None
+    place: str | None = None  # the gazetteer id of the place the figure is about ("greenland")
+    place_name: str | None = None  # that place as the text names it ("Groenland")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,11 +179,16 @@ class TroopMention:
             "end": self.end,
             "actor": self.actor,
             "action": self.action,
+            "place": {"id": self.place, "name": self.place_name} if self.place else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TroopMention:
-        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
+        place = data.get("place")
+        fields = {k: data.get(k) for k in cls.__slots__ if k not in ("place", "place_name")}
+        if isinstance(place, dict) and place.get("id"):
+            fields |= {"place": str(place["id"]), "place_name": _string(place.get("name"))}
+        return cls(**fields)  # type: ignore[arg-type]
 
     def label(self) -> str:
         """Short human form: '~1,200 militaires' or '3,000-5,000 troops'."""

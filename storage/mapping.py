@@ -60,6 +60,8 @@ def mention_row(article_id: str, m: TroopMention) -> dict[str, Any]:
         "end": m.end,
         "actor": m.actor,
         "action": m.action,
+        "place": m.place,
+        "place_name": m.place_name[:128] if m.place_name else None,
     }
 
 
@@ -76,6 +78,8 @@ def mention_of(row: TroopMentionRow) -> TroopMention:
         end=row.end,
         actor=row.actor,
         action=row.action,
+        place=row.place,
+        place_name=row.place_name,
     )
 
 

@@ -120,6 +120,8 @@ class TroopMentionRow(Base):
     end: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(String(64))  # gazetteer id
+    place_name: Mapped[str | None] = mapped_column(String(128))  # as the text names it
 
 
 class TroopFeedback(Base):

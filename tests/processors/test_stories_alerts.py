@@ -296,6 +296,7 @@ def test_atom_feed_parses_back():
                     "end": 5,
                     "actor": None,
                     "action": None,
+                    "place": None,
                 }
             ],
             "source": None,
