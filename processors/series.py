@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+
 from newsvigil.processors.lexicon import Lexicon, fold
 from newsvigil.records import TroopMention
 
@@ -135,3 +137,35 @@ def figure_change(previous: TroopMention | None, new: TroopMention) -> bool:
     """A new figure changes its series: there was an earlier figure and this one is not the same."""
     return previous is not None and not same_figure(previous, new)
 
+
+@dataclass(frozen=True, slots=True)
+class FigurePoint:
+    """A report's figure for a series, with the report it came from."""
+
+    id: int | None  # the stored point's id
+    article_id: str
+    published: datetime
+    figure: TroopMention
+    source: str  # the outlet
+    link: str | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class FigureChange:
+    """A report whose figure for a series differs from the series' latest earlier figure."""
+
+    series_id: int
+    key: SeriesKey
+    place_name: str | None
+    previous: FigurePoint
+    current: FigurePoint
+
+    @property
+    def event_key(self) -> str:
+        """The alert outbox's key: one alert per subscriber for this report's change of this series."""
+        return f"series:{self.series_id}:{self.current.article_id}"
+
+    @property
+    def label(self) -> str:
+        return self.key.label(self.place_name)
