@@ -165,3 +165,76 @@ def test_a_report_gives_each_series_its_first_figure(rules):
         SeriesKey("US", "europe", "troops", LEVEL): first,
         SeriesKey("US", "europe", "troops", MOVEMENT): moved,
     }
+
+
+def change_and_event(quote: str = "65,000 US troops", outlet: str = "Atlantic Desk"):
+    from datetime import UTC, datetime
+
+    from newsvigil.processors.alerts import StoryEvent
+    from newsvigil.processors.series import FigureChange, FigurePoint
+    from newsvigil.processors.stories import Additions
+    from newsvigil.records import Article, Detection, Event
+
+    before, now = figure(80_000, approx=True), figure(65_000)
+    now.quote = quote
+    article = Article("a2", "https://x.example/rss", outlet, f"Pentagon: {quote}", "", link="javascript:alert(1)")
+    event = Event(article, Detection("a2", "en", ["nato"], [now], "test"))
+    story_event = StoryEvent(7, "Pentagon", ["nato"], [outlet], ["en"], event, Additions(False, [], False, False))
+    change = FigureChange(
+        3,
+        SeriesKey("US", "europe", "troops"),
+        "Europe",
+        FigurePoint(1, "a1", datetime(2026, 10, 15, tzinfo=UTC), before, "Harbour Post", "https://h.example/1", "T"),
+        FigurePoint(2, "a2", datetime(2026, 11, 2, tzinfo=UTC), now, outlet, article.link, article.title),
+    )
+    return change, story_event
+
+
+def test_a_figure_alert_says_both_figures_with_quotes_and_sources():
+    from newsvigil.processors.alerts import figure_alert_payload, render_html, render_text
+
+    change, story_event = change_and_event()
+    payload = figure_alert_payload(change, story_event)
+    assert change.event_key == "series:3:a2"
+    assert payload["kind"] == "figure_changed" and payload["story"]["id"] == 7 and payload["article"]["id"] == "a2"
+    assert payload["series"]["label"] == "US · Europe · troops"
+    assert payload["previous"]["figure"]["value"] == 80_000 and payload["previous"]["source"] == "Harbour Post"
+    assert payload["current"]["figure"]["quote"] == "65,000 US troops"
+    subject, body = render_text([payload])
+    assert subject == "[newsvigil] figure changed: US · Europe · troops: ~80,000 troops → 65,000 troops"
+    assert "was: ~80,000 troops — “80,000 troops” (Harbour Post, 2026-10-15)" in body
+    assert "now: 65,000 troops — “65,000 US troops” (Atlantic Desk, 2026-11-02)" in body
+    assert "65,000 US troops" in render_html([payload])
+
+
+def test_a_figure_alert_escapes_feed_text_in_html():
+    from newsvigil.processors.alerts import figure_alert_payload, render_html
+
+    change, story_event = change_and_event('<img src=x onerror="alert(1)"> 65,000 troops', "<b>Evil</b>")
+    html = render_html([figure_alert_payload(change, story_event)])
+    assert "<img" not in html and "<b>Evil" not in html and "javascript:" not in html
+    assert "&lt;img" in html and "&lt;b&gt;Evil" in html and 'href="https://h.example/1"' in html
+
+
+def test_figure_alert_filters():
+    from newsvigil.processors.alerts import SubscriptionRule, decide_figure_alert
+    from newsvigil.records import AlertKind
+
+    change, story_event = change_and_event()
+    wants = frozenset({AlertKind.FIGURE_CHANGED})
+    assert decide_figure_alert(SubscriptionRule(1, kinds=wants), change, story_event) is not None
+    assert decide_figure_alert(SubscriptionRule(1), change, story_event) is not None  # every kind
+    assert (
+        decide_figure_alert(SubscriptionRule(1, kinds=frozenset({AlertKind.NEW_FIGURE})), change, story_event) is None
+    )
+    assert (
+        decide_figure_alert(SubscriptionRule(1, kinds=wants, topics=frozenset({"arctic"})), change, story_event) is None
+    )
+    assert (
+        decide_figure_alert(SubscriptionRule(1, kinds=wants, languages=frozenset({"fr"})), change, story_event) is None
+    )
+    assert decide_figure_alert(SubscriptionRule(1, kinds=wants, keywords=("Greenland",)), change, story_event) is None
+    assert decide_figure_alert(SubscriptionRule(1, kinds=wants, min_figure=70_000), change, story_event) is not None
+    assert decide_figure_alert(SubscriptionRule(1, kinds=wants, min_figure=90_000), change, story_event) is None
+    urgent = decide_figure_alert(SubscriptionRule(1, kinds=wants, urgent_figure=50_000), change, story_event)
+    assert urgent is not None and urgent.urgent
