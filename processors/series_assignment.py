@@ -1,11 +1,15 @@
 """Recording a batch's figures in their series: load the series' latest points, decide with the pure
 functions of newsvigil.processors.series, save the points; report the changes that are news.
 
+Every stored article's figures join their series, on a topic or not (a series is about the figure,
+and the issue asks that each stored mention join its series); only a new event (a report on a topic,
+placed in a story) raises a figure_changed alert, as only events alert.
+
 A point is compared with the latest earlier point of its series (by publication time, from another
 report). A change is alerted only when the new point is the newest of its series: a late report of
 an older figure is recorded (and shown) but is not news. Articles stored again (a replay of known
 items, `reprocess`) keep their points: a figure read differently updates its point in place, a
-figure no longer read (or an article no longer on any topic) takes its point out.
+figure no longer read takes its point out.
 """
 
 from __future__ import annotations
@@ -54,18 +58,16 @@ def record_series(
     """Record the series points of a batch of stored articles; return the changes brought by the new
     reports (`new_ids`) that are the newest figure of their series, in time order."""
     latest = {a.id: (a, d) for a, d in results}
-    off_topic = [i for i, (_, d) in latest.items() if not d.topics]
-    if off_topic:
-        stored.delete_points_of_articles(session, off_topic)
     troops = rules.troops
     wanted: dict[str, dict[SeriesKey, TroopMention]] = {}
     for article_id, (article, detection) in latest.items():
-        if detection.topics and detection.troops:
+        if detection.troops:
             found = series_figures(detection.troops, article.text, troops.unit_classes, troops.incidents)
             if found:
                 wanted[article_id] = found
-    known = [i for i, (_, d) in latest.items() if d.topics and i not in new_ids]
-    existing = stored.points_of_articles(session, known) if known else []
+    # Any article may have points already: stored before (a new event may be an article stored before
+    # on no topic). One indexed query per batch.
+    existing = stored.points_of_articles(session, list(latest))
     if not wanted and not existing:
         return []
     names: dict[tuple[str, str, str, str], str | None] = {}

@@ -60,12 +60,6 @@ def delete_points(session: Session, point_ids: Sequence[int]) -> None:
         session.execute(delete(SeriesPoint).where(SeriesPoint.id.in_(chunk)))
 
 
-def delete_points_of_articles(session: Session, article_ids: Sequence[str]) -> None:
-    """Articles no longer on any topic leave their series."""
-    for chunk in batched(article_ids):
-        session.execute(delete(SeriesPoint).where(SeriesPoint.article_id.in_(chunk)))
-
-
 def newest_point(session: Session, series_id: int) -> SeriesPoint | None:
     """The series' latest point (by publication time, then id)."""
     query = select(SeriesPoint).where(SeriesPoint.series_id == series_id)

@@ -141,24 +141,28 @@ def test_series_are_kept_apart_and_points_follow_their_articles(sessions, rules)
             report(1, "80,000 US troops", 80_000),
             report(2, "400 US officers", 400, unit="officers", days=1),
             report(3, "withdraw 3,000 troops", 3_000, action="withdrawal", days=2),
-            report(4, "90,000 US troops", 90_000, topics=(), days=3),  # on no topic: no series
+            report(4, "90,000 US troops", 90_000, topics=(), days=3),  # on no topic: in its series all the same
         ]
     )
     with sessions() as s:
         keys = sorted((r.unit_class, r.kind) for r in s.scalars(select(SeriesRow)))
     assert keys == [("officers", "level"), ("troops", "level"), ("troops", "movement")]
-    assert sorted(p.article_id for p in points(sessions)) == ["s1", "s2", "s3"]
+    assert sorted(p.article_id for p in points(sessions)) == ["s1", "s2", "s3", "s4"]
 
     # Read again with another figure: the point is updated in place (same id, no change recorded).
     before = {p.article_id: p.id for p in points(sessions)}
     processor.store([report(1, "82,000 US troops", 82_000)])
     after = {p.article_id: (p.id, p.value, p.changed) for p in points(sessions)}
     assert after["s1"] == (before["s1"], 82_000, False)
-    # Off every topic, or no longer read: out of the series.
-    processor.store([report(2, "400 US officers", 400, unit="officers", days=1, topics=())])
-    article, detection = report(3, "withdraw 3,000 troops", 3_000, action="withdrawal", days=2)
-    detection.troops = []
-    processor.store([(article, detection)])
+    # A figure no longer read: out of its series.
+    for n, args, unit, action in (
+        (2, ("400 US officers", 400), "officers", None),
+        (3, ("withdraw", 3_000), "troops", "withdrawal"),
+        (4, ("90,000 US troops", 90_000), "troops", None),
+    ):
+        article, detection = report(n, *args, unit=unit, action=action, days=n - 1)
+        detection.troops = []
+        processor.store([(article, detection)])
     assert [p.article_id for p in points(sessions)] == ["s1"]
 
     with sessions() as s:
