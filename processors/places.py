@@ -18,13 +18,14 @@ from typing import Any
 from newsvigil.processors.lexicon import Case, Hit, Lexicon
 
 LANGUAGES = ("en", "fr", "de", "da", "nl", "es", "it", "pl")
-_ROLES = ("to", "in", "from")
+_ROLES = ("to", "in", "from", "not")  # "not": after these a name is no place ("against Russia")
 _SEAT = "seat:"  # label prefix of a seat of government's name
 _WINDOW = 60  # how far before a name its preposition (and articles) may start
 _ORIGIN_ACTIONS = frozenset({"withdrawal", "reduction"})  # 'from X' is then what the figure is about
-# Between a name before the figure and the figure, one of these makes the name a heading, not the
-# subject: "Groenland : Copenhague dépêche une centaine de soldats".
+# A name that opens a sentence and is followed, within _HEADING_CHARS, by one of these is the
+# sentence's heading, not its subject: "Groenland : Copenhague dépêche une centaine de soldats".
 _HEADING_MARKS = frozenset(":|—–")
+_HEADING_CHARS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ class Gazetteer:
     places: dict[str, Place]
     names: dict[str, Lexicon]
     roles: dict[str, re.Pattern[str]]
+    no_bare_names: frozenset[str] = (
+        frozenset()
+    )  # languages whose bare names after a figure are no place (Polish: a genitive)
 
     def within(self, place_id: str) -> list[str]:
         """The ids of the larger places `place_id` lies in, nearest first (estonia -> baltic_states, ...)."""
@@ -94,7 +98,12 @@ def compile_gazetteer(data: Any) -> Gazetteer:
     roles[""] = _role_pattern([prepositions.get(lang) or {} for lang in LANGUAGES], "any")
     names = {lang: Lexicon(terms) for lang, terms in entries.items()}
     names[""] = Lexicon(t for lang in LANGUAGES for t in entries[lang])
-    return Gazetteer(version, places, names, roles)
+    no_bare = frozenset(
+        lang
+        for lang in LANGUAGES
+        if isinstance(prepositions.get(lang), dict) and prepositions[lang].get("bare_names") is False
+    )
+    return Gazetteer(version, places, names, roles, no_bare)
 
 
 def choose_place(
@@ -114,18 +123,26 @@ def choose_place(
     if not hits:
         return None
     roles = gazetteer.roles.get(lang or "") or gazetteer.roles[""]
+    bare_after = lang not in gazetteer.no_bare_names
     qs, qe = figure
     best: tuple[int, int] | None = None
     chosen: Hit | None = None
     for hit in _outermost(hits):
         start, end = s + hit.start, s + hit.end
         role = _role(roles, text, max(s, start - _WINDOW), start)
-        seat = hit.label.startswith(_SEAT)
+        if role == "not":
+            continue  # "fight against Russia", "exercises with the United States": another role
         if role is None:
-            before = end <= qs
-            if seat or (before and not _heading_between(text, end, qs)) or (not before and start < qe):
-                continue  # the actor ("Russia has lost", "US troops") or the figure's own noun phrase
-            tier = 2
+            if hit.label.startswith(_SEAT):
+                continue  # "Washington will withdraw...": the government, not the place
+            if end <= qs:
+                if not _heading(text, s, start, end, qs):
+                    continue  # the actor: "Russia has lost 300,000 soldiers", "US troops"
+                tier = 1  # "Israel: 2 soldiers wounded in West Bank": a place after a preposition first
+            elif start < qe or not bare_after or not _stands_alone(text, end, e):
+                continue  # the figure's own noun phrase, or a name qualifying a noun ("US vessels")
+            else:
+                tier = 2
         else:
             tier = 1 if role == "from" and action not in _ORIGIN_ACTIONS else 0
         distance = qs - end if end <= qs else max(0, start - qe)
@@ -138,8 +155,33 @@ def choose_place(
 
 
 def _outermost(hits: list[Hit]) -> list[Hit]:
-    """Hits not inside a longer one: "South Korea", not "Korea"; "Eastern Europe", not "Europe"."""
-    return [h for h in hits if not any(o is not h and o.start <= h.start and h.end <= o.end for o in hits)]
+    """Hits not inside a longer one: "South Korea", not "Korea"; "Eastern Europe", not "Europe"
+    (of hits of the same span, the first)."""
+    out: list[Hit] = []
+    for i, h in enumerate(hits):
+        inside = any(
+            (o.start <= h.start and h.end <= o.end) and ((o.start, o.end) != (h.start, h.end) or j < i)
+            for j, o in enumerate(hits)
+            if j != i
+        )
+        if not inside:
+            out.append(h)
+    return out
+
+
+def _heading(text: str, sentence_start: int, start: int, end: int, figure_start: int) -> bool:
+    """The name opens the sentence as its heading: "Gaza: nine soldiers killed", "Groenland : ..."."""
+    if text[sentence_start:start].strip(" \t\n'\"‘“«„"):
+        return False
+    mark = next((i for i in range(end, min(figure_start, end + _HEADING_CHARS)) if text[i] in _HEADING_MARKS), None)
+    return mark is not None
+
+
+def _stands_alone(text: str, end: int, sentence_end: int) -> bool:
+    """Nothing but punctuation follows the name: "in a crash off Yakushima, Japan." (not "US vessels",
+    "Israel readies an assault")."""
+    rest = text[end:sentence_end].lstrip(" ")
+    return not rest or not (rest[0].isalnum() or rest[0] in "-‑")
 
 
 def _role(pattern: re.Pattern[str], text: str, lo: int, at: int) -> str | None:
@@ -148,16 +190,15 @@ def _role(pattern: re.Pattern[str], text: str, lo: int, at: int) -> str | None:
     return m.lastgroup if m else None
 
 
-def _heading_between(text: str, lo: int, hi: int) -> bool:
-    return any(c in _HEADING_MARKS for c in text[lo:hi])
-
-
 def _role_pattern(specs: list[dict[str, Any]], where: str) -> re.Pattern[str]:
     """A preposition of each role, then any articles, anchored at the end: r'(?P<to>...)...\\Z'."""
     words: dict[str, set[str]] = {role: set() for role in (*_ROLES, "articles")}
     for spec in specs:
         if not isinstance(spec, dict):
             raise ValueError(f"prepositions.{where} must map to, in, from and articles to lists of words")
+        unknown = set(spec) - set(words) - {"bare_names"}
+        if unknown:
+            raise ValueError(f"prepositions.{where} has unknown keys {sorted(unknown)}")
         for role in words:
             words[role] |= set(_names(spec.get(role), f"prepositions.{where}.{role}"))
     # A word in two roles across languages ("de": from in French, of in Dutch) keeps the first role.
@@ -172,7 +213,9 @@ def _role_pattern(specs: list[dict[str, Any]], where: str) -> re.Pattern[str]:
         return re.compile(r"(?!x)x")
     articles = "|".join(_word(w) for w in sorted(words["articles"], key=len, reverse=True))
     filler = f"(?:(?:{articles}))*" if articles else ""
-    return re.compile(r"(?<![\w'’])(?:" + "|".join(groups) + ")" + filler + r"\Z", re.IGNORECASE)
+    # "in the city of San Clemente, California": a place, a comma, then the name (of the larger place).
+    apposition = r"(?:(?-i:[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ])[\w'’.-]*(?:\s+(?-i:[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ])[\w'’.-]*){0,2},\s+)?"
+    return re.compile(r"(?<![\w'’])(?:" + "|".join(groups) + ")" + filler + apposition + r"\Z", re.IGNORECASE)
 
 
 def _word(word: str) -> str:

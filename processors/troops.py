@@ -158,14 +158,13 @@ def scan_troops(
     # place either mention's sentence names ("US to withdraw 1,200 troops. The 1,200 troops will leave Germany").
     figures.sort(key=lambda c: c.mention.start)
     first: dict[tuple[float, float, float], TroopMention] = {}
-    last_placed: TroopMention | None = None
+    previous: TroopMention | None = None
     for candidate in figures:
         m = candidate.mention
+        if candidate.kind == "of them" and previous is not None and previous.place is not None:
+            m.place, m.place_name = previous.place, previous.place_name  # "10,000 of them" are where the 12,000 are
         _place(text, folded, lang, rules, m)
-        if m.place is None and candidate.kind == "of them" and last_placed is not None:
-            m.place, m.place_name = last_placed.place, last_placed.place_name  # "six of them" are where the 12 are
-        if m.place is not None:
-            last_placed = m
+        previous = m
         key = (m.value, m.low, m.high)
         if key not in seen:
             seen.add(key)
