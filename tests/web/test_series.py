@@ -109,3 +109,17 @@ def test_private_dashboard_series_need_a_token(replayed):
         assert api.get("/api/series", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         page = api.get("/series", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_series_of_the_sample_archive(replayed):
+    with client_for(replayed) as api:
+        listed = {s["label"]: s for s in api.get("/api/series").json()}
+        assert set(listed) == {"Denmark · Greenland · troops", "US · Germany · troops moved"}
+        moved = listed["US · Germany · troops moved"]
+        assert (moved["points"], moved["changes"]) == (2, 1)
+        points = api.get(f"/api/series/{moved['id']}").json()["points"]
+        assert [p["figure"]["quote"] for p in points] == ["rund 1.500 Soldaten", "between 3,000 and 5,000 troops"]
+        assert [p["changed"] for p in points] == [False, True]
+        page = api.get(f"/series/{moved['id']}").text
+        assert all(f"/articles/{p['article_id']}#m{p['mention_id']}" in page for p in points)
+        assert api.get("/series").status_code == 200
