@@ -73,11 +73,11 @@ def record_series(
     names: dict[tuple[str, str, str, str], str | None] = {}
     for found in wanted.values():
         for key, mention in found.items():
-            # The gazetteer's English name ("Kyiv"), not the inflected form a report used ("Kijowie").
+            # The gazetteer's English name ("Kyiv"; "Middle East" for "the Middle East"), not the
+            # inflected form a report used ("Kijowie").
             place = troops.places.places.get(key.place)
-            names.setdefault(
-                (key.actor, key.place, key.unit_class, key.kind), place.name if place else mention.place_name
-            )
+            name = place.name.removeprefix("the ") if place else mention.place_name
+            names.setdefault((key.actor, key.place, key.unit_class, key.kind), name)
     series = {_key_of(row): row for row in stored.ensure_series(session, names).values()}
     by_id = {row.id: row for row in series.values()}
 
