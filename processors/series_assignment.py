@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,20 +29,36 @@ from newsvigil.storage.models import SeriesPoint, SeriesRow
 
 
 @dataclass(slots=True)
+class _Point:
+    """A point as this batch compares it: stored (its id known) or added by this batch (`index` into
+    the rows inserted at the end, its id known after)."""
+
+    id: int | None
+    index: int | None
+    article_id: str
+    published: datetime
+    figure: TroopMention
+
+
+@dataclass(slots=True)
 class _SeriesState:
     """A series as this batch sees it: its newest point, and the points this batch added (time order)."""
 
     row: SeriesRow
-    newest: SeriesPoint | None
-    added: list[SeriesPoint] = field(default_factory=list)
+    newest: _Point | None
+    added: list[_Point] = field(default_factory=list)
 
 
-def _point(row: SeriesPoint, series: SeriesRow, source: stored.Source | None) -> FigurePoint:
+def _stored(point: SeriesPoint, series: SeriesRow) -> _Point:
+    return _Point(point.id, None, point.article_id, parse_time(point.published), stored.point_figure(point, series))
+
+
+def _point(point: _Point, source: stored.Source | None) -> FigurePoint:
     return FigurePoint(
-        id=row.id,
-        article_id=row.article_id,
-        published=parse_time(row.published),
-        figure=stored.point_figure(row, series),
+        id=point.id,
+        article_id=point.article_id,
+        published=point.published,
+        figure=point.figure,
         source=source.source if source else "",
         link=source.link if source else None,
         title=source.title if source else "",
@@ -84,16 +101,16 @@ def record_series(
     # Points already stored: updated in place, or taken out when their figure is no longer read.
     kept: set[tuple[int, str]] = set()
     gone: list[int] = []
-    for point in existing:
-        row = by_id.get(point.series_id)
-        read = wanted.get(point.article_id, {}).get(_key_of(row)) if row else None
+    for old in existing:
+        row = by_id.get(old.series_id)
+        read = wanted.get(old.article_id, {}).get(_key_of(row)) if row else None
         if read is None:
-            gone.append(point.id)
+            gone.append(old.id)
             continue
-        kept.add((point.series_id, point.article_id))
+        kept.add((old.series_id, old.article_id))
         for column, value in stored.figure_columns(read).items():
-            if getattr(point, column) != value:
-                setattr(point, column, value)
+            if getattr(old, column) != value:
+                setattr(old, column, value)
     if gone:
         session.flush()
         stored.delete_points(session, gone)
@@ -109,48 +126,54 @@ def record_series(
     )
     states: dict[int, _SeriesState] = {}
     now = utcnow()
-    changes: list[tuple[SeriesPoint, SeriesPoint, SeriesRow]] = []
+    rows: list[dict[str, Any]] = []
+    links: list[tuple[int, int]] = []  # (row, row of this batch it was compared with): ids known after the insert
+    changes: list[tuple[_Point, _Point, SeriesRow]] = []
     for when, article_id, row, mention in additions:
         state = states.get(row.id)
         if state is None:
-            state = states[row.id] = _SeriesState(row, stored.newest_point(session, row.id))
-        newest = state.newest is None or parse_time(state.newest.published) <= when
+            newest_stored = stored.newest_point(session, row.id)
+            state = states[row.id] = _SeriesState(row, _stored(newest_stored, row) if newest_stored else None)
+        newest = state.newest is None or state.newest.published <= when
         previous = state.newest if newest else _latest_before(session, state, when, article_id)
-        if previous is not None and previous.id is None:
-            session.flush()  # a point of this batch: its id is needed
-        changed = previous is not None and figure_change(stored.point_figure(previous, row), mention)
-        point = SeriesPoint(
-            series_id=row.id,
-            article_id=article_id,
-            published=when,
-            previous_id=previous.id if previous is not None else None,
-            changed=changed,
-            newest=newest,
-            created_at=now,
-            **stored.figure_columns(mention),
+        changed = previous is not None and figure_change(previous.figure, mention)
+        point = _Point(None, len(rows), article_id, when, mention)
+        if previous is not None and previous.index is not None:
+            links.append((len(rows), previous.index))
+        rows.append(
+            {
+                "series_id": row.id,
+                "article_id": article_id,
+                "published": when,
+                "previous_id": previous.id if previous is not None else None,
+                "changed": changed,
+                "newest": newest,
+                "created_at": now,
+                **stored.figure_columns(mention),
+            }
         )
-        session.add(point)
         state.added.append(point)
         if newest:
             state.newest = point
         if changed and newest and previous is not None and article_id in new_ids:
             changes.append((point, previous, row))
-    if not changes:
-        return []
-    session.flush()
-    return _changes(session, changes)
+    ids = stored.insert_points(session, rows, links)
+    for point, previous, _ in changes:
+        point.id = ids[point.index] if point.index is not None else point.id
+        previous.id = ids[previous.index] if previous.index is not None else previous.id
+    return _changes(session, changes) if changes else []
 
 
-def _latest_before(session: Session, state: _SeriesState, when: datetime, article_id: str) -> SeriesPoint | None:
+def _latest_before(session: Session, state: _SeriesState, when: datetime, article_id: str) -> _Point | None:
     """The latest point at or before `when` from another article: stored, or added by this batch."""
-    stored_point = stored.latest_point_before(session, state.row.id, when, article_id)
     candidates = [p for p in state.added if p.published <= when and p.article_id != article_id]
+    stored_point = stored.latest_point_before(session, state.row.id, when, article_id)
     if stored_point is not None:
-        candidates.append(stored_point)
-    return max(candidates, key=lambda p: parse_time(p.published), default=None)
+        candidates.append(_stored(stored_point, state.row))
+    return max(candidates, key=lambda p: p.published, default=None)
 
 
-def _changes(session: Session, rows: Sequence[tuple[SeriesPoint, SeriesPoint, SeriesRow]]) -> list[FigureChange]:
+def _changes(session: Session, rows: Sequence[tuple[_Point, _Point, SeriesRow]]) -> list[FigureChange]:
     """The changes as alerts tell them: both figures with their reports."""
     meta = stored.sources(session, [p.article_id for point, previous, _ in rows for p in (point, previous)])
     return [
@@ -158,8 +181,8 @@ def _changes(session: Session, rows: Sequence[tuple[SeriesPoint, SeriesPoint, Se
             series_id=row.id,
             key=_key_of(row),
             place_name=row.place_name,
-            previous=_point(previous, row, meta.get(previous.article_id)),
-            current=_point(point, row, meta.get(point.article_id)),
+            previous=_point(previous, meta.get(previous.article_id)),
+            current=_point(point, meta.get(point.article_id)),
         )
         for point, previous, row in rows
     ]
@@ -169,4 +192,5 @@ def stored_figure_changes(session: Session, article_ids: Sequence[str]) -> list[
     """The changes these (known) reports brought when they were stored, for alerting about history."""
     if not article_ids:
         return []
-    return _changes(session, stored.stored_changes(session, article_ids))
+    found = stored.stored_changes(session, article_ids)
+    return _changes(session, [(_stored(p, row), _stored(prev, row), row) for p, prev, row in found])
