@@ -1,7 +1,7 @@
 """Score story clustering on the labelled cross-language story set: B-cubed precision/recall/F1.
 
     python bench/story_eval.py                   # real part, written part and the whole set
-    python bench/story_eval.py --places detector # places only as detection finds them
+    python bench/story_eval.py --places labels   # a figure detection gave no place takes its label's
     python bench/story_eval.py --errors          # also list the stories that mix or split events
 
 Every report goes through the product's path in time order: detection, then ArticleProcessor (a real
@@ -171,8 +171,8 @@ def main() -> None:
     parser.add_argument(
         "--places",
         choices=["labels", "detector"],
-        default="labels",
-        help="labels (default): a figure detection gave no place gets the labelled one; detector: as detected",
+        default="detector",
+        help="detector (default): places as detected; labels: a figure detection gave no place gets the labelled one",
     )
     parser.add_argument("--errors", action="store_true", help="list stories mixing events and events split up")
     args = parser.parse_args()

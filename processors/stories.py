@@ -28,6 +28,10 @@ RELATED_TEXT = 0.2  # Jaccard above which two reports on a shared topic are rela
 # How far an "about" figure may be from another and still be the same count: "about 600" is
 # 540-660 (outlets round differently: ~600 and ~650 for one deployment), "about 1,000" is no 1,200.
 APPROX_TOLERANCE = 0.1
+# How strongly a report belongs with a member in another language giving the same figure, place and
+# actor: above any merely related text (a report matching both chooses the event, not the wording),
+# below a near duplicate.
+CROSS_LANGUAGE = NEAR_DUPLICATE
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-ÞĄĆĘŁŃÓŚŹŻ][\w-]{2,}")
 
@@ -195,12 +199,11 @@ def belongs(report: Report, story: StoryState, window: timedelta) -> float:
         jaccard = similarity(report.signature, member.signature)
         if jaccard >= NEAR_DUPLICATE:
             best = max(best, 1.0 + jaccard)
+        elif shares_topic and _same_event_across_languages(report, report_marks, member):
+            best = max(best, CROSS_LANGUAGE)
         elif shares_topic and jaccard >= RELATED_TEXT:
             best = max(best, jaccard)
-        elif shares_topic and (
-            (report_figures & member.figures and len(report.names & member.names) >= 2)
-            or _same_event_across_languages(report, report_marks, member)
-        ):
+        elif shares_topic and report_figures & member.figures and len(report.names & member.names) >= 2:
             best = max(best, RELATED_TEXT)
     return best
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from newsvigil.processors.stories import (
+    NEAR_DUPLICATE,
+    RELATED_TEXT,
     FigureMark,
     Report,
     StoryState,
@@ -17,6 +19,7 @@ from newsvigil.processors.stories import (
     same_event_figure,
     same_figure,
     signature,
+    similarity,
 )
 from newsvigil.records import TroopMention
 
@@ -162,3 +165,19 @@ def test_lookup_keys_index_a_figures_place_and_actor():
     assert "p:lithuania:US" in keys
     assert {"f:1200-1200", "f:30-30", "f:5-5"} <= set(keys)
     assert not [k for k in keys if k.startswith("p:") and k != "p:lithuania:US"]
+
+
+def test_a_report_matching_related_text_and_another_languages_figure_joins_the_figures_story():
+    """The same figure, place and actor in another language outranks merely related wording in the
+    report's own language (a near duplicate still wins)."""
+    lithuania = mention(1200, "lithuania", "US")
+    english = story_of(report("en", EN, "en", [lithuania]))
+    related_fr = "Washington enverra des militaires en Lituanie\nLe Pentagone annonce un renfort pour l'Otan cet été."
+    french = story_of(report("fr0", related_fr, "fr", [mention(300, "lithuania", "US")]))
+    french.id = 2
+    newcomer = report("fr1", FR, "fr", [lithuania], hours=2)
+    assert RELATED_TEXT <= similarity(newcomer.signature, french.members[0].signature) < NEAR_DUPLICATE
+    assert choose_story(newcomer, [french, english], WINDOW) is english
+    copy = story_of(report("fr2", FR + " Selon l'agence.", "fr", []))
+    copy.id = 3
+    assert choose_story(newcomer, [english, copy], WINDOW) is copy
