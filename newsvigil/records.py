@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypedDict, overload
+from typing import Any, NotRequired, TypedDict, overload
 
 SCHEMA_VERSION = 1
 
@@ -36,6 +37,16 @@ def parse_time(value: object) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+def hour_of(when: datetime) -> int:
+    """The clock hour (UTC) a time falls in, numbered from 1970-01-01T00:00Z: how reports are counted."""
+    return math.floor(when.timestamp() / 3600)
+
+
+def hour_start(hour: int) -> datetime:
+    """The start of an hour numbered by `hour_of`."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
 def utc_iso(value: datetime | None) -> str | None:
@@ -288,6 +299,7 @@ class AlertKind(StrEnum):
     NEW_STORY = "new_story"
     NEW_REPORT = "new_report"
     NEW_FIGURE = "new_figure"
+    SPIKE = "spike"  # many more reports on a topic in an hour than usual (processors/spikes.py)
 
 
 class Channel(StrEnum):
@@ -354,6 +366,19 @@ class AlertNews(TypedDict):
     language: str | None  # the language, if the story had no report in it yet
 
 
+class AlertSpike(TypedDict):
+    """What a spike alert is about: the hour, its count when the report crossed, and the usual."""
+
+    topic: str
+    language: str  # "" for every language together
+    count: int  # reports in the hour when the alert's report crossed the threshold
+    window_start: str  # ISO 8601, the hour's start
+    window_end: str
+    baseline: float  # the usual reports per hour (weighted mean of the days before)
+    sd: float
+    p_value: float  # Poisson tail of the count at the baseline rate (held to the floor)
+
+
 class AlertPayload(TypedDict):
     """An alert's content: the JSON stored in the outbox and delivered as it is (each item of a
     webhook's `alerts`; email, Apprise and Atom render it)."""
@@ -364,6 +389,7 @@ class AlertPayload(TypedDict):
     topics: list[str]  # the report's topics
     new: AlertNews
     figures: list[dict[str, Any]]  # every figure of the report, as TroopMention.to_json()
+    spike: NotRequired[AlertSpike]  # kind "spike" only; story and article are the report that crossed
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.processors.detect import detect
 from newsvigil.processors.rules import RuleSet, load_rules
+from newsvigil.processors.spike_detection import SpikeDetector, recorded_spikes
+from newsvigil.processors.spikes import SpikeParams
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
@@ -74,6 +76,7 @@ class ArticleProcessor:
         story_window: timedelta = timedelta(hours=DEFAULT_STORY_WINDOW_HOURS),
         alerts: AlertPolicy = AlertPolicy.NEW,
         after_commit: Callable[[], None] | None = None,
+        spikes: SpikeParams | None = None,
     ) -> None:
         self.rules = rules
         self.sessions = sessions
@@ -82,6 +85,7 @@ class ArticleProcessor:
         self.story_window = story_window
         self.alerts = alerts
         self.after_commit = after_commit
+        self.spikes = SpikeDetector(spikes or SpikeParams())
 
     def handle(self, articles: Sequence[Article]) -> list[Event]:
         """Process a batch (the embedded bus's handler); returns the new events."""
@@ -122,12 +126,13 @@ class ArticleProcessor:
             results = self._with_stored_bodies(session, results)
             events = save_detections(session, results)
             story_events = assign_stories(session, events, self.story_window)
+            spikes = self.spikes.detect(session, events)
             if alerts == AlertPolicy.ALL:
                 new = {e.article.id for e in events}
-                story_events += stored_story_events(
-                    session, [Event(a, d) for a, d in results if d.topics and a.id not in new]
-                )
-            alerted = enqueue_alerts(session, story_events) if alerts != AlertPolicy.NONE else 0
+                known = [Event(a, d) for a, d in results if d.topics and a.id not in new]
+                story_events += stored_story_events(session, known)
+                spikes += recorded_spikes(session, known)
+            alerted = enqueue_alerts(session, story_events, spikes) if alerts != AlertPolicy.NONE else 0
         result.events += events
         result.alerts += alerted
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from newsvigil.defaults import (
     DEFAULT_SPIKE_ALPHA,
@@ -42,19 +42,10 @@ from newsvigil.defaults import (
     DEFAULT_SPIKE_MIN_REPORTS,
     DEFAULT_SPIKE_WARMUP_HOURS,
 )
+from newsvigil.records import hour_of, hour_start
 
 ALL_LANGUAGES = ""  # the language of a topic-wide key
 Key = tuple[str, str]  # (topic, language or ALL_LANGUAGES)
-
-
-def hour_of(when: datetime) -> int:
-    """The clock hour (UTC) a time falls in, as hours since 1970-01-01T00:00Z."""
-    return math.floor(when.timestamp() / 3600)
-
-
-def hour_start(hour: int) -> datetime:
-    """The start of an hour numbered by `hour_of`."""
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,3 +254,11 @@ def find_spikes(reports: Iterable[Report], history: History, params: SpikeParams
                     Spike(key[0], key[1], hour, n, base.mean, base.sd, poisson_tail(n, base.rate), report.article_id)
                 )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSpike:
+    """A spike as stored: its id names its alerts (event key "spike:<id>")."""
+
+    id: int
+    spike: Spike

@@ -14,11 +14,11 @@ from newsvigil.processors.spikes import (
     baseline,
     describe,
     find_spikes,
-    hour_of,
     poisson_tail,
     tally,
     threshold,
 )
+from newsvigil.records import hour_of
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 PARAMS = SpikeParams()
