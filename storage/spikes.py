@@ -133,3 +133,11 @@ def spikes_page(
     kept = rows[:limit]
     next_cursor = encode_cursor(kept[-1].window_start, kept[-1].id) if len(rows) > limit and kept else None
     return [spike_json(r) for r in kept], next_cursor
+
+
+def spikes_between(
+    session: Session, since: datetime, until: datetime, topic: str | None, language: str
+) -> list[SpikeRow]:
+    """The spikes with windows in [since, until) of `language` ("" = topic-wide ones), oldest first."""
+    query = _listing(topic, language, since, until).order_by(SpikeRow.window_start, SpikeRow.id)
+    return list(session.scalars(query.limit(500)))
