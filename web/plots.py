@@ -99,7 +99,7 @@ def reports_chart(
     colors = {topic: PALETTE[i % len(PALETTE)] for i, topic in enumerate(sorted(series))}
     for spike in spikes or []:
         start = parse_time(spike["window_start"])
-        x = _x(start + timedelta(minutes=30), since, until)
+        x = axis_x.x(start + timedelta(minutes=30))
         at = y(series.get(spike["topic"], {}).get(start.date().isoformat(), top)) - 9
         label = describe(spike["topic"], spike["language"] or "", spike["count"], start, spike["baseline"], spike["sd"])
         body.append(
