@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,16 @@ def parse_time(value: object) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+def hour_of(when: datetime) -> int:
+    """The clock hour (UTC) a time falls in, numbered from 1970-01-01T00:00Z: how reports are counted."""
+    return math.floor(when.timestamp() / 3600)
+
+
+def hour_start(hour: int) -> datetime:
+    """The start of an hour numbered by `hour_of`."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
 def utc_iso(value: datetime | None) -> str | None:
@@ -289,6 +300,7 @@ class AlertKind(StrEnum):
     NEW_REPORT = "new_report"
     NEW_FIGURE = "new_figure"
     FIGURE_CHANGED = "figure_changed"  # a report's figure for a series differs from the series' latest
+    SPIKE = "spike"  # many more reports on a topic in an hour than usual (processors/spikes.py)
 
 
 class Channel(StrEnum):
@@ -378,6 +390,19 @@ class AlertSeriesPoint(TypedDict):
     published: str | None  # ISO 8601
 
 
+class AlertSpike(TypedDict):
+    """What a spike alert is about: the hour, its count when the report crossed, and the usual."""
+
+    topic: str
+    language: str  # "" for every language together
+    count: int  # reports in the hour when the alert's report crossed the threshold
+    window_start: str  # ISO 8601, the hour's start
+    window_end: str
+    baseline: float  # the usual reports per hour (weighted mean of the days before)
+    sd: float
+    p_value: float  # Poisson tail of the count at the baseline rate (held to the floor)
+
+
 class AlertPayload(TypedDict):
     """An alert's content: the JSON stored in the outbox and delivered as it is (each item of a
     webhook's `alerts`; email, Apprise and Atom render it)."""
@@ -392,6 +417,7 @@ class AlertPayload(TypedDict):
     series: NotRequired[AlertSeries]
     previous: NotRequired[AlertSeriesPoint]
     current: NotRequired[AlertSeriesPoint]
+    spike: NotRequired[AlertSpike]  # kind "spike" only; story and article are the report that crossed
 
 
 @dataclass(frozen=True, slots=True)

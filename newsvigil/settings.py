@@ -9,7 +9,18 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
+from newsvigil.defaults import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_SPIKE_ALPHA,
+    DEFAULT_SPIKE_BASELINE_DAYS,
+    DEFAULT_SPIKE_COOLDOWN_HOURS,
+    DEFAULT_SPIKE_FLOOR,
+    DEFAULT_SPIKE_HALFLIFE_HOURS,
+    DEFAULT_SPIKE_LATE_HOURS,
+    DEFAULT_SPIKE_MIN_REPORTS,
+    DEFAULT_SPIKE_WARMUP_HOURS,
+    DEFAULT_STORY_WINDOW_HOURS,
+)
 
 SEEDS = Path(__file__).resolve().parent / "seeds"  # seeds/ in a checkout, package data when installed
 
@@ -66,6 +77,32 @@ class Settings(BaseSettings):
     )
     story_window_hours: float = Field(
         DEFAULT_STORY_WINDOW_HOURS, gt=0, description="how long a story stays open to related reports"
+    )
+    spike_halflife_hours: float = Field(
+        DEFAULT_SPIKE_HALFLIFE_HOURS, gt=0, description="spike baseline: an hour this long ago weighs half"
+    )
+    spike_baseline_days: int = Field(
+        DEFAULT_SPIKE_BASELINE_DAYS, ge=1, le=90, description="spike baseline: days of hourly counts before the hour"
+    )
+    spike_floor: float = Field(
+        DEFAULT_SPIKE_FLOOR, gt=0, description="least baseline rate (reports per hour) a spike is tested against"
+    )
+    spike_alpha: float = Field(
+        DEFAULT_SPIKE_ALPHA, gt=0, lt=1, description="Poisson tail probability under which an hour is a spike"
+    )
+    spike_min_reports: int = Field(
+        DEFAULT_SPIKE_MIN_REPORTS, ge=1, description="fewest reports in an hour that can be a spike"
+    )
+    spike_cooldown_hours: int = Field(
+        DEFAULT_SPIKE_COOLDOWN_HOURS, ge=1, description="at most one spike per topic (and language) in this many hours"
+    )
+    spike_warmup_hours: int = Field(
+        DEFAULT_SPIKE_WARMUP_HOURS, ge=0, description="hours of stored reports before the first hour judged"
+    )
+    spike_late_hours: int = Field(
+        DEFAULT_SPIKE_LATE_HOURS,
+        ge=0,
+        description="a report this many hours older than the newest of its topic is counted but raises no spike",
     )
     delivery_interval: float = Field(
         5.0, gt=0, description="seconds between delivery rounds for retries and digests (new alerts go at once)"

@@ -10,8 +10,9 @@ from typing import Any
 import nh3
 
 from newsvigil.processors.series import FigureChange, FigurePoint
+from newsvigil.processors.spikes import RecordedSpike, describe
 from newsvigil.processors.stories import Additions
-from newsvigil.records import AlertKind, AlertPayload, AlertSeriesPoint, Event, TroopMention
+from newsvigil.records import AlertKind, AlertPayload, AlertSeriesPoint, Event, TroopMention, parse_time
 
 
 def alert_line(event: Event) -> str:
@@ -178,12 +179,51 @@ def figure_alert_payload(change: FigureChange, story_event: StoryEvent) -> Alert
     return payload
 
 
+def decide_spike_alert(rule: SubscriptionRule, spike: RecordedSpike) -> bool:
+    """Whether this subscriber hears of this spike: it asked for spikes, its topics (if any) hold the
+    spike's, and the spike is of its languages (a language spike) or of all (no language filter).
+    Keywords and figures filter reports, not volumes: they do not apply."""
+    s = spike.spike
+    if AlertKind.SPIKE not in rule.kinds or (rule.topics and s.topic not in rule.topics):
+        return False
+    return s.language in rule.languages if s.language else not rule.languages
+
+
+def spike_payload(story_event: StoryEvent, spike: RecordedSpike) -> AlertPayload:
+    """A spike alert: the report that crossed the threshold (its story, its article) and the spike."""
+    payload = alert_payload(story_event, AlertKind.SPIKE)
+    payload["new"] = {"figures": [], "source": None, "language": None}
+    s = spike.spike
+    payload["spike"] = {
+        "topic": s.topic,
+        "language": s.language,
+        "count": s.count,
+        "window_start": s.window_start.isoformat(),
+        "window_end": s.window_end.isoformat(),
+        "baseline": round(s.mean, 3),
+        "sd": round(s.sd, 3),
+        "p_value": s.p_value,
+    }
+    return payload
+
+
+def spike_line(p: AlertPayload) -> str:
+    """'greenland: 42 reports in the hour from 2026-11-20 14:00 UTC, usual 3 ± 2' of a spike alert."""
+    s = p["spike"]
+    return describe(s["topic"], s["language"], s["count"], parse_time(s["window_start"]), s["baseline"], s["sd"])
+
+
 def _figure(m: dict[str, Any]) -> str:
     return TroopMention.from_json(m).label()
 
 
-_WHAT = {AlertKind.NEW_STORY: "New story", AlertKind.NEW_REPORT: "New report", AlertKind.NEW_FIGURE: "New figure"}
-_WHAT[AlertKind.FIGURE_CHANGED] = "Figure changed"
+_WHAT = {
+    AlertKind.NEW_STORY: "New story",
+    AlertKind.NEW_REPORT: "New report",
+    AlertKind.NEW_FIGURE: "New figure",
+    AlertKind.FIGURE_CHANGED: "Figure changed",
+    AlertKind.SPIKE: "Spike",
+}
 
 
 def _change_lines(p: AlertPayload) -> list[str]:
@@ -210,7 +250,11 @@ def render_text(payloads: Sequence[AlertPayload]) -> tuple[str, str]:
             lines += [*_change_lines(p), ""]
             continue
         what = _WHAT[AlertKind(p["kind"])]
-        lines.append(f"{what} [{', '.join(p['topics'])}] {p['story']['title']}")
+        if "spike" in p:
+            lines.append(f"{what}: {spike_line(p)}")
+            lines.append(f"  crossed by [{', '.join(p['topics'])}] {p['story']['title']}")
+        else:
+            lines.append(f"{what} [{', '.join(p['topics'])}] {p['story']['title']}")
         lines.append(f"  {p['article']['source']} ({p['article']['language'] or '?'}): {p['article']['title']}")
         for m in p["new"]["figures"]:
             lines.append(f"  + {_figure(m)} — “{m['quote']}”")
@@ -225,6 +269,8 @@ def render_text(payloads: Sequence[AlertPayload]) -> tuple[str, str]:
         if len(payloads) > 1
         else f"[newsvigil] figure changed: {first['series']['label']}: {_change(first)}"
         if first["kind"] == AlertKind.FIGURE_CHANGED
+        else f"[newsvigil] spike: {spike_line(first)}"
+        if "spike" in first
         else f"[newsvigil] {first['kind'].replace('_', ' ')}: {first['story']['title']}"
     )
     return subject[:200], "\n".join(lines).rstrip() + "\n"
@@ -237,7 +283,11 @@ def render_html(payloads: Sequence[AlertPayload]) -> str:
         if p["kind"] == AlertKind.FIGURE_CHANGED:
             parts += _change_html(p)
             continue
-        parts.append(f"<h3>{html.escape(p['kind'].replace('_', ' '))}: {html.escape(p['story']['title'])}</h3>")
+        if "spike" in p:
+            parts.append(f"<h3>spike: {html.escape(spike_line(p))}</h3>")
+            parts.append(f"<p>The report that crossed the threshold, in: {html.escape(p['story']['title'])}</p>")
+        else:
+            parts.append(f"<h3>{html.escape(p['kind'].replace('_', ' '))}: {html.escape(p['story']['title'])}</h3>")
         parts.append(f"<p><b>{html.escape(p['article']['source'])}</b>: {html.escape(p['article']['title'])}</p><ul>")
         for m in p["new"]["figures"]:
             parts.append(f"<li>{html.escape(_figure(m))} — <q>{html.escape(m['quote'])}</q></li>")

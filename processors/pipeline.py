@@ -14,6 +14,8 @@ from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.processors.detect import detect
 from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.processors.series_assignment import record_series, stored_figure_changes
+from newsvigil.processors.spike_detection import SpikeDetector, recorded_spikes
+from newsvigil.processors.spikes import SpikeParams
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts, enqueue_figure_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
@@ -75,6 +77,7 @@ class ArticleProcessor:
         story_window: timedelta = timedelta(hours=DEFAULT_STORY_WINDOW_HOURS),
         alerts: AlertPolicy = AlertPolicy.NEW,
         after_commit: Callable[[], None] | None = None,
+        spikes: SpikeParams | None = None,
     ) -> None:
         self.rules = rules
         self.sessions = sessions
@@ -83,6 +86,7 @@ class ArticleProcessor:
         self.story_window = story_window
         self.alerts = alerts
         self.after_commit = after_commit
+        self.spikes = SpikeDetector(spikes or SpikeParams())
 
     def handle(self, articles: Sequence[Article]) -> list[Event]:
         """Process a batch (the embedded bus's handler); returns the new events."""
@@ -125,13 +129,17 @@ class ArticleProcessor:
             story_events = assign_stories(session, events, self.story_window)
             new = {e.article.id for e in events}
             changes = record_series(session, results, new, self.rules)
+            spikes = self.spikes.detect(session, events)
             if alerts == AlertPolicy.ALL:
                 known = [Event(a, d) for a, d in results if d.topics and a.id not in new]
                 story_events += stored_story_events(session, known)
                 changes += stored_figure_changes(session, [e.article.id for e in known])
+                spikes += recorded_spikes(session, known)
             alerted = 0
             if alerts != AlertPolicy.NONE:
-                alerted = enqueue_alerts(session, story_events) + enqueue_figure_alerts(session, changes, story_events)
+                alerted = enqueue_alerts(session, story_events, spikes) + enqueue_figure_alerts(
+                    session, changes, story_events
+                )
         result.events += events
         result.alerts += alerted
 

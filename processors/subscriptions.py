@@ -19,10 +19,13 @@ from newsvigil.processors.alerts import (
     alert_payload,
     decide_alert,
     decide_figure_alert,
+    decide_spike_alert,
     figure_alert_payload,
+    spike_payload,
 )
 from newsvigil.processors.series import FigureChange
-from newsvigil.records import AlertKind, AlertStatus, Channel, DeliveryMode, utcnow
+from newsvigil.processors.spikes import RecordedSpike
+from newsvigil.records import AlertKind, AlertPayload, AlertStatus, Channel, DeliveryMode, utcnow
 from newsvigil.storage.alerts import active_subscriptions, add_subscription, insert_alerts
 from newsvigil.storage.models import Subscription
 
@@ -101,34 +104,51 @@ def create_subscription(session: Session, **requested: Any) -> Subscription:
     return add_subscription(session, **subscription_fields(**requested))
 
 
-def enqueue_alerts(session: Session, story_events: Sequence[StoryEvent]) -> int:
-    """Create the alerts the subscriptions want; the (subscription, event) key makes it exactly once."""
+def enqueue_alerts(session: Session, story_events: Sequence[StoryEvent], spikes: Sequence[RecordedSpike] = ()) -> int:
+    """Create the alerts the subscriptions want; the (subscription, event) key makes it exactly once.
+
+    A spike's alert carries the story event of the report that crossed it (among `story_events`).
+    """
     if not story_events:
         return 0
     subscriptions = [(rule_of(s), s) for s in active_subscriptions(session)]
     now = utcnow()
     rows = []
+
+    def row(
+        sub: Subscription, key: str, story_event: StoryEvent, kind: AlertKind, urgent: bool, payload: AlertPayload
+    ) -> None:
+        held = sub.mode == DeliveryMode.DIGEST and not urgent
+        rows.append(
+            {
+                "subscription_id": sub.id,
+                "event_key": key,
+                "story_id": story_event.story_id,
+                "article_id": story_event.event.article.id,
+                "kind": kind,
+                "urgent": urgent,
+                "payload": json.dumps(payload, ensure_ascii=False),
+                "status": AlertStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
+                "created_at": now,
+            }
+        )
+
     for story_event in story_events:
         for rule, sub in subscriptions:
             decision = decide_alert(rule, story_event)
-            if decision is None:
-                continue
-            held = sub.mode == DeliveryMode.DIGEST and not decision.urgent
-            rows.append(
-                {
-                    "subscription_id": sub.id,
-                    "event_key": story_event.key,
-                    "story_id": story_event.story_id,
-                    "article_id": story_event.event.article.id,
-                    "kind": decision.kind,
-                    "urgent": decision.urgent,
-                    "payload": json.dumps(alert_payload(story_event, decision.kind), ensure_ascii=False),
-                    "status": AlertStatus.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
-                    "created_at": now,
-                }
-            )
+            if decision is not None:
+                payload = alert_payload(story_event, decision.kind)
+                row(sub, story_event.key, story_event, decision.kind, decision.urgent, payload)
+    by_article = {e.event.article.id: e for e in story_events}
+    for spike in spikes:
+        crossed = by_article.get(spike.spike.article_id)
+        if crossed is None:  # the crossing report is always among the batch's story events
+            continue
+        for rule, sub in subscriptions:
+            if decide_spike_alert(rule, spike):
+                row(sub, f"spike:{spike.id}", crossed, AlertKind.SPIKE, False, spike_payload(crossed, spike))
     insert_alerts(session, rows)
     return len(rows)
 

@@ -100,9 +100,19 @@ class DetectionRow(Base):
 
 
 class ArticleTopic(Base):
+    """An article on a topic; with the report's detected language ("" unknown) and clock hour
+    (records.hour_of its time), which spike detection counts by (one grouped query per batch)."""
+
     __tablename__ = "article_topics"
     article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
-    topic: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    topic: Mapped[str] = mapped_column(String(128), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    hour: Mapped[int | None] = mapped_column(Integer)
+
+
+# Reports per topic, language and hour, read by index range (storage.spikes.hourly_counts); its topic
+# prefix serves every other lookup by topic.
+Index("ix_article_topics_topic_hour", ArticleTopic.topic, ArticleTopic.hour, ArticleTopic.language)
 
 
 class TroopMentionRow(Base):
@@ -247,6 +257,24 @@ class AlertRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SpikeRow(Base):
+    """An hour with more reports on a topic (in a language, or "" in all) than usual: recorded once."""
+
+    __tablename__ = "spikes"
+    __table_args__ = (UniqueConstraint("topic", "language", "window_start", name="uq_spikes_window"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(16))  # "" = every language together
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int] = mapped_column(Integer)  # reports in the hour when `article_id` crossed
+    baseline: Mapped[float] = mapped_column(Float)  # usual reports per hour (weighted mean)
+    sd: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    article_id: Mapped[str] = mapped_column(String(64))  # the report that crossed the threshold
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from newsvigil.batching import batched
-from newsvigil.records import Article, Detection, Event, parse_time, utc_iso, utcnow
+from newsvigil.records import Article, Detection, Event, hour_of, parse_time, utc_iso, utcnow
 from newsvigil.storage.mapping import article_row, mention_of, mention_row, mentions_by_article
 from newsvigil.storage.models import (
     AlertRow,
@@ -132,7 +132,11 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
         ["article_id"],
         ["lang", "rules_version", "detected_at", "vague"],
     )
-    topic_rows = [{"article_id": a.id, "topic": t} for a, d in latest.values() for t in dict.fromkeys(d.topics)]
+    topic_rows = [
+        {"article_id": a.id, "topic": t, "language": d.lang or "", "hour": hour_of(a.when)}
+        for a, d in latest.values()
+        for t in dict.fromkeys(d.topics)
+    ]
     upsert(session, ArticleTopic, topic_rows, ["article_id", "topic"])
     mention_rows = [mention_row(a.id, m) for a, d in latest.values() for m in d.troops]
     upsert(session, TroopMentionRow, mention_rows, ["article_id", "start", "end"])

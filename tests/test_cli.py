@@ -242,16 +242,19 @@ def test_subscribe_and_alerts_commands(env, httpserver):
     assert "test alert delivered" in newsvigil("subscribe", "test", "1", env=env).stdout
     replayed = newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env)
     assert replayed.returncode == 0
-    assert len(got) == 1 + 3  # the test alert, then the three NATO stories
+    # The test alert, the three NATO stories, and the sample's changed figure (US · Germany · troops
+    # moved: 1,500 then 3,000-5,000): a default subscription asks for every kind.
+    assert len(got) == 1 + 3 + 1
     rows = [json.loads(line) for line in newsvigil("alerts", "--json", env=env).stdout.splitlines()]
-    assert len(rows) == 3 + 5 and {r["status"] for r in rows} == {"sent"}
+    assert len(rows) == 4 + 6 and {r["status"] for r in rows} == {"sent"}
+    assert sorted(r["kind"] for r in rows).count("figure_changed") == 2  # once per subscriber
     import feedparser
 
     feed = feedparser.parse(newsvigil("alerts", "--feed", "2", env=env).stdout.encode())
-    assert len(feed.entries) == 5
+    assert len(feed.entries) == 6
     assert newsvigil("replay", str(SAMPLES), "--alerts", "new", env=env).returncode == 0
-    assert len(got) == 4  # history replayed again: nothing new
-    assert json.loads(newsvigil("stats", "--json", env=env).stdout)["alerts"] == 8
+    assert len(got) == 5  # history replayed again: nothing new
+    assert json.loads(newsvigil("stats", "--json", env=env).stdout)["alerts"] == 10
     listed = newsvigil("subscribe", "list", env=env).stdout
     assert "desk" in listed and "feed" in listed
     assert newsvigil("subscribe", "remove", "2", env=env).returncode == 0

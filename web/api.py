@@ -22,6 +22,7 @@ from newsvigil.storage.feedback import record_feedback
 from newsvigil.storage.models import AlertRow
 from newsvigil.storage.queries import Filters, article_detail, articles_page, stories_page, story_detail
 from newsvigil.storage.repositories import feed_health
+from newsvigil.storage.spikes import spikes_page
 from newsvigil.web.auth import Unauthorized, may_read, same_origin, token_of
 
 router = APIRouter(prefix="/api")
@@ -157,6 +158,34 @@ def save_feedback(
     return row, new
 
 
+@router.get("/spikes", response_model=Page, dependencies=[Depends(reader)], tags=["spikes"])
+def list_spikes(
+    topic: str | None = Query(None, max_length=128, description="Only this topic (e.g. greenland)."),
+    language: str | None = Query(
+        None, max_length=16, description="Only this language's spikes; `all`: only topic-wide ones; empty: every spike."
+    ),
+    since: str | None = Query(None, max_length=64, description="Hours ending after this (ISO 8601 date or time)."),
+    until: str | None = Query(None, max_length=64, description="Hours starting before this (ISO 8601 date or time)."),
+    limit: int = Limit,
+    cursor: str | None = Cursor,
+    db: Session = Depends(session),
+) -> JSONResponse:
+    """Spikes: hours with far more reports on a topic (in a language, or in all: `language` null) than
+    its usual rate, latest first, with the count when the threshold was crossed, the usual mean ± sd,
+    the Poisson tail probability and the report that crossed it."""
+    return page(
+        *spikes_page(
+            db,
+            topic=topic or None,
+            language="" if language == "all" else (language or None),
+            since=_time("since", since),
+            until=_time("until", until),
+            limit=limit,
+            cursor=cursor,
+        )
+    )
+
+
 @router.get("/feeds", dependencies=[Depends(reader)], tags=["feeds"])
 def list_feeds(request: Request, db: Session = Depends(session)) -> list[dict[str, Any]]:
     """Feed health: last status and error, last success, errors in a row, next poll, items/day, flagged."""
@@ -172,8 +201,8 @@ class SubscriptionIn(BaseModel):
     keywords: str = Field("", description="Comma-separated words, one of which must occur")
     min_figure: float | None = None
     kinds: str = Field(
-        "new_story,new_report,new_figure",
-        description="Comma-separated: new_story, new_report, new_figure, figure_changed",
+        "new_story,new_report,new_figure,figure_changed,spike",
+        description="Comma-separated alert kinds: new_story, new_report, new_figure, figure_changed, spike",
     )
     mode: str = Field("instant", description="instant or digest")
     digest_minutes: int = 60

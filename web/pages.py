@@ -32,6 +32,7 @@ from newsvigil.storage.queries import (
     timeline_window,
 )
 from newsvigil.storage.repositories import feed_health
+from newsvigil.storage.spikes import spike_json, spikes_between
 from newsvigil.storage.tokens import check_token
 from newsvigil.web.api import StoryId, SubscriptionId, create_subscription, filters, save_feedback, session, test_error
 from newsvigil.web.auth import COOKIE, LoginRequired, may_read, same_origin, token_of
@@ -110,7 +111,13 @@ def dashboard(
         choices=choices(db),
         stories=stories,
         next_url=f"/?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
-        reports_plot=reports_chart(reports_per_day(db, f, since, until), since, until),
+        reports_plot=reports_chart(
+            reports_per_day(db, f, since, until),
+            since,
+            until,
+            # A language filter shows that language's spikes; otherwise the topic-wide ones.
+            [spike_json(s) for s in spikes_between(db, since, until, f.topic, f.language or "")],
+        ),
         figures_plot=figures_chart(figure_points(db, f, since, until), since, until),
         since=since,
         until=until,

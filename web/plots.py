@@ -11,6 +11,9 @@ from html import escape
 
 from markupsafe import Markup
 
+from newsvigil.processors.spikes import describe
+from newsvigil.records import parse_time
+
 WIDTH, HEIGHT = 760, 220
 RIGHT, TOP, BOTTOM = 120, 12, 28
 # The y-axis labels sit left of the axis, right-aligned: the margin is sized to the widest one. Tick
@@ -64,8 +67,12 @@ def _frame(title: str, axis_x: TimeAxis, y_labels: list[tuple[float, str]], body
     )
 
 
-def reports_chart(series: dict[str, dict[str, int]], since: datetime, until: datetime) -> Markup:
-    """Reports per topic per day: one line (and dots) per topic, with a legend."""
+def reports_chart(
+    series: dict[str, dict[str, int]], since: datetime, until: datetime, spikes: list[dict] | None = None
+) -> Markup:
+    """Reports per topic per day: one line (and dots) per topic, with a legend; each spike (an hour
+    with far more reports than usual: storage.spikes.spike_json) a marker at its hour, on its topic's
+    line for that day, with what it was as its tooltip."""
     top = max([n for per_day in series.values() for n in per_day.values()] or [1])
     scale = (HEIGHT - TOP - BOTTOM) / top
 
@@ -89,6 +96,16 @@ def reports_chart(series: dict[str, dict[str, int]], since: datetime, until: dat
             )
         body.append(
             f'<text x="{WIDTH - RIGHT + 10}" y="{TOP + 14 + 16 * i}" fill="{color}" class="legend">{escape(topic)}</text>'
+        )
+    colors = {topic: PALETTE[i % len(PALETTE)] for i, topic in enumerate(sorted(series))}
+    for spike in spikes or []:
+        start = parse_time(spike["window_start"])
+        x = axis_x.x(start + timedelta(minutes=30))
+        at = y(series.get(spike["topic"], {}).get(start.date().isoformat(), top)) - 9
+        label = describe(spike["topic"], spike["language"] or "", spike["count"], start, spike["baseline"], spike["sd"])
+        body.append(
+            f'<path d="M{x:.1f},{at + 6:.1f} l-5,-9 h10 z" fill="{colors.get(spike["topic"], "#000")}" '
+            f'stroke="#000" class="spike" data-topic="{escape(spike["topic"])}"><title>{escape(label)}</title></path>'
         )
     if not series:
         body.append(

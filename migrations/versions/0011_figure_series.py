@@ -70,6 +70,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    subscriptions = sa.table("subscriptions", sa.column("id", sa.Integer()), sa.column("kinds", sa.String()))
+    bind = op.get_bind()
+    for sub_id, kinds in bind.execute(sa.select(subscriptions.c.id, subscriptions.c.kinds)).all():
+        listed = [k for k in (kinds or "").split(",") if k]
+        if "figure_changed" in listed:
+            kept = [k for k in listed if k != "figure_changed"] or ["new_story", "new_report", "new_figure"]
+            bind.execute(subscriptions.update().where(subscriptions.c.id == sub_id).values(kinds=",".join(kept)))
+    op.execute("DELETE FROM alerts WHERE kind = 'figure_changed'")
     op.drop_index("ix_series_points_series_published", table_name="series_points")
     op.drop_index("ix_series_points_article_id", table_name="series_points")
     op.drop_table("series_points")

@@ -20,6 +20,7 @@ from newsvigil.ingest.publish import KafkaPublisher
 from newsvigil.processors.delivery import Dispatcher
 from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.processors.rules import RuleSet, load_rules
+from newsvigil.processors.spikes import SpikeParams
 from newsvigil.records import AlertPolicy, Event
 from newsvigil.settings import Settings, get_settings
 from newsvigil.storage.database import make_engine, session_factory
@@ -43,6 +44,21 @@ class Components:
     def languages(self) -> tuple[str, ...]:
         return tuple(self.settings.language_list)
 
+    @property
+    def spike_params(self) -> SpikeParams:
+        """The spike statistic's parameters (NEWSVIGIL_SPIKE_*)."""
+        s = self.settings
+        return SpikeParams(
+            halflife_hours=s.spike_halflife_hours,
+            baseline_days=s.spike_baseline_days,
+            floor=s.spike_floor,
+            alpha=s.spike_alpha,
+            min_reports=s.spike_min_reports,
+            cooldown_hours=s.spike_cooldown_hours,
+            late_hours=s.spike_late_hours,
+            warmup_hours=s.spike_warmup_hours,
+        )
+
     def processor(
         self,
         on_event: Callable[[Event], None] | None = None,
@@ -59,6 +75,7 @@ class Components:
             timedelta(hours=self.settings.story_window_hours),
             alerts=alerts,
             after_commit=after_commit,
+            spikes=self.spike_params,
         )
 
     def dispatcher(self) -> Dispatcher:
