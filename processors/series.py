@@ -10,14 +10,10 @@ people it counts ("5 US service members killed", "two sailors charged") counts a
 level nor a movement, and joins no series; nor does a figure without an actor or a place (whose
 series would it be?) or with a unit in no class of `troops.unit_classes` (seeds/topics.yaml).
 
-Whether two figures differ (`same_figure`): each report's figure stands for an interval, widened by
-what its wording allows: 10% either way for an approximation word ("about", "more than", "près de"),
-5% for a round number written without one (100 or more, at most two significant digits: "80,000",
-"1,500"), nothing for an exact figure ("80,500", "750"); a range ("3,000-5,000") is its interval. Two figures are the same when
-either one's stated interval meets the other's widened interval: "about 80,000" and "80,500" are the
-same, "about 80,000" and "about 70,000" are not, 80,000 and 65,000 are not. A slow drift (80,000,
-77,000, 74,000...) is compared step by step and may never count as a change: each report is compared
-with the latest one before it.
+Whether two figures differ is newsvigil.processors.figures.same_figure (the wording's tolerance:
+"about 80,000" and "80,500" are the same, 80,000 and 65,000 are not). A slow drift (80,000, 77,000,
+74,000...) is compared step by step and may never count as a change: each report is compared with the
+latest one before it.
 """
 
 from __future__ import annotations
@@ -26,15 +22,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from newsvigil.processors.figures import same_figure
 from newsvigil.processors.lexicon import Lexicon, fold
 from newsvigil.records import TroopMention
 
 LEVEL, MOVEMENT = "level", "movement"
 KINDS = (LEVEL, MOVEMENT)
 MOVEMENT_ACTIONS = frozenset({"withdrawal", "reduction", "deployment"})  # "stationed" (or none) is a level
-APPROX_TOLERANCE = 0.10  # "about 80,000": 72,000 to 88,000
-ROUND_TOLERANCE = 0.05  # "80,000" as written: 76,000 to 84,000
-ROUND_FROM = 100  # a round number: 100 or more with at most two significant digits ("1,500", "80,000")
 INCIDENT_BEFORE, INCIDENT_AFTER = 50, 80  # characters of the figure's sentence read for incident words
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 
@@ -101,36 +95,6 @@ def series_figures(
         if key is not None and key not in found:
             found[key] = mention
     return found
-
-
-def _tolerance(m: TroopMention) -> float:
-    if m.approx:
-        return APPROX_TOLERANCE
-    if all(_round(v) for v in (m.low, m.high)):
-        return ROUND_TOLERANCE
-    return 0.0
-
-
-def _round(value: float) -> bool:
-    """80,000 and 1,500 are round (likely rounded), 80,500 and 750 are not."""
-    if value < ROUND_FROM or not float(value).is_integer():
-        return False
-    digits = str(int(value)).rstrip("0")
-    return len(digits) <= 2
-
-
-def _widened(m: TroopMention) -> tuple[float, float]:
-    t = _tolerance(m)
-    return m.low * (1 - t), m.high * (1 + t)
-
-
-def _meets(interval: tuple[float, float], other: tuple[float, float]) -> bool:
-    return interval[0] <= other[1] and other[0] <= interval[1]
-
-
-def same_figure(previous: TroopMention, new: TroopMention) -> bool:
-    """The two figures may be the same number, as their wording allows (see the module's docstring)."""
-    return _meets((new.low, new.high), _widened(previous)) or _meets((previous.low, previous.high), _widened(new))
 
 
 def figure_change(previous: TroopMention | None, new: TroopMention) -> bool:

@@ -20,14 +20,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from newsvigil.processors.figures import same_figure
 from newsvigil.records import AlertKind, TroopMention
 
 NUM_PERM = 64
 NEAR_DUPLICATE = 0.6  # Jaccard above which two reports are copies of one another
 RELATED_TEXT = 0.2  # Jaccard above which two reports on a shared topic are related
-# How far an "about" figure may be from another and still be the same count: "about 600" is
-# 540-660 (outlets round differently: ~600 and ~650 for one deployment), "about 1,000" is no 1,200.
-APPROX_TOLERANCE = 0.1
 # How strongly a report belongs with a member in another language giving the same figure, place and
 # actor: above any merely related text (a report matching both chooses the event, not the wording),
 # below a near duplicate.
@@ -95,17 +93,6 @@ class FigureMark(NamedTuple):
 
 def figure_mark(m: TroopMention) -> FigureMark:
     return FigureMark(m.low, m.high, bool(m.approx), m.place, m.actor)
-
-
-def same_figure(a: FigureMark, b: FigureMark) -> bool:
-    """Whether two figures can be one count: their ranges overlap, or one is approximate and they
-    are within APPROX_TOLERANCE of the larger."""
-    if a.low <= b.high and b.low <= a.high:
-        return True
-    if not (a.approx or b.approx):
-        return False
-    gap = max(a.low, b.low) - min(a.high, b.high)
-    return gap <= APPROX_TOLERANCE * max(a.high, b.high)
 
 
 def same_event_figure(a: FigureMark, b: FigureMark) -> bool:

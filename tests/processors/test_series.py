@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from newsvigil.processors.figures import same_figure
 from newsvigil.processors.series import (
     LEVEL,
     MOVEMENT,
     SeriesKey,
     figure_change,
-    same_figure,
     series_figures,
     series_key,
     unit_class,

@@ -9,8 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from newsvigil.processors.figures import same_figure
 from newsvigil.processors.pipeline import ArticleProcessor
-from newsvigil.processors.series import SeriesKey, same_figure, series_key
+from newsvigil.processors.series import SeriesKey, series_key
 from newsvigil.records import Article, parse_time
 from newsvigil.storage.database import make_engine, session_factory
 from newsvigil.storage.mapping import article_of

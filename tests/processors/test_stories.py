@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from newsvigil.processors.figures import same_figure
 from newsvigil.processors.stories import (
     NEAR_DUPLICATE,
     RELATED_TEXT,
@@ -17,7 +18,6 @@ from newsvigil.processors.stories import (
     lookup_keys,
     names,
     same_event_figure,
-    same_figure,
     signature,
     similarity,
 )
