@@ -140,6 +140,7 @@ class ArticleProcessor:
                 alerted = enqueue_alerts(session, story_events, spikes) + enqueue_figure_alerts(
                     session, changes, story_events
                 )
+        self.spikes.committed()
         result.events += events
         result.alerts += alerted
 
