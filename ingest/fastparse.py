@@ -144,10 +144,12 @@ def _plain_utf8(content: bytes, content_type: str | None) -> bool:
     documents where feedparser's encoding detection has nothing to decide."""
     if content_type:
         media, _, params = content_type.partition(";")
-        if media.strip().lower() not in _FEED_MEDIA_TYPES:
-            return False
+        media = media.strip().lower()
         charset = params.lower().replace(" ", "").partition("charset=")[2].strip("\"'")
-        if charset not in ("", "utf-8"):
+        # text/xml without a charset is US-ASCII to feedparser (RFC 3023), whatever the document says
+        if charset not in ("", "utf-8") or (
+            media not in _FEED_MEDIA_TYPES and (media, charset) != ("text/xml", "utf-8")
+        ):
             return False
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
@@ -180,6 +182,11 @@ def _lang(element, inherited: str | None) -> str | None:
     if lang is None:
         return inherited
     return lang or None
+
+
+def _attributes(element) -> set[str]:
+    """Attributes other than a language: an RSS element's `type` or `mode` changes how feedparser reads it."""
+    return set(element.attrib) - {XML_LANG, "lang"}
 
 
 def _no_base(element) -> None:
@@ -276,19 +283,19 @@ def _rss_item(item, lang: str | None) -> FastEntry:
     for child in item:
         tag = child.tag
         if tag == "title":
-            if title is not None or child.attrib:
+            if title is not None or _attributes(child):
                 raise Decline
             title, title_lang = _text(child), _lang(child, lang)
         elif tag == "description":
-            if summary is not None or child.attrib:
+            if summary is not None or _attributes(child):
                 raise Decline
             summary = _text(child)
         elif tag == CONTENT_ENCODED:
-            if child.attrib:
+            if _attributes(child):
                 raise Decline
             contents.append(_text(child))
         elif tag == "link":
-            if link is not None or child.attrib:
+            if link is not None or _attributes(child):
                 raise Decline
             link = _rss_link(_text(child))
         elif tag == "guid":
@@ -379,7 +386,7 @@ def _atom_entry(entry, lang: str | None) -> FastEntry:
             if rel == "alternate" and child.get("type", "text/html") in _HTML_TYPES:
                 link = _uri(child.get("href"))
         elif tag == f"{ATOM}id":
-            if guid is not None or child.attrib:
+            if guid is not None or _attributes(child):
                 raise Decline
             guid = _uri(_text(child))
         elif tag == f"{ATOM}published":

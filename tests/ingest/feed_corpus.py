@@ -55,7 +55,15 @@ def repository_documents() -> Iterator[Document]:
     yield Document("hostile:truncated", rss.format(enc="utf-8", items=item("one") + item("two"))[:-60].encode())
     yield Document("hostile:html", b"<html><head><title>Home</title></head><body><p>Hi</p></body></html>", "text/html")
     good = (REPO / "seeds" / "samples" / "bundeswehr-de.xml").read_bytes()
-    for content_type in ("application/rss+xml", "application/xml; charset=UTF-8", "text/xml", "text/html"):
+    for content_type in (
+        "application/rss+xml",
+        "application/rss+xml; charset=UTF-8",
+        "application/xml; charset=utf-8",
+        "text/xml; charset=utf-8",
+        "text/xml",
+        "text/html",
+        "application/rss+xml; charset=iso-8859-1",
+    ):
         yield Document(f"samples/bundeswehr-de.xml as {content_type}", good, content_type)
 
 
