@@ -53,6 +53,8 @@ _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0
 _FEED_MEDIA_TYPES = {"application/rss+xml", "application/atom+xml", "application/xml"}
 # feedparser's own clean-up of a link or permalink id (its _urljoin with no base): extra slashes after "scheme://"
 _URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_ENTITY_IN_LINK = re.compile("&([A-Za-z0-9_]+);")
 _MONTHS = {
     m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
 }
@@ -165,9 +167,11 @@ def _plain_utf8(content: bytes, content_type: str | None) -> bool:
 def _as_feedparser(text: str) -> str:
     """The two corrections feedparser applies to every text of a UTF-8 document: UTF-8 bytes read as
     Latin-1 are read again, and C1 controls become the Windows-1252 characters they usually meant."""
+    if text.isascii():
+        return text  # neither correction changes ASCII
     with contextlib.suppress(UnicodeError):
         text = text.encode("iso-8859-1").decode("utf-8")
-    return text.translate(_cp1252)
+    return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
 
 
 def _text(element) -> str:
@@ -195,7 +199,7 @@ def _no_base(element) -> None:
 
 
 def _uri(value: str) -> str:
-    return _URI_FIXER.sub(r"\1\3", value)
+    return _URI_FIXER.sub(r"\1\3", value) if ":///" in value else value
 
 
 def _rss(root) -> FastFeed:
@@ -327,8 +331,10 @@ def _rss_item(item, lang: str | None) -> FastEntry:
 
 def _rss_link(value: str) -> str:
     """feedparser's repair of an RSS link: `&amp;` and `&name;` left in a URL become `&` and `&name`."""
-    value = _uri(value).replace("&amp;", "&")
-    return re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value)
+    value = _uri(value)
+    if "&" not in value:
+        return value
+    return _ENTITY_IN_LINK.sub(r"&\g<1>", value.replace("&amp;", "&"))
 
 
 def _atom(root) -> FastFeed:
