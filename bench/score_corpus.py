@@ -1,4 +1,5 @@
-"""Score detection on a labelled corpus: topic F1 per topic, troop precision/recall/F1 per language.
+"""Score detection on a labelled corpus: topic F1 per topic, troop precision/recall/F1 per language,
+and the accuracy of the places of troop figures (over labelled figures the detector finds).
 
     python bench/score_corpus.py                    # the 200 original items (tests/processors/corpus)
     python bench/score_corpus.py --real [--half A]  # the real-news corpus (labels + rebuilt text)
@@ -35,6 +36,14 @@ def print_scores(scores: Scores, count: dict[str, int], classes: bool) -> None:
             f"{lang:8} {count[lang]:8d} {scores.topics[lang].f1:9.3f} {t.precision:8.3f} {t.recall:8.3f} "
             f"{t.f1:9.3f} {scores.vague[lang].f1:9.3f}"
         )
+    print()
+    print(
+        f"{'language':8} {'figures':>8} {'place acc':>10} {'named P':>8} {'named R':>8}  (places of labelled figures found)"
+    )
+    for lang in sorted(scores.places, key=lambda k: (k == "all", k)):
+        p = scores.places[lang]
+        if p.total:
+            print(f"{lang:8} {p.total:8d} {p.accuracy:10.3f} {p.precision:8.3f} {p.recall:8.3f}")
     print()
     print(f"{'topic':10} {'P':>6} {'R':>6} {'F1':>6} {'gold':>5}")
     for topic, c in sorted(scores.by_topic.items()):

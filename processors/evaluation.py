@@ -3,6 +3,9 @@
 Topics are scored over (article, topic) pairs, per language and per topic. A predicted troop
 mention matches a gold mention of the same article by value, or, for a gold range, by low and high;
 each matches at most once. Vague quantities ("thousands of troops") match by order of magnitude.
+A gold figure with a `place` label (a gazetteer id, or null when its sentence names none) is also
+scored for place, over the figures the detector found: accuracy (the same id, or both null), and
+precision and recall of the places named (non-null).
 Items may carry `classes` (error classes, see tests/processors/corpus/README.md): every count is
 also kept per class, so a fix can be judged on the items that hold its trap.
 """
@@ -45,10 +48,46 @@ class Counts:
 
 
 @dataclass(slots=True)
+class PlaceCounts:
+    """Places of the labelled figures the detector found: `right` of `total` agree (same id, or both
+    none); of the places named, `named_right` of `predicted_named` predicted and `gold_named` labelled."""
+
+    right: int = 0
+    total: int = 0
+    named_right: int = 0
+    predicted_named: int = 0
+    gold_named: int = 0
+
+    def add(self, gold: str | None, predicted: str | None) -> None:
+        self.total += 1
+        self.right += gold == predicted
+        self.named_right += gold is not None and gold == predicted
+        self.predicted_named += predicted is not None
+        self.gold_named += gold is not None
+
+    def merge(self, other: PlaceCounts) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def accuracy(self) -> float:
+        return 1.0 if self.total == 0 else self.right / self.total
+
+    @property
+    def precision(self) -> float:
+        return 1.0 if self.predicted_named == 0 else self.named_right / self.predicted_named
+
+    @property
+    def recall(self) -> float:
+        return 1.0 if self.gold_named == 0 else self.named_right / self.gold_named
+
+
+@dataclass(slots=True)
 class Scores:
     topics: dict[str, Counts] = field(default_factory=dict)  # per language, plus "all"
     troops: dict[str, Counts] = field(default_factory=dict)
     vague: dict[str, Counts] = field(default_factory=dict)
+    places: dict[str, PlaceCounts] = field(default_factory=dict)  # per language, plus "all"
     by_topic: dict[str, Counts] = field(default_factory=dict)  # per topic name, every language
     classes: dict[str, tuple[Counts, Counts]] = field(default_factory=dict)  # class -> (topics, troops)
     errors: list[str] = field(default_factory=list)  # one line per wrong article, for debugging rules
@@ -99,7 +138,10 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def _troop_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> Counts:
+def _troop_counts(
+    gold: list[dict[str, Any]], predicted: list[dict[str, Any]], places: PlaceCounts | None = None
+) -> Counts:
+    """Troop figures matched by value (or range); each matched figure's place goes to `places`."""
     remaining = list(predicted)
     counts = Counts()
     for g in gold:
@@ -115,6 +157,8 @@ def _troop_counts(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -
         else:
             counts.tp += 1
             remaining.remove(hit)
+            if places is not None and "place" in g:
+                places.add(g["place"], (hit.get("place") or {}).get("id"))
     counts.fp = len(remaining)
     return counts
 
@@ -148,12 +192,14 @@ def evaluate(items: Iterable[dict[str, Any]], rules: RuleSet, use_gold_language:
         topic_counts = Counts(
             len(gold_topics & pred_topics), len(pred_topics - gold_topics), len(gold_topics - pred_topics)
         )
-        troop_counts = _troop_counts(item.get("troops", []), predicted)
+        place_counts = PlaceCounts()
+        troop_counts = _troop_counts(item.get("troops", []), predicted, place_counts)
         vague_counts = _vague_counts(item.get("vague", []), vague)
         for key in (item["lang"], "all"):
             scores.topics.setdefault(key, Counts()).add(topic_counts)
             scores.troops.setdefault(key, Counts()).add(troop_counts)
             scores.vague.setdefault(key, Counts()).add(vague_counts)
+            scores.places.setdefault(key, PlaceCounts()).merge(place_counts)
         for topic in gold_topics | pred_topics | set(rules.topics):
             scores.by_topic.setdefault(topic, Counts()).add(
                 Counts(
@@ -170,5 +216,10 @@ def evaluate(items: Iterable[dict[str, Any]], rules: RuleSet, use_gold_language:
             scores.errors.append(
                 f"{item['id']}: topics gold={sorted(gold_topics)} got={sorted(pred_topics)}; "
                 f"troops gold={item.get('troops', [])} got={[(m['value'], m['low'], m['high'], m['quote']) for m in predicted]}"
+            )
+        if place_counts.right < place_counts.total:
+            scores.errors.append(
+                f"{item['id']}: places gold={[g.get('place') for g in item.get('troops', [])]} "
+                f"got={[(m['value'], (m.get('place') or {}).get('name')) for m in predicted]}"
             )
     return scores

@@ -14,6 +14,10 @@ import yaml
 from newsvigil.errors import RulesError
 from newsvigil.processors.lexicon import Case, Lexicon, LexiconScan
 from newsvigil.processors.numbers import DIGITS, SCALES
+from newsvigil.processors.places import Gazetteer, compile_gazetteer, empty_gazetteer
+
+# The gazetteer shipped beside the rules (seeds/places.yaml), used unless a topics file names another.
+SHIPPED_PLACES = Path(__file__).resolve().parent.parent / "seeds" / "places.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ class TroopRules:
     singular_units: frozenset[str]  # after a year these are labels: "the 2021 troop withdrawal"
     of_them: re.Pattern[str]  # "of them", "z nich": a part of a figure said just before follows
     of_them_number: re.Pattern[str]  # anchored before "of them": "sześciu", "more than 5 thousand"
+    places: Gazetteer = field(default_factory=empty_gazetteer)  # where a figure's troops go, are or leave from
 
 
 @dataclass(slots=True)
@@ -119,12 +124,54 @@ def load_rules(path: str | Path) -> RuleSet:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where else ""
         raise RulesError(f"topics file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    places_path = _places_path(path, data)
+    places_text, places_data = _read_places(places_path)
     try:
         rules = compile_rules(data)
     except ValueError as exc:
         raise RulesError(f"topics file {path}: {exc}") from None
-    rules.digest = hashlib.sha256(raw_text.encode()).hexdigest()[:12]
+    try:
+        gazetteer = compile_gazetteer(places_data)
+    except ValueError as exc:
+        raise RulesError(f"places file {places_path}: {exc}") from None
+    with_places(rules, gazetteer)
+    rules.digest = hashlib.sha256(raw_text.encode() + b"\0" + places_text.encode()).hexdigest()[:12]
     return rules
+
+
+def with_places(rules: RuleSet, gazetteer: Gazetteer) -> RuleSet:
+    """`rules` with `gazetteer` for the places of troop figures; its version joins the rules' version
+    ("2026.11.28-2+places.2026.11.28-1"), so that every detection records both and a changed
+    gazetteer is a change of rules."""
+    rules.troops.places = gazetteer
+    rules.version = f"{rules.version.split('+places.')[0]}+places.{gazetteer.version}"
+    return rules
+
+
+def _places_path(topics_path: Path, data: Any) -> Path:
+    """The gazetteer a topics file names (`places: FILE`, relative to the topics file), else the shipped one."""
+    named = data.get("places") if isinstance(data, dict) else None
+    if named is None:
+        return SHIPPED_PLACES
+    if not isinstance(named, str) or not named.strip():
+        raise RulesError(f"topics file {topics_path}: 'places' must name a gazetteer file (e.g. places: places.yaml)")
+    return topics_path.parent / named
+
+
+def _read_places(path: Path) -> tuple[str, Any]:
+    """The text of a gazetteer file and its parsed YAML; a problem is a RulesError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(f"places file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(f"cannot read places file {path}: {exc}") from None
+    try:
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise RulesError(f"places file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
 
 
 def compile_rules(data: Any) -> RuleSet:

@@ -29,6 +29,7 @@ from newsvigil.processors.numbers import (
     number_words_value,
     parse_digits,
 )
+from newsvigil.processors.places import choose_place
 from newsvigil.processors.rules import TroopRules
 from newsvigil.records import TroopMention, VagueMention
 
@@ -140,6 +141,7 @@ def scan_troops(
         candidates += [c for m in rules.strength.finditer(text) if (c := _strength_candidate(text, folded, rules, m))]
     if candidates:
         candidates += _of_them_candidates(text, lang, rules, candidates)
+    figures: list[Candidate] = []
     for candidate in candidates:
         verdict = judge(text, folded, lang, rules, candidate)
         scan.verdicts.append(verdict)
@@ -150,13 +152,46 @@ def scan_troops(
             if (candidate.magnitude, m.unit.lower()) not in seen_vague:  # the title and summary often repeat it
                 seen_vague.add((candidate.magnitude, m.unit.lower()))
                 scan.vague.append(VagueMention(candidate.magnitude, m.unit, m.quote, m.start, m.end))
-        elif (m.value, m.low, m.high) not in seen:
-            seen.add((m.value, m.low, m.high))
+        else:
+            figures.append(candidate)
+    # In text order: a figure said twice is reported once, at its first mention, with the first
+    # place either mention's sentence names ("US to withdraw 1,200 troops. The 1,200 troops will leave Germany").
+    figures.sort(key=lambda c: c.mention.start)
+    first: dict[tuple[float, float, float], TroopMention] = {}
+    previous: TroopMention | None = None
+    for candidate in figures:
+        m = candidate.mention
+        if candidate.kind == "of them" and previous is not None and previous.place is not None:
+            m.place, m.place_name = previous.place, previous.place_name  # "10,000 of them" are where the 12,000 are
+        _place(text, folded, lang, rules, m)
+        previous = m
+        key = (m.value, m.low, m.high)
+        if key not in seen:
+            seen.add(key)
+            first[key] = m
             scan.troops.append(m)
-    scan.troops.sort(key=lambda x: x.start)
+        elif first[key].place is None and m.place is not None:
+            first[key].place, first[key].place_name = m.place, m.place_name
     scan.vague.sort(key=lambda x: x.start)
     scan.verdicts.sort(key=lambda v: v.candidate.mention.start)
     return scan
+
+
+def _place(text: str, folded: str, lang: str | None, rules: TroopRules, mention: TroopMention) -> None:
+    """Set the mention's place: the one its sentence names for it (places.choose_place), if any."""
+    if mention.place is not None:
+        return
+    found = choose_place(
+        text,
+        folded,
+        lang,
+        rules.places,
+        _sentence(text, mention.start, mention.end),
+        (mention.start, mention.end),
+        mention.action,
+    )
+    if found is not None:
+        mention.place, mention.place_name = found
 
 
 def find_troops(text: str, folded: str, lang: str | None, rules: TroopRules) -> list[TroopMention]:

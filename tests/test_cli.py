@@ -88,7 +88,7 @@ def test_replay_then_events(env, tmp_path):
         "end": 120,
         "actor": "US",
         "action": "withdrawal",
-        "place": None,
+        "place": {"id": "germany", "name": "Germany"},
     }
     since = newsvigil("events", "--since", "2026-11-18", "--json", env=env).stdout.splitlines()
     assert len(since) == 3

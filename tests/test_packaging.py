@@ -54,6 +54,7 @@ def test_the_wheel_installs_one_top_level_name_with_its_data(tmp_path):
         "newsvigil/migrations/versions/0001_initial_schema.py",
         "newsvigil/web/templates/article.html",
         "newsvigil/seeds/topics.yaml",
+        "newsvigil/seeds/places.yaml",
         "newsvigil/seeds/feeds.opml",
     ]:
         assert expected in names, expected

@@ -12,30 +12,47 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 760, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 120, 12, 28
+RIGHT, TOP, BOTTOM = 120, 12, 28
+# The y-axis labels sit left of the axis, right-aligned: the margin is sized to the widest one. Tick
+# text is 10px (style.css); 6.2px covers a digit or a letter of the usual sans-serif faces.
+TICK_CHAR_WIDTH, TICK_GAP, MIN_LEFT = 6.2, 6 + 4, 32
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
-def _x(when: datetime | date, since: datetime, until: datetime) -> float:
-    if isinstance(when, date) and not isinstance(when, datetime):
-        when = datetime(when.year, when.month, when.day, 12, tzinfo=since.tzinfo)
-    span = max((until - since).total_seconds(), 1.0)
-    return LEFT + (WIDTH - LEFT - RIGHT) * min(max((when - since).total_seconds() / span, 0.0), 1.0)
+def left_margin(y_labels: list[tuple[float, str]]) -> float:
+    """Room left of the y axis for its widest label (so "10,000,000" is not cut to "000,000")."""
+    widest = max((len(label) for _, label in y_labels), default=0)
+    return max(MIN_LEFT, round(widest * TICK_CHAR_WIDTH + TICK_GAP))
 
 
-def _frame(title: str, since: datetime, until: datetime, y_labels: list[tuple[float, str]], body: list[str]) -> Markup:
+class TimeAxis:
+    """Where a time falls between `since` and `until`, right of a y axis at `left`."""
+
+    def __init__(self, since: datetime, until: datetime, left: float) -> None:
+        self.since, self.until, self.left = since, until, left
+
+    def x(self, when: datetime | date) -> float:
+        if isinstance(when, date) and not isinstance(when, datetime):
+            when = datetime(when.year, when.month, when.day, 12, tzinfo=self.since.tzinfo)
+        span = max((self.until - self.since).total_seconds(), 1.0)
+        share = min(max((when - self.since).total_seconds() / span, 0.0), 1.0)
+        return self.left + (WIDTH - self.left - RIGHT) * share
+
+
+def _frame(title: str, axis_x: TimeAxis, y_labels: list[tuple[float, str]], body: list[str]) -> Markup:
+    left, since, until = axis_x.left, axis_x.since, axis_x.until
     axis = [
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
+        f'<line x1="{left}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
+        f'<line x1="{left}" y1="{TOP}" x2="{left}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
     ]
     for y, label in y_labels:
-        axis.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(label)}</text>')
-        axis.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" class="grid"/>')
+        axis.append(f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(label)}</text>')
+        axis.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" class="grid"/>')
     days = max(1, (until - since).days)
     step = max(1, days // 6)
     day = since.date()
     while day <= until.date():
-        x = _x(day, since, until)
+        x = axis_x.x(day)
         axis.append(
             f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="tick" text-anchor="middle">{day.strftime("%d %b")}</text>'
         )
@@ -54,17 +71,19 @@ def reports_chart(series: dict[str, dict[str, int]], since: datetime, until: dat
     def y(n: float) -> float:
         return HEIGHT - BOTTOM - n * scale
 
+    ticks = [(y(v), str(v)) for v in sorted({0, top // 2, top})]
+    axis_x = TimeAxis(since, until, left_margin(ticks))
     body = []
     for i, (topic, per_day) in enumerate(sorted(series.items())):
         color = PALETTE[i % len(PALETTE)]
         points = sorted((date.fromisoformat(d), n) for d, n in per_day.items())
-        coords = " ".join(f"{_x(d, since, until):.1f},{y(n):.1f}" for d, n in points)
+        coords = " ".join(f"{axis_x.x(d):.1f},{y(n):.1f}" for d, n in points)
         body.append(
             f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" class="series" data-topic="{escape(topic)}"/>'
         )
         for d, n in points:
             body.append(
-                f'<circle cx="{_x(d, since, until):.1f}" cy="{y(n):.1f}" r="3" fill="{color}" class="day">'
+                f'<circle cx="{axis_x.x(d):.1f}" cy="{y(n):.1f}" r="3" fill="{color}" class="day">'
                 f"<title>{escape(topic)}: {n} report{'s' if n != 1 else ''} on {d.isoformat()}</title></circle>"
             )
         body.append(
@@ -74,8 +93,7 @@ def reports_chart(series: dict[str, dict[str, int]], since: datetime, until: dat
         body.append(
             f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no reports in this window</text>'
         )
-    ticks = [(y(v), str(v)) for v in sorted({0, top // 2, top})]
-    return _frame("Reports per topic per day", since, until, ticks, body)
+    return _frame("Reports per topic per day", axis_x, ticks, body)
 
 
 def figures_chart(points: list[dict], since: datetime, until: datetime) -> Markup:
@@ -87,17 +105,18 @@ def figures_chart(points: list[dict], since: datetime, until: datetime) -> Marku
     def y(v: float) -> float:
         return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (math.log10(max(v, 1.0)) - low) / (high - low)
 
+    ticks = [(y(10**e), f"{10**e:,}") for e in range(low, high + 1)]
+    axis_x = TimeAxis(since, until, left_margin(ticks))
     body = []
     for p in points:
         label = f"{p['value']:,.0f} {p['unit']}: “{p['quote']}” — {p['outlet']}, {p['when']:%d %b %Y}"
         body.append(
             f'<a href="/articles/{escape(p["article"])}#m{int(p["mention"])}" class="figure">'
-            f'<circle cx="{_x(p["when"], since, until):.1f}" cy="{y(p["value"]):.1f}" r="4">'
+            f'<circle cx="{axis_x.x(p["when"]):.1f}" cy="{y(p["value"]):.1f}" r="4">'
             f"<title>{escape(label)}</title></circle></a>"
         )
     if not points:
         body.append(
             f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no troop figures in this window</text>'
         )
-    ticks = [(y(10**e), f"{10**e:,}") for e in range(low, high + 1)]
-    return _frame("Troop figures over time", since, until, ticks, body)
+    return _frame("Troop figures over time", axis_x, ticks, body)
