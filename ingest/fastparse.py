@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -64,9 +65,17 @@ _RFC822 = re.compile(
 )
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False, remove_comments=False
-)
+# One parser per thread: the poller parses in worker threads, and an lxml parser must not be shared.
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
+        )
+    return parser
 
 
 class Decline(Exception):
@@ -101,7 +110,7 @@ def parse_fast(content: bytes, content_type: str | None = None) -> FastFeed | No
     if not _plain_utf8(content, content_type):
         return None
     try:
-        root = etree.fromstring(content, _PARSER)
+        root = etree.fromstring(content, _parser())
     except (etree.XMLSyntaxError, ValueError):
         return None
     try:
@@ -119,7 +128,7 @@ def decline_reason(content: bytes, content_type: str | None = None) -> str | Non
     if not _plain_utf8(content, content_type):
         return "encoding, media type or DOCTYPE"
     try:
-        root = etree.fromstring(content, _PARSER)
+        root = etree.fromstring(content, _parser())
     except (etree.XMLSyntaxError, ValueError):
         return "not well-formed XML"
     try:
