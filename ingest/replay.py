@@ -43,6 +43,7 @@ FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 WARC_SUFFIXES = {".warc"}
 SLICE_ITEMS = 4000  # items per slice of the archive's time span (merged, transformed and handed over at once)
+FIRST_SLICE_ITEMS = 500  # the first slice is small: the caller waits for it before storing anything
 INDEX_EVERY = 64  # a run's index keeps the key and file offset of every 64th item
 # Largest feed document (or export line, or WARC record) read from an archive, once inflated: set per
 # process by `_install` from NEWSVIGIL_MAX_ARCHIVE_BYTES (Settings.max_archive_bytes).
@@ -170,12 +171,16 @@ class Archive:
         transform: tuple[Callable[..., Transform], tuple] | None = None,
         pool_min_bytes: int = 4 << 20,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        built: Transform | None = None,
     ) -> None:
+        """`transform` is a picklable factory of the transform (called in spawned processes); `built`,
+        when given, is the transform it makes, already made here: this process and forked ones use it."""
         self.paths, self.since, self.until = paths, since, until
         self.max_document_bytes = max_document_bytes
         self.workers = workers
         self.pool_min_bytes = pool_min_bytes  # smaller archives: starting processes costs more than it saves
         self.transform = transform
+        self.built = built
         self.files = 0
         self.count = 0  # items in the window
         self.skipped = 0  # items outside --since/--until
@@ -203,19 +208,21 @@ class Archive:
         if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
             # The pool lives on for the slices (see __iter__): its processes are all started here, forked
             # while this process still runs a single thread.
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=_pool_context(),
-                initializer=_install,
-                initargs=(self.transform, self.max_document_bytes),
-            )
+            context = _pool_context()
+            if context.get_start_method() == "fork":
+                # Forked processes inherit the transform made here (rules compiled once, not once per process).
+                _install(self.transform, self.max_document_bytes, self.built)
+                setup: dict[str, Any] = {}
+            else:
+                setup = {"initializer": _install, "initargs": (self.transform, self.max_document_bytes)}
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, **setup)
             try:
                 for run in self._pool.map(_spill, *zip(*args, strict=False), chunksize=1):
                     self._add(run, on_file)
             except BrokenProcessPool:
                 raise ArchiveError("a replay process died while reading the archives (out of memory?)") from None
         else:
-            _install(self.transform, self.max_document_bytes)
+            _install(self.transform, self.max_document_bytes, self.built)
             for arg in args:
                 self._add(_spill(*arg), on_file)
         return self
@@ -230,10 +237,18 @@ class Archive:
             on_file()
 
     def slices(self) -> list[tuple[Key | None, Key | None]]:
-        """Consecutive [low, high) key ranges of about SLICE_ITEMS items covering every run (None: open end)."""
+        """Consecutive [low, high) key ranges covering every run (None: an open end): the first of
+        about FIRST_SLICE_ITEMS items, so that storing starts early, then doubling up to SLICE_ITEMS."""
         sample = sorted(key for run in self._runs for key, _offset in run.index)
-        step = max(1, SLICE_ITEMS // INDEX_EVERY)
-        bounds: list[Key | None] = [None, *sample[step::step], None]
+        bounds: list[Key | None] = [None]
+        size, position = FIRST_SLICE_ITEMS, 0
+        while True:
+            position += max(1, size // INDEX_EVERY)
+            if position >= len(sample):
+                break
+            bounds.append(sample[position])
+            size = min(2 * size, SLICE_ITEMS)
+        bounds.append(None)
         return [(low, high) for low, high in pairwise(bounds) if low is None or low != high]
 
     def __iter__(self) -> Iterator[Any]:
@@ -298,10 +313,15 @@ def _pool_context() -> BaseContext:
 
 
 def _install(
-    transform: tuple[Callable[..., Transform], tuple] | None, max_document_bytes: int = MAX_DOCUMENT_BYTES
+    transform: tuple[Callable[..., Transform], tuple] | None,
+    max_document_bytes: int = MAX_DOCUMENT_BYTES,
+    built: Transform | None = None,
 ) -> None:
     global _transform, MAX_DOCUMENT_BYTES
-    _transform = transform[0](*transform[1]) if transform else None
+    if built is not None:
+        _transform = built
+    else:
+        _transform = transform[0](*transform[1]) if transform else None
     MAX_DOCUMENT_BYTES = max_document_bytes
 
 

@@ -192,6 +192,7 @@ def write_feeds(folder, files: int, per_file: int) -> None:
 def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
     monkeypatch.setattr(replay, "INDEX_EVERY", 2)  # many slices, each starting inside the runs
     monkeypatch.setattr(replay, "SLICE_ITEMS", 6)
+    monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 2)
     write_feeds(tmp_path, files=7, per_file=9)
     (tmp_path / "cut.xml.gz").write_bytes(gzip.compress((tmp_path / "feed-0.xml").read_bytes())[:-30])
     (tmp_path / "page.xml").write_text("<html><body><p>Not a feed</p></body></html>")
@@ -216,6 +217,7 @@ def test_every_item_comes_once_in_key_order_however_the_archive_is_sliced(
     """Many items share a time across files (ties broken by id): slice bounds fall among equal times."""
     monkeypatch.setattr(replay, "INDEX_EVERY", index_every)
     monkeypatch.setattr(replay, "SLICE_ITEMS", slice_items)
+    monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 1)
     for f in range(5):
         items = "".join(
             f"<item><guid>f{f}-{i}</guid><title>T {f} {i}</title>"
