@@ -2,7 +2,9 @@
 
 Generates 10,000 articles of realistic length (title + ~700-character summary) in the eight
 languages, runs `detect` over them in this process (one core), then `newsvigil detect` on a file.
-Prints articles/s and peak RSS. Usage: python bench/detect.py [--articles N] [--lang-given]
+Prints articles/s and peak RSS. Usage: python bench/detect.py [--articles N] [--lang-given] [--places-cost]
+With --places-cost it also runs detection with and without the gazetteer (places of figures), in
+turns in this one process (best of 3 each), so that a busy machine slows both alike.
 By default the language of every article is identified; with --lang-given each carries its feed's
 language (Article.language, "lang" in the file), as polled articles do.
 """
@@ -23,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsvigil.processors.detect import detect  # noqa: E402
-from newsvigil.processors.rules import load_rules  # noqa: E402
+from newsvigil.processors.places import empty_gazetteer  # noqa: E402
+from newsvigil.processors.rules import RuleSet, load_rules  # noqa: E402
 from newsvigil.records import Article  # noqa: E402
 
 # On-topic sentences (figures, NATO, Greenland) and ordinary news (dates, money, percentages).
@@ -114,10 +117,30 @@ def make_articles(n: int, seed: int = 7, topical_share: float = 0.3, lang_given:
     return articles
 
 
+def print_places_cost(articles: list[Article], rules: RuleSet, languages: str) -> None:
+    """Detection with and without the gazetteer, in turns (best of 3 each)."""
+    unplaced = load_rules(ROOT / "seeds" / "topics.yaml")
+    unplaced.troops.places = empty_gazetteer()
+    best = {"with places": float("inf"), "without places": float("inf")}
+    for _ in range(3):
+        for label, ruleset in (("without places", unplaced), ("with places", rules)):
+            start = time.perf_counter()
+            for article in articles:
+                detect(article, ruleset)
+            best[label] = min(best[label], time.perf_counter() - start)
+    rates = {label: len(articles) / seconds for label, seconds in best.items()}
+    print(
+        f"places cost (languages {languages}, best of 3 in turns): "
+        + ", ".join(f"{label} {rate:,.0f} articles/s" for label, rate in rates.items())
+        + f" ({100 * (1 - rates['with places'] / rates['without places']):.1f}% slower with places)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--lang-given", action="store_true", help="articles carry their language (no identification)")
+    parser.add_argument("--places-cost", action="store_true", help="also compare detection with and without places")
     args = parser.parse_args()
     rules = load_rules(ROOT / "seeds" / "topics.yaml")
     articles = make_articles(args.articles, lang_given=args.lang_given)
@@ -132,6 +155,9 @@ def main() -> None:
         f"detect (in process, 1 core, languages {languages}): {len(articles) / elapsed:,.0f} articles/s "
         f"({len(articles):,} articles, mean {chars:.0f} chars, {found:,} troop mentions), peak RSS {peak_mb:.0f} MB"
     )
+
+    if args.places_cost:
+        print_places_cost(articles, rules, languages)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "articles.jsonl"

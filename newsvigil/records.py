@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypedDict, overload
+from typing import Any, NotRequired, TypedDict, overload
 
 SCHEMA_VERSION = 1
 
@@ -288,6 +288,7 @@ class AlertKind(StrEnum):
     NEW_STORY = "new_story"
     NEW_REPORT = "new_report"
     NEW_FIGURE = "new_figure"
+    FIGURE_CHANGED = "figure_changed"  # a report's figure for a series differs from the series' latest
 
 
 class Channel(StrEnum):
@@ -354,6 +355,29 @@ class AlertNews(TypedDict):
     language: str | None  # the language, if the story had no report in it yet
 
 
+class AlertSeries(TypedDict):
+    """The figure series a figure_changed alert is about."""
+
+    id: int
+    actor: str
+    place: str  # gazetteer id
+    place_name: str | None
+    unit_class: str  # troops, officers...
+    kind: str  # level | movement
+    label: str  # "US · Europe · troops"
+
+
+class AlertSeriesPoint(TypedDict):
+    """A series' figure in a figure_changed alert, with the report it was read in."""
+
+    figure: dict[str, Any]  # TroopMention.to_json(), quote included
+    article_id: str
+    source: str  # the outlet
+    title: str
+    link: str | None
+    published: str | None  # ISO 8601
+
+
 class AlertPayload(TypedDict):
     """An alert's content: the JSON stored in the outbox and delivered as it is (each item of a
     webhook's `alerts`; email, Apprise and Atom render it)."""
@@ -364,6 +388,10 @@ class AlertPayload(TypedDict):
     topics: list[str]  # the report's topics
     new: AlertNews
     figures: list[dict[str, Any]]  # every figure of the report, as TroopMention.to_json()
+    # figure_changed only: the series, its previous figure and the report's new one.
+    series: NotRequired[AlertSeries]
+    previous: NotRequired[AlertSeriesPoint]
+    current: NotRequired[AlertSeriesPoint]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,9 @@ from typing import Any
 
 import nh3
 
+from newsvigil.processors.series import FigureChange, FigurePoint
 from newsvigil.processors.stories import Additions
-from newsvigil.records import AlertKind, AlertPayload, Event, TroopMention
+from newsvigil.records import AlertKind, AlertPayload, AlertSeriesPoint, Event, TroopMention
 
 
 def alert_line(event: Event) -> str:
@@ -69,17 +70,25 @@ class AlertDecision:
     urgent: bool
 
 
+def _report_wanted(rule: SubscriptionRule, event: Event) -> bool:
+    """The report passes the subscriber's topic, language and keyword filters."""
+    detection = event.detection
+    if rule.topics and not rule.topics & set(detection.topics):
+        return False
+    if rule.languages and detection.lang not in rule.languages:
+        return False
+    if rule.keywords:
+        text = event.article.text.casefold()
+        if not any(k.casefold() in text for k in rule.keywords):
+            return False
+    return True
+
+
 def decide_alert(rule: SubscriptionRule, story_event: StoryEvent) -> AlertDecision | None:
     """Whether this subscriber is alerted about this story event, and how (None = not alerted)."""
     detection = story_event.event.detection
-    if rule.topics and not rule.topics & set(detection.topics):
+    if not _report_wanted(rule, story_event.event):
         return None
-    if rule.languages and detection.lang not in rule.languages:
-        return None
-    if rule.keywords:
-        text = story_event.event.article.text.casefold()
-        if not any(k.casefold() in text for k in rule.keywords):
-            return None
     wanted = [k for k in _PRIORITY if k in story_event.additions.kinds and k in rule.kinds]
     if not wanted:
         return None
@@ -125,17 +134,81 @@ def alert_payload(story_event: StoryEvent, kind: AlertKind) -> AlertPayload:
     }
 
 
+def decide_figure_alert(rule: SubscriptionRule, change: FigureChange, story_event: StoryEvent) -> AlertDecision | None:
+    """Whether this subscriber is alerted that the report of `story_event` changed a series' figure.
+
+    The report's topics, languages and keywords filter as for every kind; `min_figure` and
+    `urgent_figure` read the larger of the two figures (a fall from 80,000 to 500 matters to whoever
+    follows figures of 10,000 or more)."""
+    if AlertKind.FIGURE_CHANGED not in rule.kinds or not _report_wanted(rule, story_event.event):
+        return None
+    largest = max(change.previous.figure.high, change.current.figure.high)
+    if rule.min_figure is not None and largest < rule.min_figure:
+        return None
+    return AlertDecision(AlertKind.FIGURE_CHANGED, rule.urgent_figure is not None and largest >= rule.urgent_figure)
+
+
+def _series_point(point: FigurePoint) -> AlertSeriesPoint:
+    return {
+        "figure": point.figure.to_json(),
+        "article_id": point.article_id,
+        "source": point.source,
+        "title": point.title,
+        "link": point.link,
+        "published": point.published.isoformat(),
+    }
+
+
+def figure_alert_payload(change: FigureChange, story_event: StoryEvent) -> AlertPayload:
+    """A figure_changed alert: the report's story and article as every alert has, the series, its
+    previous figure with its source and date, and the new one with its quote."""
+    payload = alert_payload(story_event, AlertKind.FIGURE_CHANGED)
+    key = change.key
+    payload["series"] = {
+        "id": change.series_id,
+        "actor": key.actor,
+        "place": key.place,
+        "place_name": change.place_name,
+        "unit_class": key.unit_class,
+        "kind": key.kind,
+        "label": change.label,
+    }
+    payload["previous"] = _series_point(change.previous)
+    payload["current"] = _series_point(change.current)
+    return payload
+
+
 def _figure(m: dict[str, Any]) -> str:
     return TroopMention.from_json(m).label()
 
 
 _WHAT = {AlertKind.NEW_STORY: "New story", AlertKind.NEW_REPORT: "New report", AlertKind.NEW_FIGURE: "New figure"}
+_WHAT[AlertKind.FIGURE_CHANGED] = "Figure changed"
+
+
+def _change_lines(p: AlertPayload) -> list[str]:
+    """A figure_changed alert's text: the series, then the previous and the new figure with quote and source."""
+    previous, current = p["previous"], p["current"]
+    lines = [f"Figure changed [{', '.join(p['topics'])}] {p['series']['label']}: {_change(p)}"]
+    for word, point in (("was", previous), ("now", current)):
+        when = (point["published"] or "")[:10]
+        lines.append(f"  {word}: {_figure(point['figure'])} — “{point['figure']['quote']}” ({point['source']}, {when})")
+        if point["link"]:
+            lines.append(f"       {point['link']}")
+    return lines
+
+
+def _change(p: AlertPayload) -> str:
+    return f"{_figure(p['previous']['figure'])} → {_figure(p['current']['figure'])}"
 
 
 def render_text(payloads: Sequence[AlertPayload]) -> tuple[str, str]:
     """(subject, plain-text body) of one alert or a digest of several."""
     lines = []
     for p in payloads:
+        if p["kind"] == AlertKind.FIGURE_CHANGED:
+            lines += [*_change_lines(p), ""]
+            continue
         what = _WHAT[AlertKind(p["kind"])]
         lines.append(f"{what} [{', '.join(p['topics'])}] {p['story']['title']}")
         lines.append(f"  {p['article']['source']} ({p['article']['language'] or '?'}): {p['article']['title']}")
@@ -150,6 +223,8 @@ def render_text(payloads: Sequence[AlertPayload]) -> tuple[str, str]:
     subject = (
         f"[newsvigil] {len(payloads)} updates"
         if len(payloads) > 1
+        else f"[newsvigil] figure changed: {first['series']['label']}: {_change(first)}"
+        if first["kind"] == AlertKind.FIGURE_CHANGED
         else f"[newsvigil] {first['kind'].replace('_', ' ')}: {first['story']['title']}"
     )
     return subject[:200], "\n".join(lines).rstrip() + "\n"
@@ -159,6 +234,9 @@ def render_html(payloads: Sequence[AlertPayload]) -> str:
     """HTML body; every piece of feed text is escaped, links are sanitised with nh3."""
     parts = ["<html><body>"]
     for p in payloads:
+        if p["kind"] == AlertKind.FIGURE_CHANGED:
+            parts += _change_html(p)
+            continue
         parts.append(f"<h3>{html.escape(p['kind'].replace('_', ' '))}: {html.escape(p['story']['title'])}</h3>")
         parts.append(f"<p><b>{html.escape(p['article']['source'])}</b>: {html.escape(p['article']['title'])}</p><ul>")
         for m in p["new"]["figures"]:
@@ -170,3 +248,22 @@ def render_html(payloads: Sequence[AlertPayload]) -> str:
             )
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _change_html(p: AlertPayload) -> list[str]:
+    """A figure_changed alert in HTML: every piece of feed text escaped, links sanitised with nh3."""
+    parts = [
+        f"<h3>figure changed: {html.escape(p['series']['label'])}: {html.escape(_change(p))}</h3>",
+        f"<p>{html.escape(', '.join(p['topics']))} — {html.escape(p['story']['title'])}</p><ul>",
+    ]
+    for word, point in (("was", p["previous"]), ("now", p["current"])):
+        source = html.escape(f"{point['source']}, {(point['published'] or '')[:10]}")
+        item = (
+            f"<li>{word}: {html.escape(_figure(point['figure']))} — <q>{html.escape(point['figure']['quote'])}</q>"
+            f" ({source})"
+        )
+        if point["link"]:
+            item += f' <a href="{html.escape(point["link"], quote=True)}">report</a>'
+        parts.append(nh3.clean(item + "</li>", tags={"li", "q", "a"}))
+    parts.append("</ul>")
+    return parts

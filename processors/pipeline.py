@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.processors.detect import detect
 from newsvigil.processors.rules import RuleSet, load_rules
+from newsvigil.processors.series_assignment import record_series, stored_figure_changes
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
-from newsvigil.processors.subscriptions import enqueue_alerts
+from newsvigil.processors.subscriptions import enqueue_alerts, enqueue_figure_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
 from newsvigil.storage.repositories import save_detections, stored_bodies
 
@@ -122,12 +123,15 @@ class ArticleProcessor:
             results = self._with_stored_bodies(session, results)
             events = save_detections(session, results)
             story_events = assign_stories(session, events, self.story_window)
+            new = {e.article.id for e in events}
+            changes = record_series(session, results, new, self.rules)
             if alerts == AlertPolicy.ALL:
-                new = {e.article.id for e in events}
-                story_events += stored_story_events(
-                    session, [Event(a, d) for a, d in results if d.topics and a.id not in new]
-                )
-            alerted = enqueue_alerts(session, story_events) if alerts != AlertPolicy.NONE else 0
+                known = [Event(a, d) for a, d in results if d.topics and a.id not in new]
+                story_events += stored_story_events(session, known)
+                changes += stored_figure_changes(session, [e.article.id for e in known])
+            alerted = 0
+            if alerts != AlertPolicy.NONE:
+                alerted = enqueue_alerts(session, story_events) + enqueue_figure_alerts(session, changes, story_events)
         result.events += events
         result.alerts += alerted
 

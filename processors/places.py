@@ -185,7 +185,7 @@ def _stands_alone(text: str, end: int, sentence_end: int) -> bool:
 
 
 def _role(pattern: re.Pattern[str], text: str, lo: int, at: int) -> str | None:
-    """'to', 'in' or 'from' when a preposition (and articles) ends right before `at`."""
+    """'to', 'in', 'from' or 'not' when a preposition (and articles) ends right before `at`."""
     m = pattern.search(text, lo, at)
     return m.lastgroup if m else None
 

@@ -86,6 +86,10 @@ class TroopRules:
     of_them: re.Pattern[str]  # "of them", "z nich": a part of a figure said just before follows
     of_them_number: re.Pattern[str]  # anchored before "of them": "sześciu", "more than 5 thousand"
     places: Gazetteer = field(default_factory=empty_gazetteer)  # where a figure's troops go, are or leave from
+    # Figure series (processors/series.py): each unit word's class ("troops", "officers"), and words that
+    # make a figure count an incident ("killed", "arrested"), not a force.
+    unit_classes: Lexicon = field(default_factory=lambda: Lexicon(()))
+    incidents: Lexicon = field(default_factory=lambda: Lexicon(()))
 
 
 @dataclass(slots=True)
@@ -329,6 +333,8 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
             + r"))?\s+\Z",
             re.IGNORECASE,
         ),
+        unit_classes=Lexicon(_labelled(spec.get("unit_classes"), "troops.unit_classes")),
+        incidents=Lexicon((t, "incident", "ignore") for t in _strings(spec.get("incidents"), "troops.incidents")),
     )
 
 

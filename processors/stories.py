@@ -4,6 +4,10 @@ A report joins a story when it is a near duplicate (syndicated copy with light e
 related report (a shared topic plus similar text, or a shared figure and shared names) of one of
 the story's reports within the window; otherwise it opens a new story. Text similarity is the
 MinHash (datasketch) estimate of the Jaccard similarity of word shingles.
+
+Reports in different languages share no words: a report and a member in another language are
+related when, with a shared topic, they give the same figure (within approximation) about the same
+place from the same actor (see `same_event_figure`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,6 +25,13 @@ from newsvigil.records import AlertKind, TroopMention
 NUM_PERM = 64
 NEAR_DUPLICATE = 0.6  # Jaccard above which two reports are copies of one another
 RELATED_TEXT = 0.2  # Jaccard above which two reports on a shared topic are related
+# How far an "about" figure may be from another and still be the same count: "about 600" is
+# 540-660 (outlets round differently: ~600 and ~650 for one deployment), "about 1,000" is no 1,200.
+APPROX_TOLERANCE = 0.1
+# How strongly a report belongs with a member in another language giving the same figure, place and
+# actor: above any merely related text (a report matching both chooses the event, not the wording),
+# below a near duplicate.
+CROSS_LANGUAGE = NEAR_DUPLICATE
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-ÞĄĆĘŁŃÓŚŹŻ][\w-]{2,}")
 
@@ -50,7 +61,11 @@ def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str
     """Index keys under which a report is found again: its LSH bands and its figures."""
     rows = len(signature_) // BANDS
     bands = [f"b{i}:" + "".join(f"{int(v):x}." for v in signature_[i * rows : (i + 1) * rows]) for i in range(BANDS)]
-    return bands + sorted({f"f:{m.low:g}-{m.high:g}" for m in figures})
+    figure_keys = {f"f:{m.low:g}-{m.high:g}" for m in figures}
+    # a figure's place and actor: how a report in another language (no shared band, maybe a
+    # rounded figure) finds the story of the same deployment
+    place_keys = {f"p:{m.place}:{m.actor}" for m in figures if m.place and m.actor}
+    return bands + sorted(figure_keys | place_keys)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -65,6 +80,37 @@ def names(text: str) -> frozenset[str]:
 
 def figure_key(m: TroopMention) -> tuple[float, float]:
     return (m.low, m.high)
+
+
+class FigureMark(NamedTuple):
+    """A figure as cross-language matching compares it: its range, whether it is approximate, its
+    place and actor (None when unknown)."""
+
+    low: float
+    high: float
+    approx: bool
+    place: str | None
+    actor: str | None
+
+
+def figure_mark(m: TroopMention) -> FigureMark:
+    return FigureMark(m.low, m.high, bool(m.approx), m.place, m.actor)
+
+
+def same_figure(a: FigureMark, b: FigureMark) -> bool:
+    """Whether two figures can be one count: their ranges overlap, or one is approximate and they
+    are within APPROX_TOLERANCE of the larger."""
+    if a.low <= b.high and b.low <= a.high:
+        return True
+    if not (a.approx or b.approx):
+        return False
+    gap = max(a.low, b.low) - min(a.high, b.high)
+    return gap <= APPROX_TOLERANCE * max(a.high, b.high)
+
+
+def same_event_figure(a: FigureMark, b: FigureMark) -> bool:
+    """The same figure about the same place from the same actor, place and actor known in both."""
+    return bool(a.place and a.actor) and a.place == b.place and a.actor == b.actor and same_figure(a, b)
 
 
 @dataclass(slots=True)
@@ -82,6 +128,28 @@ class Report:
     names: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One of a story's latest reports as a newcomer is compared with it."""
+
+    signature: np.ndarray
+    names: frozenset[str]
+    figures: frozenset[tuple[float, float]]
+    language: str | None = None
+    marks: frozenset[FigureMark] = frozenset()  # figures with a known place and actor
+
+
+def member_of(report: Report) -> Member:
+    """The report as a member of its story."""
+    return Member(
+        report.signature,
+        report.names,
+        frozenset(figure_key(m) for m in report.figures),
+        report.language,
+        frozenset(figure_mark(m) for m in report.figures if m.place and m.actor),
+    )
+
+
 @dataclass(slots=True)
 class StoryState:
     """What is known of an existing story."""
@@ -92,7 +160,7 @@ class StoryState:
     sources: set[str] = field(default_factory=set)
     languages: set[str] = field(default_factory=set)
     figures: set[tuple[float, float]] = field(default_factory=set)
-    members: list[tuple[np.ndarray, frozenset[str], frozenset[tuple[float, float]]]] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -126,15 +194,27 @@ def belongs(report: Report, story: StoryState, window: timedelta) -> float:
     best = 0.0
     shares_topic = bool(report.topics & story.topics)
     report_figures = {figure_key(m) for m in report.figures}
-    for sig, member_names, member_figures in story.members:
-        jaccard = similarity(report.signature, sig)
+    report_marks = [figure_mark(m) for m in report.figures if m.place and m.actor]
+    for member in story.members:
+        jaccard = similarity(report.signature, member.signature)
         if jaccard >= NEAR_DUPLICATE:
             best = max(best, 1.0 + jaccard)
+        elif shares_topic and _same_event_across_languages(report, report_marks, member):
+            best = max(best, CROSS_LANGUAGE)
         elif shares_topic and jaccard >= RELATED_TEXT:
             best = max(best, jaccard)
-        elif shares_topic and report_figures & member_figures and len(report.names & member_names) >= 2:
+        elif shares_topic and report_figures & member.figures and len(report.names & member.names) >= 2:
             best = max(best, RELATED_TEXT)
     return best
+
+
+def _same_event_across_languages(report: Report, report_marks: list[FigureMark], member: Member) -> bool:
+    """A report and a member in different languages giving one figure about one place from one actor."""
+    if not (report_marks and member.marks and report.language and member.language):
+        return False
+    if report.language == member.language:
+        return False  # same language: the text says whether they are related
+    return any(same_event_figure(a, b) for a in report_marks for b in member.marks)
 
 
 def choose_story(report: Report, stories: list[StoryState], window: timedelta) -> StoryState | None:
@@ -164,7 +244,7 @@ def absorb(story: StoryState, report: Report, max_members: int) -> None:
     story.sources.add(report.source)
     if report.language:
         story.languages.add(report.language)
-    figures = frozenset(figure_key(m) for m in report.figures)
-    story.figures |= figures
-    story.members.append((report.signature, report.names, figures))
+    member = member_of(report)
+    story.figures |= member.figures
+    story.members.append(member)
     del story.members[:-max_members]

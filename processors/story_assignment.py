@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 from newsvigil.processors.alerts import StoryEvent
 from newsvigil.processors.stories import (
     Additions,
+    FigureMark,
+    Member,
     Report,
     StoryState,
     absorb,
     additions,
     choose_story,
-    figure_key,
+    figure_mark,
     lookup_keys,
     names,
     signature,
@@ -76,7 +78,13 @@ def _load_states(
     }
     for member in stored.recent_members(session, states, RECENT_MEMBERS):
         states[member.story_id].members.append(
-            (np.frombuffer(member.signature, dtype=np.uint64), member.names, member.figures)
+            Member(
+                np.frombuffer(member.signature, dtype=np.uint64),
+                member.names,
+                member.figures,
+                member.language,
+                frozenset(FigureMark(*d) for d in member.details if d[3] and d[4]),
+            )
         )
     return states, {row.id: row.title for row in rows}
 
@@ -116,7 +124,7 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
                 "signature": report.signature.tobytes(),
                 "source": report.source,
                 "language": report.language,
-                "figures": json.dumps(sorted({figure_key(m) for m in report.figures})),
+                "figures": stored.figures_json(figure_mark(m) for m in report.figures),
                 "entities": json.dumps(sorted(report.names)),
                 "additions": json.dumps(adds.to_json()),
                 "joined_at": now,

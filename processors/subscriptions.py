@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from newsvigil.errors import InvalidInput
 from newsvigil.ingest.guard import apprise_refusal
-from newsvigil.processors.alerts import KINDS, StoryEvent, SubscriptionRule, alert_payload, decide_alert
+from newsvigil.processors.alerts import (
+    KINDS,
+    StoryEvent,
+    SubscriptionRule,
+    alert_payload,
+    decide_alert,
+    decide_figure_alert,
+    figure_alert_payload,
+)
+from newsvigil.processors.series import FigureChange
 from newsvigil.records import AlertKind, AlertStatus, Channel, DeliveryMode, utcnow
 from newsvigil.storage.alerts import active_subscriptions, add_subscription, insert_alerts
 from newsvigil.storage.models import Subscription
@@ -114,6 +123,41 @@ def enqueue_alerts(session: Session, story_events: Sequence[StoryEvent]) -> int:
                     "kind": decision.kind,
                     "urgent": decision.urgent,
                     "payload": json.dumps(alert_payload(story_event, decision.kind), ensure_ascii=False),
+                    "status": AlertStatus.PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
+                    "created_at": now,
+                }
+            )
+    insert_alerts(session, rows)
+    return len(rows)
+
+
+def enqueue_figure_alerts(session: Session, changes: Sequence[FigureChange], story_events: Sequence[StoryEvent]) -> int:
+    """Create the figure_changed alerts the subscriptions want, each change with the story event of its
+    report; the key "series:<series id>:<article id>" makes each exactly once per subscriber."""
+    by_article = {e.event.article.id: e for e in story_events}
+    wanted = [(c, by_article[c.current.article_id]) for c in changes if c.current.article_id in by_article]
+    if not wanted:
+        return 0
+    subscriptions = [(rule_of(s), s) for s in active_subscriptions(session)]
+    now = utcnow()
+    rows = []
+    for change, story_event in wanted:
+        for rule, sub in subscriptions:
+            decision = decide_figure_alert(rule, change, story_event)
+            if decision is None:
+                continue
+            held = sub.mode == DeliveryMode.DIGEST and not decision.urgent
+            rows.append(
+                {
+                    "subscription_id": sub.id,
+                    "event_key": change.event_key,
+                    "story_id": story_event.story_id,
+                    "article_id": change.current.article_id,
+                    "kind": decision.kind,
+                    "urgent": decision.urgent,
+                    "payload": json.dumps(figure_alert_payload(change, story_event), ensure_ascii=False),
                     "status": AlertStatus.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,

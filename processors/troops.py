@@ -88,6 +88,7 @@ class Candidate:
     unit_start: int
     unit_end: int
     magnitude: int | None = None  # set for a vague quantity ("thousands of")
+    sentence: tuple[int, int] | None = None  # _sentence(text, mention.start, mention.end), when already known
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ def scan_troops(
         m = candidate.mention
         if candidate.kind == "of them" and previous is not None and previous.place is not None:
             m.place, m.place_name = previous.place, previous.place_name  # "10,000 of them" are where the 12,000 are
-        _place(text, folded, lang, rules, m)
+        _place(text, folded, lang, rules, candidate)
         previous = m
         key = (m.value, m.low, m.high)
         if key not in seen:
@@ -177,18 +178,13 @@ def scan_troops(
     return scan
 
 
-def _place(text: str, folded: str, lang: str | None, rules: TroopRules, mention: TroopMention) -> None:
-    """Set the mention's place: the one its sentence names for it (places.choose_place), if any."""
+def _place(text: str, folded: str, lang: str | None, rules: TroopRules, candidate: Candidate) -> None:
+    """Set the candidate's place: the one its sentence names for it (places.choose_place), if any."""
+    mention = candidate.mention
     if mention.place is not None:
         return
     found = choose_place(
-        text,
-        folded,
-        lang,
-        rules.places,
-        _sentence(text, mention.start, mention.end),
-        (mention.start, mention.end),
-        mention.action,
+        text, folded, lang, rules.places, _sentence_of(text, candidate), (mention.start, mention.end), mention.action
     )
     if found is not None:
         mention.place, mention.place_name = found
@@ -234,7 +230,7 @@ def judge(text: str, folded: str, lang: str | None, rules: TroopRules, candidate
         not_count = _not_a_count(text, m.start, rules, candidate)
         if not_count:
             return Verdict(candidate, False, not_count)
-    s, e = _sentence(text, m.start, m.end)
+    s, e = _sentence_of(text, candidate)
     group = _non_state_owner(text, folded, rules, s, m.start)
     if group:
         return Verdict(candidate, False, f"fighters of a non-state group ('{group}')")
@@ -505,7 +501,7 @@ def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> li
         actor=_closest(rules.actors, text, folded, s, e, start, end),
         action=_closest(rules.actions, text, folded, s, e, start, end),
     )
-    return [Candidate(mention, "count", after.group("number"), "", hit.start, hit.end)]
+    return [Candidate(mention, "count", after.group("number"), "", hit.start, hit.end, sentence=(s, e))]
 
 
 def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> Candidate | None:
@@ -589,7 +585,7 @@ def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: Troo
         actor=_closest(rules.actors, text, folded, sentence_start, sentence_end, quote_start, unit_end),
         action=_closest(rules.actions, text, folded, sentence_start, sentence_end, quote_start, unit_end),
     )
-    return Candidate(mention, hit.label, number, between, unit_start, unit_end)
+    return Candidate(mention, hit.label, number, between, unit_start, unit_end, sentence=(sentence_start, sentence_end))
 
 
 def _read_number(text: str, run: list[re.Match[str]], lang: str | None) -> tuple[float, int, bool] | None:
@@ -717,6 +713,12 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return last + 1, (following.start() if following else len(text))
 
 
+def _sentence_of(text: str, candidate: Candidate) -> tuple[int, int]:
+    """The sentence of the candidate's mention: read when the candidate was, else now."""
+    m = candidate.mention
+    return candidate.sentence or _sentence(text, m.start, m.end)
+
+
 def _closest(lexicon: Lexicon, text: str, folded: str, s: int, e: int, qs: int, qe: int) -> str | None:
     """The label said right at the mention ("1 200 militaires américains"), else the sentence's first."""
     hits = lexicon.find(text[s:e], folded[s:e])
@@ -792,7 +794,9 @@ def _strength_candidate(text: str, folded: str, rules: TroopRules, m: re.Match[s
         actor=_closest(rules.actors, text, folded, s, e, start, end),
         action=_closest(rules.actions, text, folded, s, e, start, end),
     )
-    return Candidate(mention, "strength", m.group("number"), "", m.start("formation"), m.end("formation"))
+    return Candidate(
+        mention, "strength", m.group("number"), "", m.start("formation"), m.end("formation"), sentence=(s, e)
+    )
 
 
 def troops_in(text: str, rules: TroopRules, lang: str | None = None) -> list[TroopMention]:

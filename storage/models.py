@@ -261,3 +261,51 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     # Admin tokens see network details of delivery tests ("Connection refused" would make /test a port scanner).
     admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SeriesRow(Base):
+    """A figure series: one quantity followed over time (processors/series.py SeriesKey)."""
+
+    __tablename__ = "series"
+    __table_args__ = (UniqueConstraint("actor", "place", "unit_class", "kind", name="uq_series_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(64))  # gazetteer id
+    unit_class: Mapped[str] = mapped_column(String(32))  # troops, officers...
+    kind: Mapped[str] = mapped_column(String(16))  # level | movement
+    place_name: Mapped[str | None] = mapped_column(String(128))  # as its first report named the place
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeriesPoint(Base):
+    """A report's figure for a series. The figure is copied here, not referred to: troop_mentions rows
+    are replaced whenever an article is stored again, and a point keeps its id (alerts and later points
+    refer to it). One point per (series, article)."""
+
+    __tablename__ = "series_points"
+    __table_args__ = (UniqueConstraint("series_id", "article_id", name="uq_series_points_series_article"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    published: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the article's time (published, else fetched)
+    value: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    approx: Mapped[bool] = mapped_column(Boolean)
+    unit: Mapped[str] = mapped_column(String(128))
+    quote: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)  # the mention's span in the article's text
+    end: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str | None] = mapped_column(String(64))
+    place_name: Mapped[str | None] = mapped_column(String(128))
+    # The latest earlier point of the series (from another report) this one was compared with, and the outcome.
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("series_points.id", ondelete="SET NULL"))
+    changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # It was the newest point of its series when stored: a change then was news (alerted); a late
+    # report of an older figure is recorded, never alerted.
+    newest: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# A series' points in time order (the latest before a time, the plot) by index.
+Index("ix_series_points_series_published", SeriesPoint.series_id, SeriesPoint.published)

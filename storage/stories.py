@@ -43,14 +43,43 @@ def open_stories(session: Session, ids: Iterable[int], since: datetime, until: d
     )
 
 
+# A figure with what cross-language matching needs: (low, high, approx, place, actor).
+FigureDetail = tuple[float, float, bool, str | None, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMember:
-    """One report of a story as clustering compares it: MinHash signature, names and figures."""
+    """One report of a story as clustering compares it: MinHash signature, names, figures, language,
+    and the figures stored with their place and actor."""
 
     story_id: int
     signature: bytes
     names: frozenset[str]
     figures: frozenset[tuple[float, float]]
+    language: str | None = None
+    details: frozenset[FigureDetail] = frozenset()
+
+
+def figures_json(details: Iterable[FigureDetail]) -> str:
+    """A member's figures as stored in story_articles.figures: [low, high] each, followed by approx,
+    place and actor when place or actor is known (rows written before these were stored hold only
+    [low, high], and read the same)."""
+    entries = sorted(
+        {
+            (low, high) if place is None and actor is None else (low, high, approx, place, actor)
+            for low, high, approx, place, actor in details
+        },
+        key=lambda e: (e[0], e[1], str(e[2:])),
+    )
+    return json.dumps([list(e) for e in entries])
+
+
+def read_figures(text: str) -> tuple[frozenset[tuple[float, float]], frozenset[FigureDetail]]:
+    """A member's figures and those stored with their details, from story_articles.figures."""
+    entries = json.loads(text)
+    figures = frozenset((e[0], e[1]) for e in entries)
+    details = frozenset((e[0], e[1], bool(e[2]), e[3], e[4]) for e in entries if len(e) == 5)
+    return figures, details
 
 
 def recent_members(session: Session, story_ids: Iterable[int], limit: int) -> Iterator[StoredMember]:
@@ -71,6 +100,7 @@ def recent_members(session: Session, story_ids: Iterable[int], limit: int) -> It
         StoryArticle.signature,
         StoryArticle.entities,
         StoryArticle.figures,
+        StoryArticle.language,
     )
     for chunk in batched(wanted, STORIES_PER_QUERY):
         latest = [
@@ -85,14 +115,13 @@ def recent_members(session: Session, story_ids: Iterable[int], limit: int) -> It
         union = parts[0] if len(parts) == 1 else union_all(*parts)
         ordered = union.subquery()
         rows = session.execute(
-            select(ordered.c.story_id, ordered.c.signature, ordered.c.entities, ordered.c.figures).order_by(
-                ordered.c.story_id, ordered.c.joined_at.desc(), ordered.c.article_id
-            )
+            select(
+                ordered.c.story_id, ordered.c.signature, ordered.c.entities, ordered.c.figures, ordered.c.language
+            ).order_by(ordered.c.story_id, ordered.c.joined_at.desc(), ordered.c.article_id)
         )
-        for story_id, signature, entities, figures in rows:
-            yield StoredMember(
-                story_id, signature, frozenset(json.loads(entities)), frozenset(tuple(f) for f in json.loads(figures))
-            )
+        for story_id, signature, entities, figures_text, language in rows:
+            figures, details = read_figures(figures_text)
+            yield StoredMember(story_id, signature, frozenset(json.loads(entities)), figures, language, details)
 
 
 def new_story(session: Session, title: str, topics: Iterable[str], first_seen: datetime) -> StoryRow:

@@ -171,7 +171,10 @@ class SubscriptionIn(BaseModel):
     languages: str = Field("", description="Comma-separated language codes; empty = any")
     keywords: str = Field("", description="Comma-separated words, one of which must occur")
     min_figure: float | None = None
-    kinds: str = "new_story,new_report,new_figure"
+    kinds: str = Field(
+        "new_story,new_report,new_figure",
+        description="Comma-separated: new_story, new_report, new_figure, figure_changed",
+    )
     mode: str = Field("instant", description="instant or digest")
     digest_minutes: int = 60
     urgent_figure: float | None = None

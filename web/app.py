@@ -26,7 +26,7 @@ from newsvigil.runtime.components import connect
 from newsvigil.settings import Settings
 from newsvigil.storage.models import AlertRow, ArticleRow, StoryRow
 from newsvigil.storage.queries import BadCursor
-from newsvigil.web import api, pages
+from newsvigil.web import api, pages, series
 from newsvigil.web.auth import LoginRequired, Unauthorized
 
 HERE = Path(__file__).resolve().parent
@@ -161,5 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
+    app.include_router(series.api_router)
     app.include_router(pages.router)
+    app.include_router(series.page_router)
     return app

@@ -16,6 +16,7 @@ RIGHT, TOP, BOTTOM = 120, 12, 28
 # The y-axis labels sit left of the axis, right-aligned: the margin is sized to the widest one. Tick
 # text is 10px (style.css); 6.2px covers a digit or a letter of the usual sans-serif faces.
 TICK_CHAR_WIDTH, TICK_GAP, MIN_LEFT = 6.2, 6 + 4, 32
+MAX_NAMED_POINTS = 12  # a series plot names each point's outlet up to this many points (then: its tooltip)
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -120,3 +121,52 @@ def figures_chart(points: list[dict], since: datetime, until: datetime) -> Marku
             f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no troop figures in this window</text>'
         )
     return _frame("Troop figures over time", axis_x, ticks, body)
+
+
+def series_chart(label: str, points: list[dict]) -> Markup:
+    """A series' figures over time on a linear scale from 0: a line through them, a bar for a range,
+    changed figures marked; each point links to its quote in its article and names its outlet."""
+    if points:
+        times = [p["when"] for p in points]
+        pad = max((max(times) - min(times)) / 20, timedelta(days=1))
+        since, until = min(times) - pad, max(times) + pad
+    else:
+        until = datetime.now().astimezone()
+        since = until - timedelta(days=30)
+    top = max([p["high"] for p in points] or [10.0]) * 1.1
+    step = 10 ** max(0, math.floor(math.log10(top)))
+    step = step // 2 if top / step < 3 and step > 1 else step
+
+    def y(v: float) -> float:
+        return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * v / top
+
+    ticks = [(y(v), f"{v:,}") for v in range(0, int(top) + 1, max(int(step), 1))]
+    axis_x = TimeAxis(since, until, left_margin(ticks))
+    coords = " ".join(f"{axis_x.x(p['when']):.1f},{y(p['value']):.1f}" for p in points)
+    named = len(points) <= MAX_NAMED_POINTS
+    body = [f'<polyline points="{coords}" fill="none" stroke="{PALETTE[0]}" stroke-width="2" class="series"/>']
+    for p in points:
+        x = axis_x.x(p["when"])
+        figure = f"{p['low']:,.0f}–{p['high']:,.0f}" if p["low"] != p["high"] else f"{p['value']:,.0f}"
+        tip = f"{'~' if p['approx'] else ''}{figure} {p['unit']}: “{p['quote']}” — {p['outlet']}, {p['when']:%d %b %Y}"
+        anchor = f"#m{int(p['mention'])}" if p.get("mention") is not None else ""
+        changed = " changed" if p["changed"] else ""
+        bar = (
+            f'<line x1="{x:.1f}" y1="{y(p["low"]):.1f}" x2="{x:.1f}" y2="{y(p["high"]):.1f}" class="range"/>'
+            if p["low"] != p["high"]
+            else ""
+        )
+        body.append(
+            f'<a href="/articles/{escape(p["article"])}{anchor}" class="figure{changed}">{bar}'
+            f'<circle cx="{x:.1f}" cy="{y(p["value"]):.1f}" r="{5 if changed else 4}"><title>{escape(tip)}</title></circle>'
+            + (
+                f'<text x="{x:.1f}" y="{y(p["value"]) - 8:.1f}" text-anchor="middle" class="outlet">'
+                f"{escape(p['outlet'][:24])}</text>"
+                if named
+                else ""
+            )
+            + "</a>"
+        )
+    if not points:
+        body.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="empty">no figures yet</text>')
+    return _frame(label, axis_x, ticks, body)

@@ -227,7 +227,9 @@ def detect(
 
     Each input line: {"id", "title", "summary", optional "lang", "link", "published", "source"}.
     Each output line: {"id", "lang", "topics", "troops": [{"value", "low", "high", "approx", "unit",
-    "quote", "start", "end", "actor", "action"}], "vague": [{"magnitude", "unit", "quote", "start", "end"}]}.
+    "quote", "start", "end", "actor", "action", "place": {"id", "name"} or null}], "vague": [{"magnitude",
+    "unit", "quote", "start", "end"}]}. "place" is where the figure's troops go, are or leave from
+    (seeds/places.yaml), null when the figure's sentence names no place.
     "vague" holds quantities with no figure ("thousands of troops"): never figures. Offsets index into
     title + "\n" + summary. With --explain, "explain": [{"quote", "value" or "magnitude", "unit",
     "kept", "reason"}] lists every number read next to a unit word and the reason it was kept or dropped.

@@ -28,7 +28,9 @@ def add(
         None, "--min-figure", help="Only reports with a troop figure at least this big."
     ),
     kinds: str = typer.Option(
-        "new_story,new_report,new_figure", "--kinds", help="Alert kinds: new_story, new_report, new_figure."
+        "new_story,new_report,new_figure",
+        "--kinds",
+        help="Alert kinds: new_story, new_report, new_figure, figure_changed (a series' figure changed).",
     ),
     mode: str = typer.Option("instant", "--mode", help="instant, or digest (grouped every --digest-minutes)."),
     digest_minutes: int = typer.Option(60, "--digest-minutes", min=1, help="Digest period in minutes."),

@@ -33,6 +33,35 @@ def test_troop_f1(scores):
     assert min(c.f1 for c in scores.troops.values()) >= 0.9, "\n".join(scores.errors)
 
 
+def test_places_of_figures(scores):
+    """Every figure of the corpus carries a place label (a gazetteer id, or null when its sentence names none)."""
+    assert all("place" in t for i in load_corpus(CORPUS) for t in i.get("troops", []))
+    assert scores.places["all"].total >= 100
+    assert scores.places["all"].accuracy >= 0.9, "\n".join(scores.errors)
+    assert min(p.accuracy for p in scores.places.values()) >= 0.8, "\n".join(scores.errors)
+
+
+def test_scorer_counts_places_of_found_figures_only(rules):
+    items = [
+        {
+            "id": "p",
+            "lang": "en",
+            "title": "Britain sends 900 troops to Estonia and 300 troops to Latvia",
+            "summary": "",
+            "topics": [],
+            "troops": [{"value": 900, "place": "estonia"}, {"value": 300, "place": "lithuania"}, {"value": 5}],
+        }
+    ]
+    places = evaluate(items, rules).places["all"]
+    assert (places.right, places.total, places.named_right, places.predicted_named, places.gold_named) == (
+        1,
+        2,
+        1,
+        2,
+        2,
+    )
+
+
 def test_scorer_counts_misses_and_false_alarms(rules):
     items = [
         {

@@ -1,13 +1,17 @@
-"""Story persistence on SQLite and PostgreSQL: a story's latest members, read by index."""
+"""Story persistence on SQLite and PostgreSQL: a story's latest members, read by index, with the
+figures' places and actors that join reports across languages."""
 
 import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from sqlalchemy import select
 
-from newsvigil.records import Detection
+from newsvigil.processors.story_assignment import assign_stories
+from newsvigil.records import Detection, TroopMention
+from newsvigil.storage.models import StoryArticle
 from newsvigil.storage.repositories import save_detections
-from newsvigil.storage.stories import StorySummary, new_story, recent_members, save_placements
+from newsvigil.storage.stories import StorySummary, figures_json, new_story, recent_members, save_placements
 from tests.storage.test_repositories import article
 
 
@@ -65,3 +69,72 @@ def test_recent_members_are_each_storys_latest_newest_first_ties_by_article_id(s
     assert len(by_story[big]) == 20 and len(by_story[small]) == 5 and len(by_story[other]) == 10
     with sessions() as s:
         assert list(recent_members(s, [], 20)) == []
+
+
+def placed(a, lang: str, value: float, approx: bool, place: str | None, actor: str | None) -> tuple:
+    mention = TroopMention(value, value, value, approx, "troops", f"{value:g}", 0, 4, actor, "deployment", place, place)
+    return (a, Detection(a.id, lang, ["nato"], [mention], "v1"))
+
+
+def stories_of(sessions) -> dict[str, int]:
+    with sessions() as s:
+        return dict(s.execute(select(StoryArticle.article_id, StoryArticle.story_id)).all())
+
+
+def test_reports_in_other_languages_find_and_join_the_story_by_figure_place_and_actor(sessions):
+    """Each report in its own transaction: the story is found by the figure's place/actor key and
+    compared with members read back from the database ("about 600" and "about 650" share no figure key)."""
+    when = datetime(2025, 5, 5, 8, tzinfo=UTC)
+    texts = {
+        "es": ("España desplegará unos 600 militares en Letonia", "Refuerzo de la brigada de la OTAN.", 600),
+        "it": ("La Spagna schiera circa 650 soldati in Lettonia", "Madrid rafforza la Nato ad Adazi.", 650),
+        "pl": ("Hiszpania wyśle około 600 żołnierzy na Łotwę", "Wzmocnienie brygady NATO.", 600),
+    }
+    for hour, (lang, (title, summary, value)) in enumerate(texts.items()):
+        a = article(
+            1, id=f"x-{lang}", title=title, summary=summary, language=lang, published=when + timedelta(hours=hour)
+        )
+        with sessions.begin() as s:
+            events = save_detections(s, [placed(a, lang, value, True, "latvia", "Spain")])
+            assign_stories(s, events, timedelta(hours=72))
+    # another actor, same place and figure, the same day: a story of its own
+    other = article(
+        1,
+        id="x-fr",
+        title="La France envoie 600 soldats en Lettonie",
+        summary="Renfort.",
+        language="fr",
+        published=when + timedelta(hours=5),
+    )
+    with sessions.begin() as s:
+        assign_stories(s, save_detections(s, [placed(other, "fr", 600, True, "latvia", "France")]), timedelta(hours=72))
+    story = stories_of(sessions)
+    assert story["x-es"] == story["x-it"] == story["x-pl"] != story["x-fr"]
+    with sessions() as s:
+        members = list(recent_members(s, [story["x-es"]], 20))
+    assert {m.language for m in members} == {"es", "it", "pl"}
+    assert {d for m in members for d in m.details} == {
+        (600, 600, True, "latvia", "Spain"),
+        (650, 650, True, "latvia", "Spain"),
+    }
+
+
+def test_member_figures_stored_before_places_read_as_figures_without_details(sessions):
+    """Rows written before figures carried place and actor ([[low, high], ...]) still read; figures
+    with neither are stored as before."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with sessions.begin() as s:
+        save_detections(s, [(article(1, id=f"a{n}"), Detection(f"a{n}", "en", ["nato"], [], "v1")) for n in (1, 2)])
+        story = new_story(s, "story", ["nato"], start).id
+        old, new = member(1, story, start), member(2, story, start)
+        old["figures"] = json.dumps([[100.0, 200.0]])
+        new["figures"] = figures_json([(30, 30, False, None, None), (700, 700, True, "kosovo", "NATO")])
+        save_placements(s, [StorySummary(story, 2, start, ["nato"], [], [], [])], [], [old, new])
+    assert json.loads(new["figures"]) == [[30, 30], [700, 700, True, "kosovo", "NATO"]]
+    with sessions() as s:
+        found = {m.names: m for m in recent_members(s, [story], 20)}
+    assert found[frozenset({"name1"})].figures == frozenset({(100.0, 200.0)})
+    assert found[frozenset({"name1"})].details == frozenset()
+    assert found[frozenset({"name2"})].figures == frozenset({(30, 30), (700, 700)})
+    assert found[frozenset({"name2"})].details == frozenset({(700, 700, True, "kosovo", "NATO")})
+    assert found[frozenset({"name2"})].language == "en"

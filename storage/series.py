@@ -1,0 +1,277 @@
+"""Figure series persistence: series rows, their points, and the read models of the series pages and API.
+
+Storage only loads and saves; which series a figure joins and whether it changed the series is
+decided in newsvigil.processors.series (pure) and newsvigil.processors.series_assignment.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Table, bindparam, cast, delete, exists, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from newsvigil.batching import batched
+from newsvigil.records import TroopMention, utc_iso, utcnow
+from newsvigil.storage.models import ArticleRow, ArticleTopic, SeriesPoint, SeriesRow, TroopMentionRow
+from newsvigil.storage.repositories import upsert
+
+# (actor, place, unit class, kind): a series' natural key, as stored.
+Key = tuple[str, str, str, str]
+
+
+def ensure_series(session: Session, keys: Mapping[Key, str | None]) -> dict[Key, SeriesRow]:
+    """The series row of each key (created with its place name when new)."""
+    if not keys:
+        return {}
+    now = utcnow()
+    upsert(
+        session,
+        SeriesRow,
+        [
+            {"actor": a, "place": p, "unit_class": u, "kind": k, "place_name": name, "created_at": now}
+            for (a, p, u, k), name in sorted(keys.items())
+        ],
+        ["actor", "place", "unit_class", "kind"],
+    )
+    found: dict[Key, SeriesRow] = {}
+    for chunk in batched(sorted({p for _, p, _, _ in keys})):
+        query = select(SeriesRow).where(SeriesRow.place.in_(chunk))
+        for row in session.scalars(query):
+            key = (row.actor, row.place, row.unit_class, row.kind)
+            if key in keys:
+                found[key] = row
+    return found
+
+
+def points_of_articles(session: Session, article_ids: Iterable[str]) -> list[SeriesPoint]:
+    """The stored points of these articles."""
+    found: list[SeriesPoint] = []
+    for chunk in batched(sorted(set(article_ids))):
+        found += session.scalars(select(SeriesPoint).where(SeriesPoint.article_id.in_(chunk)))
+    return found
+
+
+def insert_points(session: Session, rows: Sequence[dict[str, Any]], links: Sequence[tuple[int, int]]) -> list[int]:
+    """Insert points (one statement) and return their ids in order; `links` (row, row it was compared
+    with) set previous_id between points of these rows (one more statement). Core statements: the
+    ORM's bulk paths cost about twice as much per row here."""
+    if not rows:
+        return []
+    table = _POINTS
+    ids = list(session.execute(_INSERT_POINTS, list(rows)).scalars())
+    if links:
+        session.execute(
+            update(table).where(table.c.id == bindparam("point")).values(previous_id=bindparam("previous")),
+            [{"point": ids[i], "previous": ids[j]} for i, j in links],
+        )
+    return ids
+
+
+_POINTS = typing.cast(Table, SeriesPoint.__table__)
+_INSERT_POINTS = insert(_POINTS).returning(_POINTS.c.id, sort_by_parameter_order=True)
+
+
+def delete_points(session: Session, point_ids: Sequence[int]) -> None:
+    for chunk in batched(sorted(point_ids)):
+        session.execute(delete(SeriesPoint).where(SeriesPoint.id.in_(chunk)))
+
+
+def newest_point(session: Session, series_id: int) -> SeriesPoint | None:
+    """The series' latest point (by publication time, then id)."""
+    query = select(SeriesPoint).where(SeriesPoint.series_id == series_id)
+    return session.scalars(query.order_by(SeriesPoint.published.desc(), SeriesPoint.id.desc()).limit(1)).first()
+
+
+def latest_point_before(session: Session, series_id: int, when: datetime, article_id: str) -> SeriesPoint | None:
+    """The series' latest point published at or before `when`, from another article than `article_id`."""
+    query = select(SeriesPoint).where(
+        SeriesPoint.series_id == series_id, SeriesPoint.published <= when, SeriesPoint.article_id != article_id
+    )
+    return session.scalars(query.order_by(SeriesPoint.published.desc(), SeriesPoint.id.desc()).limit(1)).first()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a point's figure was read: the outlet, the link, the title."""
+
+    source: str
+    link: str | None
+    title: str
+
+
+def sources(session: Session, article_ids: Iterable[str]) -> dict[str, Source]:
+    found: dict[str, Source] = {}
+    for chunk in batched(sorted(set(article_ids))):
+        query = select(ArticleRow.id, ArticleRow.source, ArticleRow.link, ArticleRow.title).where(
+            ArticleRow.id.in_(chunk)
+        )
+        found.update((i, Source(s, link, t)) for i, s, link, t in session.execute(query))
+    return found
+
+
+def point_figure(point: SeriesPoint, series: SeriesRow) -> TroopMention:
+    """A stored point's figure as the record detection made (actor and place from its series)."""
+    return TroopMention(
+        value=point.value,
+        low=point.low,
+        high=point.high,
+        approx=point.approx,
+        unit=point.unit,
+        quote=point.quote,
+        start=point.start,
+        end=point.end,
+        actor=series.actor,
+        action=point.action,
+        place=series.place,
+        place_name=point.place_name,
+    )
+
+
+def figure_columns(m: TroopMention) -> dict[str, Any]:
+    """A point's figure columns."""
+    return {
+        "value": m.value,
+        "low": m.low,
+        "high": m.high,
+        "approx": m.approx,
+        "unit": m.unit[:128],
+        "quote": m.quote,
+        "start": m.start,
+        "end": m.end,
+        "action": m.action,
+        "place_name": m.place_name[:128] if m.place_name else None,
+    }
+
+
+def stored_changes(session: Session, article_ids: Iterable[str]) -> list[tuple[SeriesPoint, SeriesPoint, SeriesRow]]:
+    """(point, the point it changed from, its series) of these articles' points that changed their series
+    as its newest figure (those that were alerted when stored)."""
+    previous = aliased(SeriesPoint)
+    out: list[tuple[SeriesPoint, SeriesPoint, SeriesRow]] = []
+    for chunk in batched(sorted(set(article_ids))):
+        query = (
+            select(SeriesPoint, previous, SeriesRow)
+            .join(previous, previous.id == SeriesPoint.previous_id)
+            .join(SeriesRow, SeriesRow.id == SeriesPoint.series_id)
+            .where(SeriesPoint.article_id.in_(chunk), SeriesPoint.changed.is_(True), SeriesPoint.newest.is_(True))
+        )
+        out += [(p, prev, s) for p, prev, s in session.execute(query)]
+    return out
+
+
+# --- Read models: the series list and a series with its points (dashboard and API) -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesFilters:
+    """What the series list filters on; None = any."""
+
+    actor: str | None = None
+    place: str | None = None
+    unit_class: str | None = None
+    kind: str | None = None
+    topic: str | None = None  # series with at least one report on this topic
+
+
+def _series_json(row: SeriesRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "actor": row.actor,
+        "place": row.place,
+        "place_name": row.place_name,
+        "unit_class": row.unit_class,
+        "kind": row.kind,
+    }
+
+
+def series_list(session: Session, filters: SeriesFilters, limit: int = 200) -> list[dict[str, Any]]:
+    """Series with their number of points and changes, the latest figure and the last report's time,
+    the series with the latest report first."""
+    counts = (
+        select(
+            SeriesPoint.series_id,
+            func.count().label("points"),
+            func.sum(cast(SeriesPoint.changed, Integer)).label("changes"),
+            func.max(SeriesPoint.published).label("last"),
+        )
+        .group_by(SeriesPoint.series_id)
+        .subquery()
+    )
+    query = select(SeriesRow, counts.c.points, counts.c.changes, counts.c.last).join(
+        counts, counts.c.series_id == SeriesRow.id
+    )
+    for column, value in (
+        (SeriesRow.actor, filters.actor),
+        (SeriesRow.place, filters.place),
+        (SeriesRow.unit_class, filters.unit_class),
+        (SeriesRow.kind, filters.kind),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.topic:
+        on_topic = (
+            select(SeriesPoint.id)
+            .join(ArticleTopic, ArticleTopic.article_id == SeriesPoint.article_id)
+            .where(SeriesPoint.series_id == SeriesRow.id, ArticleTopic.topic == filters.topic)
+        )
+        query = query.where(exists(on_topic))
+    rows = session.execute(query.order_by(counts.c.last.desc(), SeriesRow.id).limit(limit)).all()
+    out = []
+    for row, points, changes, last in rows:
+        latest = newest_point(session, row.id)
+        out.append(
+            {
+                **_series_json(row),
+                "points": int(points),
+                "changes": int(changes or 0),
+                "last_report": utc_iso(last),
+                "latest": _point_json(latest, row, None, None) if latest else None,
+            }
+        )
+    return out
+
+
+def _point_json(
+    point: SeriesPoint, series: SeriesRow, article: ArticleRow | None, mention_id: int | None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": point.id,
+        "article_id": point.article_id,
+        "published": utc_iso(point.published),
+        "figure": point_figure(point, series).to_json(),
+        "changed": point.changed,
+        "previous_id": point.previous_id,
+    }
+    if article is not None:
+        data |= {"title": article.title, "outlet": article.source, "link": article.link, "mention_id": mention_id}
+    return data
+
+
+def series_detail(session: Session, series_id: int) -> dict[str, Any] | None:
+    """A series with all its points in time order, each with its report (title, outlet, link) and the
+    id of the troop mention it was read from now (the article page's quote anchor; None if gone)."""
+    row = session.get(SeriesRow, series_id)
+    if row is None:
+        return None
+    mention = (
+        select(TroopMentionRow.id)
+        .where(
+            TroopMentionRow.article_id == SeriesPoint.article_id,
+            TroopMentionRow.start == SeriesPoint.start,
+            TroopMentionRow.end == SeriesPoint.end,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(SeriesPoint, ArticleRow, mention)
+        .join(ArticleRow, ArticleRow.id == SeriesPoint.article_id)
+        .where(SeriesPoint.series_id == series_id)
+        .order_by(SeriesPoint.published, SeriesPoint.id)
+    )
+    points = [_point_json(p, row, a, m) for p, a, m in session.execute(query)]
+    return {**_series_json(row), "points": points}
