@@ -186,7 +186,7 @@ def _as_feedparser(text: str) -> str:
 def _text(element) -> str:
     """An element's text, stripped; an element with child nodes (markup, comments) is declined."""
     if len(element):
-        raise Decline
+        raise Decline("markup or a comment inside a text element")
     return _as_feedparser((element.text or "").strip())
 
 
@@ -204,7 +204,7 @@ def _attributes(element) -> set[str]:
 
 def _no_base(element) -> None:
     if element.get(XML_BASE) is not None or element.get("base") is not None:
-        raise Decline
+        raise Decline("xml:base")
 
 
 def _uri(value: str) -> str:
@@ -215,7 +215,7 @@ def _rss(root) -> FastFeed:
     _no_base(root)
     channels = root.findall("channel")
     if len(channels) != 1 or root.find("item") is not None:
-        raise Decline
+        raise Decline("not one channel holding the items")
     channel = channels[0]
     _no_base(channel)
     lang = _lang(channel, _lang(root, None))
@@ -369,7 +369,7 @@ def _atom_text(element) -> str:
         or element.get("src") is not None
         or set(element.attrib) - _TEXT_ATTRIBUTES
     ):
-        raise Decline
+        raise Decline(f"Atom text of type {element.get('type')!r}, src or other attributes")
     return _text(element)
 
 
@@ -437,11 +437,11 @@ def _date(value: str) -> datetime:
         offset = 0 if zone == "Z" else _offset(zone[0], zone[1:3], zone[4:6])
         parts = (int(year), int(month), int(day), int(hour), int(minute), int(second))
     else:
-        raise Decline
+        raise Decline("a date in a form left to feedparser")
     try:
         return datetime(*parts, tzinfo=timezone(timedelta(minutes=offset))).astimezone(UTC)
     except (ValueError, OverflowError):
-        raise Decline from None
+        raise Decline("an impossible date") from None
 
 
 def _offset(sign: str, hours: str, minutes: str) -> int:
