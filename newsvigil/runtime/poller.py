@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.ingest.feeds import FeedSource
@@ -343,6 +344,9 @@ async def poll_cycle(
     async def finish(index: int, handed: _Handed) -> None:
         try:
             poll = await _acknowledged(handed, settings)
+        except (OperationalError, InterfaceError) as exc:
+            log.error("%s: not recorded, the database is unreachable: %s", handed.source.url, _first_line(exc))
+            poll = unexpected_failure(handed.source, handed.state, settings, _unexpected(exc))
         except Exception as exc:  # a bug must not end the cycle
             log.exception("%s: unexpected error", handed.source.url)
             poll = unexpected_failure(handed.source, handed.state, settings, _unexpected(exc))
@@ -364,7 +368,11 @@ async def poll_cycle(
                 handed = await _fetch_and_hand_over(
                     client, source, state, sessions, publisher, settings, backoff, full_text
                 )
-            except Exception as exc:  # a bug or a database problem must not end the cycle
+            except (OperationalError, InterfaceError) as exc:  # the database is down: one line, no traceback
+                log.error("%s: not polled, the database is unreachable: %s", source.url, _first_line(exc))
+                done(index, unexpected_failure(source, state, settings, _unexpected(exc)))
+                continue
+            except Exception as exc:  # a bug must not end the cycle
                 log.exception("%s: unexpected error", source.url)
                 done(index, unexpected_failure(source, state, settings, _unexpected(exc)))
                 continue
@@ -389,4 +397,10 @@ async def poll_cycle(
 
 
 def _unexpected(exc: Exception) -> str:
-    return f"unexpected error: {exc.__class__.__name__}: {exc}"
+    return f"unexpected error: {exc.__class__.__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    """The error's first line: a driver's message goes on with SQL and a link, which say nothing here."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [exc.__class__.__name__])[0]
