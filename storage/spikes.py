@@ -5,6 +5,7 @@ Storage only loads and saves; what is a spike is decided in newsvigil.processors
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,10 @@ def hourly_counts(
         .where(ArticleTopic.topic.in_(wanted), ArticleTopic.hour >= since_hour, ArticleTopic.hour <= until_hour)
         .group_by(ArticleTopic.topic, ArticleTopic.language, ArticleTopic.hour)
     )
-    rows = [(topic, language or "", int(hour), int(n), int(hour)) for topic, language, hour, n in counted]
+    rows = []
+    for topic, language, hour, n in counted:
+        at = typing.cast(int, hour)  # the range leaves out the rows without an hour
+        rows.append((topic, language or "", at, int(n), at))
     keys = [(topic, "") for topic in wanted] + sorted({(topic, language) for topic, language, *_ in rows if language})
     return rows + [
         (topic, language, until_hour + 1, 0, newest)
