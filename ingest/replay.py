@@ -2,12 +2,17 @@
 responses (warcio), and JSON-lines exports from `newsvigil export`; files or folders of them.
 
 Every problem is reported with its path (and line or URL) and reason; the rest is still read.
-Files are parsed in a process pool, each into a time-sorted run spilled to a temporary file, and
-the runs are merged lazily: memory holds one item per file, not the archive (an external sort).
+Files are parsed in a process pool, each into a time-sorted run spilled to a temporary file with a
+sparse index of its keys (an external sort). The keys sampled by those indexes then cut the archive's
+time span into consecutive slices of about SLICE_ITEMS items: the pool merges each slice from the
+runs and transforms it (detection), and slices are handed over in time order as they are done, so
+the caller stores one slice while the pool prepares the next ones. Memory holds a few slices, not
+the archive.
 """
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import heapq
 import json
@@ -17,11 +22,13 @@ import shutil
 import tempfile
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice, pairwise
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from operator import itemgetter
@@ -35,7 +42,9 @@ from newsvigil.records import Article
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 WARC_SUFFIXES = {".warc"}
-MAX_OPEN_RUNS = 256  # runs merged at once; more are first merged in groups
+SLICE_ITEMS = 4000  # items per slice of the archive's time span (merged, transformed and handed over at once)
+FIRST_SLICE_ITEMS = 500  # the first slice is small: the caller waits for it before storing anything
+INDEX_EVERY = 64  # a run's index keeps the key and file offset of every 64th item
 # Largest feed document (or export line, or WARC record) read from an archive, once inflated: set per
 # process by `_install` from NEWSVIGIL_MAX_ARCHIVE_BYTES (Settings.max_archive_bytes).
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
@@ -60,12 +69,17 @@ class FileRead:
     rejected: list[Rejected] = field(default_factory=list)
 
 
+Key = tuple[datetime, str]  # (publication time, article id): the order items are replayed in
+
+
 @dataclass(slots=True)
 class _Run:
     path: str | None
     count: int
     skipped: int
     rejected: list[Rejected]
+    index: list[tuple[Key, int]] = field(default_factory=list)  # (key, offset) of every INDEX_EVERY-th item
+    last: Key | None = None
 
 
 def _kind(path: Path) -> str | None:
@@ -157,19 +171,24 @@ class Archive:
         transform: tuple[Callable[..., Transform], tuple] | None = None,
         pool_min_bytes: int = 4 << 20,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        built: Transform | None = None,
     ) -> None:
+        """`transform` is a picklable factory of the transform (called in spawned processes); `built`,
+        when given, is the transform it makes, already made here: this process and forked ones use it."""
         self.paths, self.since, self.until = paths, since, until
         self.max_document_bytes = max_document_bytes
         self.workers = workers
         self.pool_min_bytes = pool_min_bytes  # smaller archives: starting processes costs more than it saves
         self.transform = transform
+        self.built = built
         self.files = 0
         self.count = 0  # items in the window
         self.skipped = 0  # items outside --since/--until
         self.rejected: list[Rejected] = []
         remove_stale_runs()
         self._tmp = tempfile.TemporaryDirectory(prefix=f"{RUNS_PREFIX}{os.getpid()}-")
-        self._runs: list[str] = []
+        self._runs: list[_Run] = []
+        self._pool: ProcessPoolExecutor | None = None
 
     def list_files(self) -> list[Path]:
         """The files to read; paths that do not exist are rejected here."""
@@ -187,19 +206,23 @@ class Archive:
         files = self.list_files() if files is None else files
         args = [(str(p), self.since, self.until, str(Path(self._tmp.name, f"run-{i}"))) for i, p in enumerate(files)]
         if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
+            # The pool lives on for the slices (see __iter__): its processes are all started here, forked
+            # while this process still runs a single thread.
+            context = _pool_context()
+            if context.get_start_method() == "fork":
+                # Forked processes inherit the transform made here (rules compiled once, not once per process).
+                _install(self.transform, self.max_document_bytes, self.built)
+                setup: dict[str, Any] = {}
+            else:
+                setup = {"initializer": _install, "initargs": (self.transform, self.max_document_bytes)}
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, **setup)
             try:
-                with ProcessPoolExecutor(
-                    self.workers,
-                    mp_context=_pool_context(),
-                    initializer=_install,
-                    initargs=(self.transform, self.max_document_bytes),
-                ) as pool:
-                    for run in pool.map(_spill, *zip(*args, strict=False), chunksize=1):
-                        self._add(run, on_file)
+                for run in self._pool.map(_spill, *zip(*args, strict=False), chunksize=1):
+                    self._add(run, on_file)
             except BrokenProcessPool:
                 raise ArchiveError("a replay process died while reading the archives (out of memory?)") from None
         else:
-            _install(self.transform, self.max_document_bytes)
+            _install(self.transform, self.max_document_bytes, self.built)
             for arg in args:
                 self._add(_spill(*arg), on_file)
         return self
@@ -209,22 +232,63 @@ class Archive:
         self.skipped += run.skipped
         self.rejected.extend(run.rejected)
         if run.path:
-            self._runs.append(run.path)
+            self._runs.append(run)
         if on_file:
             on_file()
 
+    def slices(self) -> list[tuple[Key | None, Key | None]]:
+        """Consecutive [low, high) key ranges covering every run (None: an open end): the first of
+        about FIRST_SLICE_ITEMS items, so that storing starts early, then doubling up to SLICE_ITEMS."""
+        sample = sorted(key for run in self._runs for key, _offset in run.index)
+        bounds: list[Key | None] = [None]
+        size, position = FIRST_SLICE_ITEMS, 0
+        while True:
+            position += max(1, size // INDEX_EVERY)
+            if position >= len(sample):
+                break
+            bounds.append(sample[position])
+            size = min(2 * size, SLICE_ITEMS)
+        bounds.append(None)
+        return [(low, high) for low, high in pairwise(bounds) if low is None or low != high]
+
     def __iter__(self) -> Iterator[Any]:
-        """Every item, oldest first (ties broken by article id)."""
-        runs = list(self._runs)
-        while len(runs) > MAX_OPEN_RUNS:
-            group, runs = runs[:MAX_OPEN_RUNS], runs[MAX_OPEN_RUNS:]
-            merged = str(Path(self._tmp.name, f"merged-{len(runs)}-{len(group)}-{id(group)}"))
-            _write_run(merged, heapq.merge(*map(_read_run, group), key=itemgetter(0)))
-            runs.append(merged)
-        for _key, item in heapq.merge(*map(_read_run, runs), key=itemgetter(0)):
-            yield item
+        """Every item, oldest first (ties broken by article id); slices are prepared ahead in the pool."""
+        jobs = [self._job(number, low, high) for number, (low, high) in enumerate(self.slices())]
+        if self._pool is None:
+            for job in jobs:
+                yield from _take(_slice(*job))
+            return
+        pool, waiting = self._pool, iter(jobs)
+        # Up to `workers` slices ahead of the one being consumed: the pool stays busy, memory stays flat.
+        ahead: deque[Future] = deque(pool.submit(_slice, *job) for job in islice(waiting, self.workers + 1))
+        try:
+            while ahead:
+                done = ahead.popleft().result()
+                for job in islice(waiting, 1):
+                    ahead.append(pool.submit(_slice, *job))
+                yield from _take(done)
+        except BrokenProcessPool:
+            raise ArchiveError("a replay process died while reading the archives (out of memory?)") from None
+        finally:
+            for future in ahead:
+                future.cancel()
+
+    def _job(self, number: int, low: Key | None, high: Key | None) -> tuple:
+        """What the slice [low, high) reads: each run holding such keys, from the offset to start at."""
+        parts = []
+        for run in self._runs:
+            assert run.path and run.last
+            if (low is not None and run.last < low) or (high is not None and run.index[0][0] >= high):
+                continue
+            # From the last indexed item before `low`: every item before that one is older.
+            start = 0 if low is None else max(bisect.bisect_left(run.index, low, key=itemgetter(0)) - 1, 0)
+            parts.append((run.path, run.index[start][1]))
+        return parts, low, high, str(Path(self._tmp.name, f"slice-{number}"))
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         self._tmp.cleanup()
 
     def __enter__(self) -> Archive:
@@ -249,37 +313,72 @@ def _pool_context() -> BaseContext:
 
 
 def _install(
-    transform: tuple[Callable[..., Transform], tuple] | None, max_document_bytes: int = MAX_DOCUMENT_BYTES
+    transform: tuple[Callable[..., Transform], tuple] | None,
+    max_document_bytes: int = MAX_DOCUMENT_BYTES,
+    built: Transform | None = None,
 ) -> None:
     global _transform, MAX_DOCUMENT_BYTES
-    _transform = transform[0](*transform[1]) if transform else None
+    if built is not None:
+        _transform = built
+    else:
+        _transform = transform[0](*transform[1]) if transform else None
     MAX_DOCUMENT_BYTES = max_document_bytes
 
 
 def _spill(path: str, since: datetime | None, until: datetime | None, run_path: str) -> _Run:
-    """Read one file, keep its items in the window, sort them and write them as a run."""
+    """Read one file, keep its articles in the window, sort them and write them as an indexed run."""
     read = read_file(Path(path))
     kept = [a for a in read.articles if (not since or a.when >= since) and (not until or a.when < until)]
     kept.sort(key=lambda a: (a.when, a.id))
-    items = _transform(kept) if _transform else kept
+    run = _Run(run_path if kept else None, len(kept), len(read.articles) - len(kept), read.rejected)
     if kept:
-        _write_run(run_path, (((a.when, a.id), item) for a, item in zip(kept, items, strict=False)))
-    return _Run(run_path if kept else None, len(kept), len(read.articles) - len(kept), read.rejected)
+        with open(run_path, "wb") as stream:
+            for number, article in enumerate(kept):
+                key = (article.when, article.id)
+                if number % INDEX_EVERY == 0:
+                    run.index.append((key, stream.tell()))
+                pickle.dump((key, article), stream, protocol=pickle.HIGHEST_PROTOCOL)
+        run.last = (kept[-1].when, kept[-1].id)
+    return run
 
 
-def _write_run(path: str, entries: Iterator[tuple]) -> None:
-    with open(path, "wb") as stream:
-        for entry in entries:
-            pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
+def _slice(parts: list[tuple[str, int]], low: Key | None, high: Key | None, out: str) -> str:
+    """Merge the items with keys in [low, high) from the runs (each read from its offset), transform
+    them and write them to `out`."""
+    ranges = [list(_read_range(path, offset, low, high)) for path, offset in parts]
+    merged = [article for _key, article in heapq.merge(*ranges, key=itemgetter(0))]
+    items = _transform(merged) if _transform else merged
+    with open(out, "wb") as stream:
+        for item in items:
+            pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    return out
 
 
-def _read_run(path: str) -> Iterator[tuple]:
-    with open(path, "rb", buffering=1 << 16) as stream:
+def _read_range(path: str, offset: int, low: Key | None, high: Key | None) -> Iterator[tuple[Key, Article]]:
+    with open(path, "rb") as stream:
+        stream.seek(offset)
         while True:
             try:
-                yield pickle.load(stream)
+                key, article = pickle.load(stream)
             except EOFError:
                 return
+            if high is not None and key >= high:
+                return
+            if low is None or key >= low:
+                yield key, article
+
+
+def _take(path: str) -> Iterator[Any]:
+    """The items of a finished slice, read as they are consumed; its file is removed after."""
+    try:
+        with open(path, "rb", buffering=1 << 16) as stream:
+            while True:
+                try:
+                    yield pickle.load(stream)
+                except EOFError:
+                    return
+    finally:
+        Path(path).unlink()
 
 
 def _read_jsonl(path: Path, out: FileRead) -> None:

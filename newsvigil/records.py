@@ -120,7 +120,8 @@ _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 def bounded(article: Article) -> Article:
     """The article as it can be stored anywhere: no NUL characters (PostgreSQL refuses them), a
     link or feed URL too long for its column dropped rather than cut (a cut URL leads elsewhere), the
-    source name shortened, the language a well-formed tag of at most 16 characters or none."""
+    source name shortened, the language a well-formed tag of at most 16 characters or none, the
+    publication time never after the fetch."""
 
     def text(value: str) -> str:
         if "\x00" in value:
@@ -147,11 +148,18 @@ def bounded(article: Article) -> Article:
         link=link if link and len(link) <= LINK_CHARS else None,
         language=language or None,
         body=text(article.body),
-        # A date after the item was fetched (by more than clock skew) is not a publication date.
-        published=article.published
-        if not article.published or article.published <= article.fetched_at + FUTURE_SKEW
-        else None,
+        published=_publication_time(article.published, article.fetched_at),
     )
+
+
+def _publication_time(published: datetime | None, fetched_at: datetime) -> datetime | None:
+    """A date after the item was fetched by more than clock skew is not a publication date (None); one
+    within the skew is the fetch time: an item cannot be out before it is read, and a feed writing local
+    time as UTC would otherwise stand hours ahead of every other report (the newest of its series and
+    topic, so that reports in time would look late to spikes and figure series)."""
+    if published is None or published <= fetched_at:
+        return published
+    return fetched_at if published <= fetched_at + FUTURE_SKEW else None
 
 
 def join_text(title: str, summary: str) -> str:

@@ -182,9 +182,12 @@ def figure_alert_payload(change: FigureChange, story_event: StoryEvent) -> Alert
 def decide_spike_alert(rule: SubscriptionRule, spike: RecordedSpike) -> bool:
     """Whether this subscriber hears of this spike: it asked for spikes, its topics (if any) hold the
     spike's, and the spike is of its languages (a language spike) or of all (no language filter).
-    Keywords and figures filter reports, not volumes: they do not apply."""
+    Keywords and figures filter reports, not volumes: a subscriber who follows only words or large
+    figures, on no topic in particular, does not hear of every topic's spikes."""
     s = spike.spike
     if AlertKind.SPIKE not in rule.kinds or (rule.topics and s.topic not in rule.topics):
+        return False
+    if not rule.topics and (rule.keywords or rule.min_figure is not None):
         return False
     return s.language in rule.languages if s.language else not rule.languages
 

@@ -138,6 +138,7 @@ class ArticleProcessor:
             alerted = 0
             if alerts != AlertPolicy.NONE:
                 alerted = enqueue_alerts(session, story_events, spikes, changes)
+        self.spikes.committed()
         result.events += events
         result.alerts += alerted
 

@@ -58,6 +58,9 @@ class Gazetteer:
         return out
 
 
+ID_CHARS = 64  # troop_mentions.place and series.place hold a place id
+
+
 def empty_gazetteer() -> Gazetteer:
     """A gazetteer with no places: no figure gets a place."""
     return Gazetteer("", {}, {"": Lexicon([])}, {"": re.compile(r"(?!x)x")})
@@ -83,6 +86,8 @@ def compile_gazetteer(data: Any) -> Gazetteer:
         if unknown:
             raise ValueError(f"{where} has unknown keys {sorted(unknown)}: languages are {', '.join(LANGUAGES)}")
         key = str(place_id)
+        if not key or len(key) > ID_CHARS:
+            raise ValueError(f"{where}: an id is 1 to {ID_CHARS} characters (it is stored with each figure)")
         for lang in LANGUAGES:
             for label, field in ((key, lang), (key, "any"), (_SEAT + key, "seats")):
                 entries[lang] += [(n, label, _written_case(n)) for n in _names(spec.get(field), f"{where}.{field}")]

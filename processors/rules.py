@@ -382,6 +382,8 @@ def _labelled(spec: Any, where: str) -> list[tuple[str, str, Case]]:
         raise ValueError(f"{where} must map a name to a list of words")
     out: list[tuple[str, str, Case]] = []
     for label, words in spec.items():
+        if not 1 <= len(str(label)) <= 64:  # stored with each figure (troop_mentions.actor, .action)
+            raise ValueError(f"{where}.{label}: a name is 1 to 64 characters")
         for word in _strings(words, f"{where}.{label}"):
             # Short upper-case forms ("US", "UK") are words only in capitals: "us" is a pronoun.
             case: Case = "exact" if word.strip("*").replace(".", "").replace("-", "").isupper() else "ignore"

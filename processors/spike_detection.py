@@ -73,9 +73,15 @@ class SpikeDetector:
         self.params = params
         self._first: int | None = None
         self._first_read = False
+        self._pending_first: int | None = None  # the batch's, kept once its transaction commits
+
+    def committed(self) -> None:
+        """The last batch's transaction committed: its reports are now part of what is stored."""
+        self._first = self._pending_first
 
     def detect(self, session: Session, events: Sequence[Event]) -> list[RecordedSpike]:
         """Judge these new reports (already stored in this transaction); record and return their spikes."""
+        self._pending_first = self._first
         reports = [report_of(e) for e in events if e.detection.topics]
         if not reports:
             return []
@@ -84,7 +90,7 @@ class SpikeDetector:
             self._first_read = True
         first = min([hour_of(r.when) for r in reports] + ([self._first] if self._first is not None else []))
         found = find_spikes(reports, stored_history(session, reports, self.params, first), self.params)
-        self._first = first
+        self._pending_first = first  # a batch rolled back must not move the first stored hour
         ids = stored.save_spikes(session, [spike_row(s) for s in found])
         return [RecordedSpike(ids[s.topic, s.language, s.window_start], s) for s in found]
 

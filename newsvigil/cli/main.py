@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -310,15 +311,19 @@ def replay(
     with reasons. Exits 1 when anything was rejected or not processed.
     """
     from newsvigil.ingest.replay import Archive
-    from newsvigil.processors.pipeline import article_detector
+    from newsvigil.processors.pipeline import article_detector, detect_articles
     from newsvigil.processors.rules import load_rules
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     settings = get_settings()
     rules = load_rules(settings.topics)
+    languages = tuple(settings.language_list)
     to_kafka = settings.kafka_mode and not (dry_run or diff)
     failed = 0  # items detection or the database refused (replay then exits 1)
-    detector = None if to_kafka else (article_detector, (str(settings.topics), tuple(settings.language_list)))
+    detector = None if to_kafka else (article_detector, (str(settings.topics), languages))
+    # The same detection over the rules read above: forked reading processes inherit it (spawned
+    # ones build their own from `detector`), and the processor storing the items reuses the rules.
+    built = None if to_kafka else partial(detect_articles, rules=rules, languages=languages)
 
     with Archive(
         [str(p) for p in paths],
@@ -327,6 +332,7 @@ def replay(
         workers,
         detector,
         max_document_bytes=settings.max_archive_bytes,
+        built=built,
     ) as archive:
         files = archive.list_files()
         # No refresh thread while reading: the reading processes are forked from this one.
@@ -350,10 +356,10 @@ def replay(
                     f"under rules {rules.version}"
                 )
                 if not dry_run:
-                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), settings, alerts)
+                    stored, failed = _replay_locally(_paced(archive, rate, lambda n: None), settings, alerts, rules)
                     summary += "; " + stored
             else:
-                summary, failed = _replay_locally(batches, settings, alerts)
+                summary, failed = _replay_locally(batches, settings, alerts, rules)
     _print_rejected(archive.rejected)
     skipped = f", {archive.skipped} outside --since/--until" if archive.skipped else ""
     out.print(f"replayed {archive.files} files: {summary}{skipped}, {len(archive.rejected)} rejected")
@@ -374,7 +380,7 @@ def _paced(items, rate: float, advance, size: int = 2000):
         advance(len(chunk))
 
 
-def _replay_locally(batches, settings, alerts: AlertPolicy) -> tuple[str, int]:
+def _replay_locally(batches, settings, alerts: AlertPolicy, rules=None) -> tuple[str, int]:
     """Store detected batches through the pipeline (alerts delivered as the policy says); (summary,
     items not processed)."""
     from newsvigil.processors.alerts import alert_line
@@ -389,6 +395,8 @@ def _replay_locally(batches, settings, alerts: AlertPolicy) -> tuple[str, int]:
     sent = [0]  # alerts delivered by the rounds after each batch
     failed = [0]  # items whose detection or storing failed (named on stderr; replay exits 1)
     with open_components(settings) as components:
+        if rules is not None:
+            components.rules = rules  # read once by the caller (a second read costs about a second)
         sessions = components.sessions
         dispatcher = components.dispatcher()
 

@@ -190,7 +190,9 @@ def write_feeds(folder, files: int, per_file: int) -> None:
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
-    monkeypatch.setattr(replay, "MAX_OPEN_RUNS", 3)  # forces merging runs in groups first
+    monkeypatch.setattr(replay, "INDEX_EVERY", 2)  # many slices, each starting inside the runs
+    monkeypatch.setattr(replay, "SLICE_ITEMS", 6)
+    monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 2)
     write_feeds(tmp_path, files=7, per_file=9)
     (tmp_path / "cut.xml.gz").write_bytes(gzip.compress((tmp_path / "feed-0.xml").read_bytes())[:-30])
     (tmp_path / "page.xml").write_text("<html><body><p>Not a feed</p></body></html>")
@@ -206,6 +208,32 @@ def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, worke
     times = [a.published for a, _ in read.articles]
     assert times == sorted(times) and len(set(times)) == 63
     assert all(d.topics == ["nato"] and [m.value for m in d.troops] == [1200] for _, d in read.articles)
+
+
+@pytest.mark.parametrize(("workers", "index_every", "slice_items"), [(0, 1, 1), (0, 3, 7), (2, 2, 5), (2, 64, 4000)])
+def test_every_item_comes_once_in_key_order_however_the_archive_is_sliced(
+    tmp_path, workers, index_every, slice_items, monkeypatch
+):
+    """Many items share a time across files (ties broken by id): slice bounds fall among equal times."""
+    monkeypatch.setattr(replay, "INDEX_EVERY", index_every)
+    monkeypatch.setattr(replay, "SLICE_ITEMS", slice_items)
+    monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 1)
+    for f in range(5):
+        items = "".join(
+            f"<item><guid>f{f}-{i}</guid><title>T {f} {i}</title>"
+            f"<pubDate>Mon, 02 Nov 2026 10:{i // 4:02d}:00 GMT</pubDate></item>"
+            for i in reversed(range(4 * f, 4 * f + 12))
+        )
+        (tmp_path / f"feed-{f}.xml").write_text(
+            f"<rss version='2.0'><channel><title>F{f}</title>{items}</channel></rss>"
+        )
+    with Archive([str(tmp_path)], workers=workers, pool_min_bytes=0) as archive:
+        archive.read()
+        first, again = list(archive), list(archive)  # --diff without --dry-run reads the archive twice
+    keys = [(a.when, a.id) for a in first]
+    assert len(keys) == archive.count == 60 and len(set(keys)) == 60
+    assert keys == sorted(keys)
+    assert [a.id for a in again] == [a.id for a in first]
 
 
 def test_replay_alerts_all_reaches_a_subscriber_added_after_the_first_replay(tmp_path):

@@ -176,6 +176,7 @@ def test_a_changed_gazetteer_changes_the_rules_fingerprint(tmp_path):
         ('version: "1"\nprepositions:\n  en:\n    in: [in, on]\nplaces:\n  x:\n    en: [X]\n', "quote it"),
         ('version: "1"\nprepositions: {}\nplaces:\n  x:\n    part_of: y\n    en: [X]\n', "part_of: no place 'y'"),
         ('version: "1"\nprepositions: {}\nplaces:\n  x:\n    english: [X]\n', "unknown keys ['english']"),
+        ('version: "1"\nprepositions: {}\nplaces:\n  ' + "x" * 65 + ":\n    en: [X]\n", "an id is 1 to 64 characters"),
     ],
 )
 def test_a_bad_gazetteer_is_a_clear_error(tmp_path, content, message):

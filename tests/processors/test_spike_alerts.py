@@ -106,6 +106,11 @@ def test_which_subscribers_hear_of_a_spike():
     assert heard == {1, 2}  # a topic-wide spike: subscribers with no language filter
     heard = {rule.id for rule in (anyone, greenland, danish, no_spikes, nato) if decide_spike_alert(rule, spike("da"))}
     assert heard == {3}  # a Danish spike: subscribers who follow Danish
+    words = SubscriptionRule(6, keywords=("Greenland",))
+    big_figures = SubscriptionRule(7, min_figure=10_000)
+    words_on_a_topic = SubscriptionRule(8, topics=frozenset({"greenland"}), keywords=("Nuuk",))
+    heard = {rule.id for rule in (words, big_figures, words_on_a_topic) if decide_spike_alert(rule, spike())}
+    assert heard == {8}  # filters of reports alone say nothing of which topics' volumes matter
 
 
 def test_a_spike_alert_reads_in_text_html_and_atom():

@@ -144,3 +144,21 @@ def test_the_migration_counts_stored_reports_by_hour_and_language(database_url):
     assert rows == {"p": ("da", hour_of(published)), "f": ("", hour_of(fetched))}
     assert kinds == {"all": "new_story,new_report,new_figure,figure_changed,spike", "some": "new_figure"}
     engine.dispose()
+
+
+def test_a_batch_rolled_back_does_not_move_the_warm_up(sessions, rules):
+    """The first stored hour (where the warm-up is counted from) moves only with a committed batch:
+    a batch dated ten days earlier that never reached the database must not end the warm-up."""
+    from newsvigil.processors.detect import detect
+    from newsvigil.records import Event
+
+    at = START + timedelta(hours=10)  # inside the first day of stored reports: still warming up
+    processor = ArticleProcessor(rules, sessions, alerts="none")
+    early = report(99_999, START - timedelta(days=10))
+    with sessions() as session:  # detected, then rolled back (as when the database refuses the batch)
+        processor.spikes.detect(session, [Event(early, detect(early, rules))])
+        session.rollback()
+    reports = history(days=1, burst_at=at)
+    for i in range(0, len(reports), 40):
+        processor.process(reports[i : i + 40])
+    assert spikes(sessions) == []
