@@ -17,7 +17,7 @@ from newsvigil.processors.series_assignment import record_series, stored_figure_
 from newsvigil.processors.spike_detection import SpikeDetector, recorded_spikes
 from newsvigil.processors.spikes import SpikeParams
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
-from newsvigil.processors.subscriptions import enqueue_alerts, enqueue_figure_alerts
+from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
 from newsvigil.storage.repositories import save_detections, stored_bodies
 
@@ -137,9 +137,7 @@ class ArticleProcessor:
                 spikes += recorded_spikes(session, known)
             alerted = 0
             if alerts != AlertPolicy.NONE:
-                alerted = enqueue_alerts(session, story_events, spikes) + enqueue_figure_alerts(
-                    session, changes, story_events
-                )
+                alerted = enqueue_alerts(session, story_events, spikes, changes)
         self.spikes.committed()
         result.events += events
         result.alerts += alerted

@@ -124,6 +124,17 @@ def record_series(
         ),
         key=lambda item: (item[0], item[1], item[2].id),
     )
+    # The stored points the additions are compared with, loaded for the whole batch (not per series,
+    # not per point): each series' newest, and for a late point (published before its series' stored
+    # newest; the additions come in time order, so only a stored point can be later) the latest
+    # stored point at or before it.
+    newest_stored = stored.newest_points(session, {row.id for _, _, row, _ in additions})
+    late = [
+        (row.id, when, article_id)
+        for when, article_id, row, _ in additions
+        if row.id in newest_stored and parse_time(newest_stored[row.id].published) > when
+    ]
+    before = dict(zip(late, stored.latest_points_before(session, late), strict=True))
     states: dict[int, _SeriesState] = {}
     now = utcnow()
     rows: list[dict[str, Any]] = []
@@ -132,10 +143,10 @@ def record_series(
     for when, article_id, row, mention in additions:
         state = states.get(row.id)
         if state is None:
-            newest_stored = stored.newest_point(session, row.id)
-            state = states[row.id] = _SeriesState(row, _stored(newest_stored, row) if newest_stored else None)
+            newest_point = newest_stored.get(row.id)
+            state = states[row.id] = _SeriesState(row, _stored(newest_point, row) if newest_point else None)
         newest = state.newest is None or state.newest.published <= when
-        previous = state.newest if newest else _latest_before(session, state, when, article_id)
+        previous = state.newest if newest else _latest_before(state, when, article_id, before[row.id, when, article_id])
         changed = previous is not None and figure_change(previous.figure, mention)
         point = _Point(None, len(rows), article_id, when, mention)
         if previous is not None and previous.index is not None:
@@ -164,10 +175,12 @@ def record_series(
     return _changes(session, changes) if changes else []
 
 
-def _latest_before(session: Session, state: _SeriesState, when: datetime, article_id: str) -> _Point | None:
-    """The latest point at or before `when` from another article: stored, or added by this batch."""
+def _latest_before(
+    state: _SeriesState, when: datetime, article_id: str, stored_point: SeriesPoint | None
+) -> _Point | None:
+    """The latest point at or before `when` from another article: `stored_point` (the stored one), or
+    one added by this batch."""
     candidates = [p for p in state.added if p.published <= when and p.article_id != article_id]
-    stored_point = stored.latest_point_before(session, state.row.id, when, article_id)
     if stored_point is not None:
         candidates.append(_stored(stored_point, state.row))
     return max(candidates, key=lambda p: p.published, default=None)

@@ -96,9 +96,12 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
     reports = [report_of(e) for e in events]
     times = [r.published for r in reports]
     keys = {r.article_id: lookup_keys(r.signature, r.figures) for r in reports}
-    by_key = stored.stories_by_key(session, (k for ks in keys.values() for k in ks))
+    # Only stories open in the batch's window can take its reports: neither the key lookup nor the
+    # stories loaded reach further (the keys a report joins already stored are those of open stories).
+    since, until = min(times) - window, max(times) + window
+    by_key = stored.stories_by_key(session, (k for ks in keys.values() for k in ks), since, until)
     stored_keys = {(key, story_id) for key, story_ids in by_key.items() for story_id in story_ids}
-    stories, titles = _load_states(session, _best_candidates(keys, by_key), (min(times) - window, max(times) + window))
+    stories, titles = _load_states(session, _best_candidates(keys, by_key), (since, until))
     added: dict[int, int] = {}
     new_keys: list[tuple[str, int]] = []
     members: list[dict] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -104,43 +104,27 @@ def create_subscription(session: Session, **requested: Any) -> Subscription:
     return add_subscription(session, **subscription_fields(**requested))
 
 
-def enqueue_alerts(session: Session, story_events: Sequence[StoryEvent], spikes: Sequence[RecordedSpike] = ()) -> int:
-    """Create the alerts the subscriptions want; the (subscription, event) key makes it exactly once.
-
-    A spike's alert carries the story event of the report that crossed it (among `story_events`).
-    """
+def enqueue_alerts(
+    session: Session,
+    story_events: Sequence[StoryEvent],
+    spikes: Sequence[RecordedSpike] = (),
+    changes: Sequence[FigureChange] = (),
+) -> int:
+    """Create the alerts the subscriptions want for a batch's story events, the spikes its reports
+    crossed and the figure changes they brought (subscriptions read once); the (subscription, event)
+    key makes each exactly once. A spike's and a change's alert carry the story event of their report
+    (among `story_events`)."""
     if not story_events:
         return 0
     subscriptions = [(rule_of(s), s) for s in active_subscriptions(session)]
     now = utcnow()
-    rows = []
-
-    def row(
-        sub: Subscription, key: str, story_event: StoryEvent, kind: AlertKind, urgent: bool, payload: AlertPayload
-    ) -> None:
-        held = sub.mode == DeliveryMode.DIGEST and not urgent
-        rows.append(
-            {
-                "subscription_id": sub.id,
-                "event_key": key,
-                "story_id": story_event.story_id,
-                "article_id": story_event.event.article.id,
-                "kind": kind,
-                "urgent": urgent,
-                "payload": json.dumps(payload, ensure_ascii=False),
-                "status": AlertStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
-                "created_at": now,
-            }
-        )
-
+    rows: list[dict[str, Any]] = []
     for story_event in story_events:
         for rule, sub in subscriptions:
             decision = decide_alert(rule, story_event)
             if decision is not None:
                 payload = alert_payload(story_event, decision.kind)
-                row(sub, story_event.key, story_event, decision.kind, decision.urgent, payload)
+                rows.append(_alert_row(sub, story_event.key, story_event, decision.kind, decision.urgent, payload, now))
     by_article = {e.event.article.id: e for e in story_events}
     for spike in spikes:
         crossed = by_article.get(spike.spike.article_id)
@@ -148,41 +132,44 @@ def enqueue_alerts(session: Session, story_events: Sequence[StoryEvent], spikes:
             continue
         for rule, sub in subscriptions:
             if decide_spike_alert(rule, spike):
-                row(sub, f"spike:{spike.id}", crossed, AlertKind.SPIKE, False, spike_payload(crossed, spike))
-    insert_alerts(session, rows)
-    return len(rows)
-
-
-def enqueue_figure_alerts(session: Session, changes: Sequence[FigureChange], story_events: Sequence[StoryEvent]) -> int:
-    """Create the figure_changed alerts the subscriptions want, each change with the story event of its
-    report; the key "series:<series id>:<article id>" makes each exactly once per subscriber."""
-    by_article = {e.event.article.id: e for e in story_events}
-    wanted = [(c, by_article[c.current.article_id]) for c in changes if c.current.article_id in by_article]
-    if not wanted:
-        return 0
-    subscriptions = [(rule_of(s), s) for s in active_subscriptions(session)]
-    now = utcnow()
-    rows = []
-    for change, story_event in wanted:
+                payload = spike_payload(crossed, spike)
+                rows.append(_alert_row(sub, f"spike:{spike.id}", crossed, AlertKind.SPIKE, False, payload, now))
+    for change in changes:
+        # The key "series:<series id>:<article id>" makes each change one alert per subscriber.
+        reported = by_article.get(change.current.article_id)
+        if reported is None:
+            continue
         for rule, sub in subscriptions:
-            decision = decide_figure_alert(rule, change, story_event)
-            if decision is None:
-                continue
-            held = sub.mode == DeliveryMode.DIGEST and not decision.urgent
-            rows.append(
-                {
-                    "subscription_id": sub.id,
-                    "event_key": change.event_key,
-                    "story_id": story_event.story_id,
-                    "article_id": change.current.article_id,
-                    "kind": decision.kind,
-                    "urgent": decision.urgent,
-                    "payload": json.dumps(figure_alert_payload(change, story_event), ensure_ascii=False),
-                    "status": AlertStatus.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
-                    "created_at": now,
-                }
-            )
+            figure = decide_figure_alert(rule, change, reported)
+            if figure is not None:
+                payload = figure_alert_payload(change, reported)
+                rows.append(_alert_row(sub, change.event_key, reported, figure.kind, figure.urgent, payload, now))
     insert_alerts(session, rows)
     return len(rows)
+
+
+def _alert_row(
+    sub: Subscription,
+    key: str,
+    story_event: StoryEvent,
+    kind: AlertKind,
+    urgent: bool,
+    payload: AlertPayload,
+    now: datetime,
+) -> dict[str, Any]:
+    """An alert's row: pending now, or held until the digest is due when the subscriber takes
+    digests and the alert is not urgent."""
+    held = sub.mode == DeliveryMode.DIGEST and not urgent
+    return {
+        "subscription_id": sub.id,
+        "event_key": key,
+        "story_id": story_event.story_id,
+        "article_id": story_event.event.article.id,
+        "kind": kind,
+        "urgent": urgent,
+        "payload": json.dumps(payload, ensure_ascii=False),
+        "status": AlertStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now + timedelta(minutes=sub.digest_minutes) if held else now,
+        "created_at": now,
+    }

@@ -12,7 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, cast, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from newsvigil.batching import batched
@@ -59,11 +73,14 @@ def points_of_articles(session: Session, article_ids: Iterable[str]) -> list[Ser
 def insert_points(session: Session, rows: Sequence[dict[str, Any]], links: Sequence[tuple[int, int]]) -> list[int]:
     """Insert points (one statement) and return their ids in order; `links` (row, row it was compared
     with) set previous_id between points of these rows (one more statement). Core statements: the
-    ORM's bulk paths cost about twice as much per row here."""
+    ORM's bulk paths cost about twice as much per row here. The ids are matched to the rows by their
+    (series, article), unique: asking for them in parameter order instead makes SQLAlchemy insert row
+    by row on SQLite (no sentinel to sort by there)."""
     if not rows:
         return []
     table = _POINTS
-    ids = list(session.execute(_INSERT_POINTS, list(rows)).scalars())
+    inserted = {(s, a): i for i, s, a in session.execute(_INSERT_POINTS, list(rows))}
+    ids = [inserted[row["series_id"], row["article_id"]] for row in rows]
     if links:
         session.execute(
             update(table).where(table.c.id == bindparam("point")).values(previous_id=bindparam("previous")),
@@ -73,7 +90,7 @@ def insert_points(session: Session, rows: Sequence[dict[str, Any]], links: Seque
 
 
 _POINTS = typing.cast(Table, SeriesPoint.__table__)
-_INSERT_POINTS = insert(_POINTS).returning(_POINTS.c.id, sort_by_parameter_order=True)
+_INSERT_POINTS = insert(_POINTS).returning(_POINTS.c.id, _POINTS.c.series_id, _POINTS.c.article_id)
 
 
 def delete_points(session: Session, point_ids: Sequence[int]) -> None:
@@ -81,18 +98,60 @@ def delete_points(session: Session, point_ids: Sequence[int]) -> None:
         session.execute(delete(SeriesPoint).where(SeriesPoint.id.in_(chunk)))
 
 
-def newest_point(session: Session, series_id: int) -> SeriesPoint | None:
-    """The series' latest point (by publication time, then id)."""
-    query = select(SeriesPoint).where(SeriesPoint.series_id == series_id)
-    return session.scalars(query.order_by(SeriesPoint.published.desc(), SeriesPoint.id.desc()).limit(1)).first()
+def _latest_id(series_id: Any, published_by: Any = None, other_than: Any = None) -> Any:
+    """The id of a series' latest point (by publication time, then id), published at or before
+    `published_by` and from another article than `other_than` when given: a correlated subquery, one
+    seek on ix_series_points_series_published per series instead of a scan of its points."""
+    point = aliased(SeriesPoint)
+    query = select(point.id).where(point.series_id == series_id)
+    if published_by is not None:
+        query = query.where(point.published <= published_by)
+    if other_than is not None:
+        query = query.where(point.article_id != other_than)
+    return query.order_by(point.published.desc(), point.id.desc()).limit(1).correlate_except(point).scalar_subquery()
 
 
-def latest_point_before(session: Session, series_id: int, when: datetime, article_id: str) -> SeriesPoint | None:
-    """The series' latest point published at or before `when`, from another article than `article_id`."""
-    query = select(SeriesPoint).where(
-        SeriesPoint.series_id == series_id, SeriesPoint.published <= when, SeriesPoint.article_id != article_id
-    )
-    return session.scalars(query.order_by(SeriesPoint.published.desc(), SeriesPoint.id.desc()).limit(1)).first()
+def newest_points(session: Session, series_ids: Iterable[int]) -> dict[int, SeriesPoint]:
+    """Each series' latest point (by publication time, then id), for the series that have one: one
+    statement per chunk of series."""
+    found: dict[int, SeriesPoint] = {}
+    for chunk in batched(sorted(set(series_ids))):
+        newest = select(_latest_id(SeriesRow.id).label("point_id")).where(SeriesRow.id.in_(chunk)).subquery()
+        query = select(SeriesPoint).join(newest, newest.c.point_id == SeriesPoint.id)
+        found.update((p.series_id, p) for p in session.scalars(query))
+    return found
+
+
+# Probes per statement: each is one SELECT of a UNION ALL, under SQLite's limit of 500 compound terms.
+_PROBES = 100
+
+
+def latest_points_before(session: Session, probes: Sequence[tuple[int, datetime, str]]) -> list[SeriesPoint | None]:
+    """For each probe (series id, time, article id): the series' latest point published at or before
+    the time from another article, or None; one statement per chunk of probes."""
+    found: list[SeriesPoint | None] = [None] * len(probes)
+    published_type = SeriesPoint.published.type
+    for first in range(0, len(probes), _PROBES):
+        chunk = probes[first : first + _PROBES]
+        rows = union_all(
+            *(
+                select(
+                    literal(first + i, Integer).label("probe"),
+                    literal(series_id, Integer).label("series_id"),
+                    literal(when, published_type).label("published"),
+                    literal(article_id, String).label("article_id"),
+                )
+                for i, (series_id, when, article_id) in enumerate(chunk)
+            )
+        ).subquery()
+        latest = select(
+            rows.c.probe,
+            _latest_id(rows.c.series_id, rows.c.published, rows.c.article_id).label("point_id"),
+        ).subquery()
+        query = select(latest.c.probe, SeriesPoint).join(SeriesPoint, SeriesPoint.id == latest.c.point_id)
+        for probe, point in session.execute(query):
+            found[probe] = point
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +280,10 @@ def series_list(session: Session, filters: SeriesFilters, limit: int = 200) -> l
         )
         query = query.where(exists(on_topic))
     rows = session.execute(query.order_by(counts.c.last.desc(), SeriesRow.id).limit(limit)).all()
+    newest = newest_points(session, [row.id for row, *_ in rows])
     out = []
     for row, points, changes, last in rows:
-        latest = newest_point(session, row.id)
+        latest = newest.get(row.id)
         out.append(
             {
                 **_series_json(row),

@@ -5,11 +5,12 @@ Storage only loads and saves; what is a spike is decided in newsvigil.processors
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, tuple_
+from sqlalchemy import Select, String, and_, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from newsvigil.batching import batched
@@ -23,18 +24,48 @@ def hourly_counts(
     session: Session, topics: Iterable[str], since_hour: int, until_hour: int
 ) -> list[tuple[str, str, int, int, int]]:
     """(topic, language, hour, reports, newest hour) of these topics from `since_hour` on: one row per
-    hour up to `until_hour`, and one row for all the hours after it (hour = until_hour + 1, newest =
-    the latest of them). A range of the (topic, hour, language) index, grouped by the database."""
+    hour up to `until_hour` (a range of the (topic, hour, language) index, grouped by the database),
+    and where a topic has reports after it, rows of hour until_hour + 1 with no count (0) and the
+    newest hour after it: one for the topic (language "") and one for each language counted.
+
+    The newest hours are index seeks from the end of each topic's range, not a count of all later
+    reports: replaying an old archive into a database with newer reports must not read them all."""
     wanted = sorted(set(topics))
     if not wanted:
         return []
-    bucket = case((ArticleTopic.hour > until_hour, until_hour + 1), else_=ArticleTopic.hour)
-    rows = session.execute(
-        select(ArticleTopic.topic, ArticleTopic.language, bucket, func.count(), func.max(ArticleTopic.hour))
-        .where(ArticleTopic.topic.in_(wanted), ArticleTopic.hour >= since_hour)
-        .group_by(ArticleTopic.topic, ArticleTopic.language, bucket)
+    counted = session.execute(
+        select(ArticleTopic.topic, ArticleTopic.language, ArticleTopic.hour, func.count())
+        .where(ArticleTopic.topic.in_(wanted), ArticleTopic.hour >= since_hour, ArticleTopic.hour <= until_hour)
+        .group_by(ArticleTopic.topic, ArticleTopic.language, ArticleTopic.hour)
     )
-    return [(topic, language or "", int(hour), int(n), int(newest)) for topic, language, hour, n, newest in rows]
+    rows = []
+    for topic, language, hour, n in counted:
+        at = typing.cast(int, hour)  # the range leaves out the rows without an hour
+        rows.append((topic, language or "", at, int(n), at))
+    keys = [(topic, "") for topic in wanted] + sorted({(topic, language) for topic, language, *_ in rows if language})
+    return rows + [
+        (topic, language, until_hour + 1, 0, newest)
+        for topic, language, newest in _newest_after(session, keys, until_hour)
+    ]
+
+
+# Keys per statement: each is one SELECT of a UNION ALL, under SQLite's limit of 500 compound terms.
+_KEYS = 100
+
+
+def _newest_after(session: Session, keys: Sequence[tuple[str, str]], hour: int) -> list[tuple[str, str, int]]:
+    """(topic, language, newest hour) of each key (language "" = any) with reports after `hour`."""
+    found: list[tuple[str, str, int]] = []
+    for first in range(0, len(keys), _KEYS):
+        newest = []
+        for topic, language in keys[first : first + _KEYS]:
+            query = select(ArticleTopic.hour).where(ArticleTopic.topic == topic, ArticleTopic.hour > hour)
+            if language:
+                query = query.where(ArticleTopic.language == language)
+            latest = query.order_by(ArticleTopic.hour.desc()).limit(1).scalar_subquery()
+            newest.append(select(literal(topic, String).label("topic"), literal(language, String), latest))
+        found += [(t, lang, int(h)) for t, lang, h in session.execute(union_all(*newest)) if h is not None]
+    return found
 
 
 def first_report_hour(session: Session) -> int | None:

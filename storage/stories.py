@@ -22,11 +22,17 @@ from newsvigil.storage.repositories import upsert
 STORIES_PER_QUERY = 100  # per-story subqueries in one UNION ALL (SQLite allows 500 terms in a compound SELECT)
 
 
-def stories_by_key(session: Session, keys: Iterable[str]) -> dict[str, list[int]]:
-    """The stories stored under each of these lookup keys."""
+def stories_by_key(session: Session, keys: Iterable[str], since: datetime, until: datetime) -> dict[str, list[int]]:
+    """The stories seen within [since, until] stored under each of these lookup keys: a coarse key
+    (a place and actor) is shared by stories of years, and only those of the window can be joined."""
     found: dict[str, list[int]] = {}
     for chunk in batched(sorted(set(keys))):
-        for key, story_id in session.execute(select(StoryKey.key, StoryKey.story_id).where(StoryKey.key.in_(chunk))):
+        query = (
+            select(StoryKey.key, StoryKey.story_id)
+            .join(StoryRow, StoryRow.id == StoryKey.story_id)
+            .where(StoryKey.key.in_(chunk), StoryRow.last_seen >= since, StoryRow.first_seen <= until)
+        )
+        for key, story_id in session.execute(query):
             found.setdefault(key, []).append(story_id)
     return found
 

@@ -6,9 +6,11 @@ and the worker take after detection."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from newsvigil.processors.pipeline import ArticleProcessor
 from newsvigil.processors.subscriptions import create_subscription
@@ -189,3 +191,86 @@ def test_min_figure_and_topics_filter_figure_alerts(sessions, rules):
     processor.store([report(1, "80,000 US troops", 80_000), report(2, "500 US troops", 500, days=5)])
     assert [a.subscription_id for a in alerts(sessions) if a.kind == "figure_changed"] == [big]
     assert small and elsewhere
+
+
+def many_series_report(name: str, places: list[str], value: float, days: float) -> tuple[Article, Detection]:
+    """A report giving a figure for US troops in each of `places`: one series each."""
+    figure_text = f"{value:,.0f} US troops"
+    article = Article(
+        id=name,
+        feed_url="https://outlet.example/rss",
+        source="Outlet",
+        title=f"Pentagon: troop levels in {len(places)} places",
+        summary=" ".join(f"{figure_text} in {place}." for place in places),
+        link=f"https://outlet.example/{name}",
+        published=START + timedelta(days=days),
+        language="en",
+    )
+    text, mentions, start = article.text, [], 0
+    for place in places:
+        start = text.index(figure_text, start)
+        end = start + len(figure_text)
+        mention = TroopMention(value, value, value, False, "troops", figure_text, start, end, "US", None, place, place)
+        mentions.append(mention)
+        start = end
+    return article, Detection(article.id, "en", ["nato"], mentions, "test")
+
+
+@contextmanager
+def counting(engine) -> Iterator[list[str]]:
+    """The statements run on `engine` inside the block."""
+    counted: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        counted.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_series_take_as_many_statements_for_many_series_as_for_few(sessions, rules):
+    """The series' stored points are loaded for the whole batch (or list), not per series or per late point."""
+    subscribe(sessions)
+    processor = ArticleProcessor(rules, sessions)
+    engine = sessions.kw["bind"]
+
+    def statements(places: list[str], days: float) -> tuple[int, int]:
+        """Statements to record a batch with, in each place's series, a newer and a late report (from
+        `days` on: the runs' stories are kept apart), and the alerts it raised."""
+        prefix = places[0]
+        processor.store(
+            [
+                many_series_report(f"{prefix}-first", places, 80_000, days=days),
+                many_series_report(f"{prefix}-old", places, 81_000, days=days + 10),
+            ]
+        )
+        with counting(engine) as counted:
+            result = processor.store(
+                [
+                    many_series_report(f"{prefix}-new", places, 65_000, days=days + 20),  # the newest: a change
+                    many_series_report(f"{prefix}-late", places, 70_000, days=days + 5),  # between the stored ones
+                ]
+            )
+        return len(counted), result.alerts
+
+    few = statements([f"few{n}" for n in range(2)], days=0)
+    many = statements([f"many{n}" for n in range(40)], days=100)
+    assert few[0] == many[0]
+    assert (few[1], many[1]) == (2, 40)  # one figure_changed per series
+    with sessions() as s:
+        first = {
+            p.series_id: p.id for p in s.scalars(select(SeriesPoint).where(SeriesPoint.article_id == "many0-first"))
+        }
+        late = s.scalars(select(SeriesPoint).where(SeriesPoint.article_id == "many0-late")).all()
+        assert len(late) == 40 and all(p.changed and not p.newest for p in late)
+        assert {p.series_id: p.previous_id for p in late} == first  # compared with the stored point before it
+
+        with counting(engine) as listing_few:
+            few_series = series_list(s, SeriesFilters(), limit=2)
+        with counting(engine) as listing_many:
+            many_series = series_list(s, SeriesFilters(), limit=42)
+    assert (len(few_series), len(many_series), len(listing_few)) == (2, 42, len(listing_many))
+    assert all(x["latest"]["figure"]["value"] == 65_000 for x in many_series)

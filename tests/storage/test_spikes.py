@@ -61,8 +61,12 @@ def test_a_burst_is_recorded_once_and_its_counts_are_grouped_by_hour(sessions, r
     assert all(count >= SpikeParams().min_reports for *_, count, _ in found)
     with sessions() as session:
         rows = hourly_counts(session, ["greenland"], hour_of(START), hour_of(at))
-        counted = {(lang, hour): n for _, lang, hour, n, _ in rows}
-        assert sum(counted.values()) == len(reports)
+        counted = {(lang, hour): n for _, lang, hour, n, _ in rows if hour <= hour_of(at)}
+        assert sum(counted.values()) == len([r for r in reports if hour_of(r.when) <= hour_of(at)])
+        # After the window: not counted, only each key's newest hour.
+        after = {lang: (n, newest) for _, lang, hour, n, newest in rows if hour > hour_of(at)}
+        newest = {lang: max(hour_of(r.when) for r in reports if r.language == lang) for lang in ("en", "da")}
+        assert after == {"": (0, hour_of(reports[-1].when)), "en": (0, newest["en"]), "da": (0, newest["da"])}
         assert counted["en", hour_of(at)] >= 25
         assert {lang for lang, _ in counted} == {"en", "da"}
         items, _ = spikes_page(session, topic="greenland", language="")

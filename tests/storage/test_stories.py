@@ -11,7 +11,14 @@ from newsvigil.processors.story_assignment import assign_stories
 from newsvigil.records import Detection, TroopMention
 from newsvigil.storage.models import StoryArticle
 from newsvigil.storage.repositories import save_detections
-from newsvigil.storage.stories import StorySummary, figures_json, new_story, recent_members, save_placements
+from newsvigil.storage.stories import (
+    StorySummary,
+    figures_json,
+    new_story,
+    recent_members,
+    save_placements,
+    stories_by_key,
+)
 from tests.storage.test_repositories import article
 
 
@@ -138,3 +145,21 @@ def test_member_figures_stored_before_places_read_as_figures_without_details(ses
     assert found[frozenset({"name2"})].figures == frozenset({(30, 30), (700, 700)})
     assert found[frozenset({"name2"})].details == frozenset({(700, 700, True, "kosovo", "NATO")})
     assert found[frozenset({"name2"})].language == "en"
+
+
+def test_stories_under_a_key_are_those_open_in_the_window(sessions):
+    """A coarse key (a place and actor) is shared by stories of years: the lookup returns only those
+    seen within the batch's window."""
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    with sessions.begin() as s:
+        old = new_story(s, "a year before", ["nato"], start - timedelta(days=365)).id
+        recent = new_story(s, "the day before", ["nato"], start - timedelta(days=1)).id
+        later = new_story(s, "a month after", ["nato"], start + timedelta(days=30)).id
+        keys = [("p:europe:US", story) for story in (old, recent, later)] + [("f:80000-80000", old)]
+        save_placements(s, [], keys, [])
+    with sessions() as s:
+        window = (start - timedelta(days=2), start + timedelta(days=2))
+        assert stories_by_key(s, ["p:europe:US", "f:80000-80000"], *window) == {"p:europe:US": [recent]}
+        everything = (start - timedelta(days=400), start + timedelta(days=40))
+        found = stories_by_key(s, ["p:europe:US"], *everything)
+        assert sorted(found["p:europe:US"]) == sorted([old, recent, later])
