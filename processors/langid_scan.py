@@ -54,34 +54,41 @@ class ByteScanner:
     def __init__(self, nextmove: Any, row: Any, output: Any) -> None:
         self._next = np.asarray(nextmove, dtype=np.uint32)
         rows = np.asarray(row, dtype=np.uint16)
-        self._rowbase = rows.astype(np.intp) << 8
         self._output = np.asarray(output, dtype=np.intp)
         states = len(rows)
         if self._next.size % 256 or len(self._output) != states or int(self._next.max()) >= states:
             raise ValueError("not a byte DFA")
         # The walk pads the text with zero bytes: they must keep the automaton at its root, and the
         # root must count nothing.
-        if int(self._next[self._rowbase[0]]) != 0 or self._output[0] >= 0:
+        if int(self._next[int(rows[0]) << 8]) != 0 or self._output[0] >= 0:
             raise ValueError("byte 0 leaves the root")
         self.depth = _trie_depth(self._next, rows, states)
         if self.depth > _MAX_DEPTH:
             raise ValueError(f"n-grams of {self.depth} bytes")
         self._pad = bytes(self.depth - 1)
+        # The row base of the state after each (row base + byte): one take per step of the walk
+        # instead of two (numpy's cost per call dominates on a short sample). int32 holds any
+        # uint16 row << 8; built in slices, so that no table-sized index array is made at once.
+        self._next_base = np.empty(self._next.size, dtype=np.int32)
+        for lo in range(0, self._next.size, 1 << 20):
+            self._next_base[lo : lo + (1 << 20)] = rows.take(self._next[lo : lo + (1 << 20)])
+        self._next_base <<= 8
 
     def features(self, data: bytes) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]] | None:
         """None when the bytes hold no feature."""
         n = len(data)
         if not n:
             return None
-        padded = np.frombuffer(self._pad + data, dtype=np.uint8).astype(np.intp)
-        nextmove, rowbase = self._next, self._rowbase
-        # Row base of the state after each window's first byte, then after each following byte.
-        base = rowbase.take(nextmove.take(padded[:n]))
+        padded = np.frombuffer(self._pad + data, dtype=np.uint8).astype(np.int32)
+        next_base = self._next_base
+        # Row base of the state after each window's first byte (read from row 0: after `depth`
+        # bytes the state no longer depends on where the walk began), then after each following byte.
+        base = next_base.take(padded[:n])
         for k in range(1, self.depth - 1):
             base += padded[k : k + n]
-            base = rowbase.take(nextmove.take(base))
+            base = next_base.take(base)
         base += padded[self.depth - 1 :]
-        found = self._output.take(nextmove.take(base))
+        found = self._output.take(self._next.take(base))
         found = found[found >= 0]
         if not found.size:
             return None
