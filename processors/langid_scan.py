@@ -52,30 +52,36 @@ class ByteScanner:
     occurrence, their counts as float32), exactly what its Counter of DFA outputs holds."""
 
     def __init__(self, nextmove: Any, row: Any, output: Any) -> None:
-        self._next = np.asarray(nextmove, dtype=np.uint32)
+        next_state = np.asarray(nextmove, dtype=np.uint32)
         rows = np.asarray(row, dtype=np.uint16)
-        self._output = np.asarray(output, dtype=np.intp)
+        state_output = np.asarray(output, dtype=np.intp)
         states = len(rows)
-        if self._next.size % 256 or len(self._output) != states or int(self._next.max()) >= states:
+        if next_state.size % 256 or len(state_output) != states or int(next_state.max()) >= states:
             raise ValueError("not a byte DFA")
+        if int(state_output.max()) >= 1 << 31:
+            raise ValueError("feature indexes beyond int32")
         # The walk pads the text with zero bytes: they must keep the automaton at its root, and the
         # root must count nothing.
-        if int(self._next[int(rows[0]) << 8]) != 0 or self._output[0] >= 0:
+        if int(next_state[int(rows[0]) << 8]) != 0 or state_output[0] >= 0:
             raise ValueError("byte 0 leaves the root")
-        self.depth = _trie_depth(self._next, rows, states)
+        self.depth = _trie_depth(next_state, rows, states)
         if self.depth > _MAX_DEPTH:
             raise ValueError(f"n-grams of {self.depth} bytes")
         self._pad = bytes(self.depth - 1)
-        # The row base of the state after each (row base + byte): one take per step of the walk
-        # instead of two (numpy's cost per call dominates on a short sample). int32 holds any
-        # uint16 row << 8; built in slices, so that no table-sized index array is made at once.
-        self._next_base = np.empty(self._next.size, dtype=np.int32)
-        for lo in range(0, self._next.size, 1 << 20):
-            self._next_base[lo : lo + (1 << 20)] = rows.take(self._next[lo : lo + (1 << 20)])
+        # Two tables indexed like the DFA's moves (row base + byte), so that each step of the walk
+        # is one take (numpy's cost per call dominates on a short sample), in int32 (any uint16
+        # row << 8 fits): the row base of the state a move leads to, and the feature that state
+        # counts (-1 for none). Built in slices: no table-sized index array is made at once.
+        self._next_base = np.empty(next_state.size, dtype=np.int32)
+        self._next_feature = np.empty(next_state.size, dtype=np.int32)
+        for lo in range(0, next_state.size, 1 << 20):
+            moves = next_state[lo : lo + (1 << 20)]
+            self._next_base[lo : lo + len(moves)] = rows.take(moves)
+            self._next_feature[lo : lo + len(moves)] = state_output.take(moves)
         self._next_base <<= 8
 
-    def features(self, data: bytes) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]] | None:
-        """None when the bytes hold no feature."""
+    def features(self, data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]] | None:
+        """None when the bytes hold no feature. The indexes are int32: as numpy indexes, the same."""
         n = len(data)
         if not n:
             return None
@@ -88,7 +94,7 @@ class ByteScanner:
             base += padded[k : k + n]
             base = next_base.take(base)
         base += padded[self.depth - 1 :]
-        found = self._output.take(self._next.take(base))
+        found = self._next_feature.take(base)
         found = found[found >= 0]
         if not found.size:
             return None
