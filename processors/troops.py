@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from newsvigil.processors.lexicon import Hit, Lexicon, fold
@@ -735,7 +736,13 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
     troop figure said just before (within _OF_THEM_CHARS)."""
     out: list[Candidate] = []
     figures = [c for c in found if c.magnitude is None and c.kind == "unit"]
-    for phrase in rules.of_them.finditer(text):
+    if not figures:
+        return out
+    first_end = min(c.mention.end for c in figures)
+    last_end = max(c.mention.end for c in figures)
+    for phrase in rules.of_them.finditer(text, _of_them_scan_start(text, rules.of_them, first_end)):
+        if phrase.start() > last_end + _OF_THEM_CHARS:
+            break  # later phrases are further still from every figure
         before = [c for c in figures if 0 <= phrase.start() - c.mention.end <= _OF_THEM_CHARS]
         if not before:
             continue
@@ -769,6 +776,23 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
         )
         out.append(Candidate(mention, "of them", number, "", phrase.start(), phrase.end()))
     return out
+
+
+def _of_them_scan_start(text: str, of_them: re.Pattern[str], end: int) -> int:
+    """Where to look for "of them" phrases that may follow a figure ending at `end`: right after
+    the last digit before it, as no phrase holds a digit, so no phrase found reading the whole text
+    spans that digit, and the phrases after it are the same; else the text's start."""
+    if not _digit_free(of_them):
+        return 0
+    for k in range(end - 1, max(-1, end - 1 - _OF_THEM_CHARS), -1):
+        if text[k].isdecimal():  # a decimal digit: no phrase, nor a space between its words, matches one
+            return k + 1
+    return 0
+
+
+@lru_cache(maxsize=8)
+def _digit_free(pattern: re.Pattern[str]) -> bool:
+    return not any(c.isdecimal() for c in pattern.pattern)
 
 
 def _strength_candidate(text: str, folded: str, rules: TroopRules, m: re.Match[str]) -> Candidate | None:
