@@ -507,46 +507,20 @@ def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> li
 
 def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: TroopRules, hit: Hit) -> Candidate | None:
     unit_start = _unit_start(text, hit)
-    tokens = list(_TOKEN.finditer(text, max(0, unit_start - 160), unit_start))
-    i = len(tokens) - 1
-    modifiers = 0
-    while i >= 0:
-        tok = tokens[i].group()
-        if _numberish(tok, lang):
-            break
-        if tok in _SOFT:
-            i -= 1
-            continue
-        if tok in _BREAKS or _ends_sentence(tok) or modifiers == _MAX_MODIFIERS:
-            return None
-        modifiers += 1
-        i -= 1
-    if i < 0:
+    window_start = max(0, unit_start - 160)
+    # The number is a few tokens before the unit: the window's last tokens first, all of them if need be.
+    tokens = _last_tokens(text, window_start, unit_start)
+    run = _number_run(text, lang, tokens, complete=False) if tokens is not None else _MORE_TOKENS
+    if run is _MORE_TOKENS:
+        tokens = list(_TOKEN.finditer(text, window_start, unit_start))
+        run = _number_run(text, lang, tokens, complete=True)
+    if run is None or tokens is None:
         return None
+    j, i = run
     number_end = tokens[i].end()
     between = text[number_end:unit_start]
     if "\n" in between:
         return None
-
-    one = ONE_BY_LANG.get(lang or "", ONE)
-    j = i
-    while j > 0:
-        prev = tokens[j - 1].group()
-        if text[tokens[j - 1].end() : tokens[j].start()].strip():
-            break
-        if (
-            _numberish(prev, lang)
-            or prev.lower() in one
-            or (
-                prev.lower() in CONNECTORS
-                and j > 1
-                and is_number_word(tokens[j - 2].group(), lang)
-                and not DIGITS_RE.fullmatch(tokens[j].group())
-            )
-        ):
-            j -= 1
-        else:
-            break
     parsed = _read_number(text, tokens[j : i + 1], lang)
     if parsed is None:
         return None
@@ -587,6 +561,65 @@ def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: Troo
         action=_closest(rules.actions, text, folded, sentence_start, sentence_end, quote_start, unit_end),
     )
     return Candidate(mention, hit.label, number, between, unit_start, unit_end, sentence=(sentence_start, sentence_end))
+
+
+_MORE_TOKENS = (-1, -1)  # _number_run's answer may depend on tokens before those it was given
+_LAST_TOKENS_CHARS = 48
+
+
+def _last_tokens(text: str, start: int, end: int) -> list[re.Match[str]] | None:
+    """The tokens of text[start:end] (read from `start`) that begin at or after a point some
+    _LAST_TOKENS_CHARS before `end`: a space not followed by a digit, which no token holds (only a
+    digit group holds spaces, "1 200"), so that the tokens after it are the same whether reading
+    begins there or at `start`. None when there is no such point after `start`."""
+    for at in range(max(start + 1, end - _LAST_TOKENS_CHARS), end):
+        if text[at - 1].isspace() and not text[at].isdecimal():
+            return list(_TOKEN.finditer(text, at, end))
+    return None
+
+
+def _number_run(text: str, lang: str | None, tokens: list[re.Match[str]], complete: bool) -> tuple[int, int] | None:
+    """(j, i): tokens[j : i + 1] are the number before the unit that follows the tokens (at most
+    _MAX_MODIFIERS words between), None when there is none. When the tokens are not `complete` (the
+    last ones of the window), _MORE_TOKENS if the answer may depend on earlier ones."""
+    i = len(tokens) - 1
+    modifiers = 0
+    while i >= 0:
+        tok = tokens[i].group()
+        if _numberish(tok, lang):
+            break
+        if tok in _SOFT:
+            i -= 1
+            continue
+        if tok in _BREAKS or _ends_sentence(tok) or modifiers == _MAX_MODIFIERS:
+            return None
+        modifiers += 1
+        i -= 1
+    if i < 0:
+        return None if complete else _MORE_TOKENS
+
+    one = ONE_BY_LANG.get(lang or "", ONE)
+    j = i
+    while j > 0:
+        prev = tokens[j - 1].group()
+        if text[tokens[j - 1].end() : tokens[j].start()].strip():
+            break
+        if (
+            _numberish(prev, lang)
+            or prev.lower() in one
+            or (
+                prev.lower() in CONNECTORS
+                and j > 1
+                and is_number_word(tokens[j - 2].group(), lang)
+                and not DIGITS_RE.fullmatch(tokens[j].group())
+            )
+        ):
+            j -= 1
+        else:
+            break
+    if j < 2 and not complete:
+        return _MORE_TOKENS  # the run, or the test of a connector before it, may go on before the tokens
+    return j, i
 
 
 def _read_number(text: str, run: list[re.Match[str]], lang: str | None) -> tuple[float, int, bool] | None:
