@@ -90,6 +90,11 @@ class TroopRules:
     # make a figure count an incident ("killed", "arrested"), not a force.
     unit_classes: Lexicon = field(default_factory=lambda: Lexicon(()))
     incidents: Lexicon = field(default_factory=lambda: Lexicon(()))
+    # actors and actions are read over the same sentence of each figure: one pass finds both.
+    actors_and_actions: LexiconScan = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.actors_and_actions = LexiconScan([self.actors, self.actions])
 
 
 @dataclass(slots=True)

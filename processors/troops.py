@@ -490,6 +490,7 @@ def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> li
         return []
     start, end = cue.start(), after.end()
     s, e = _sentence(text, start, end)
+    actor, action = _closest_actor_and_action(rules, text, folded, s, e, start, end)
     mention = TroopMention(
         value=value,
         low=value,
@@ -499,8 +500,8 @@ def _count_after_unit(text: str, folded: str, rules: TroopRules, hit: Hit) -> li
         quote=text[start:end],
         start=start,
         end=end,
-        actor=_closest(rules.actors, text, folded, s, e, start, end),
-        action=_closest(rules.actions, text, folded, s, e, start, end),
+        actor=actor,
+        action=action,
     )
     return [Candidate(mention, "count", after.group("number"), "", hit.start, hit.end, sentence=(s, e))]
 
@@ -548,6 +549,7 @@ def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: Troo
 
     unit_end = hit.end
     sentence_start, sentence_end = _sentence(text, quote_start, unit_end)
+    actor, action = _closest_actor_and_action(rules, text, folded, sentence_start, sentence_end, quote_start, unit_end)
     mention = TroopMention(
         value=value,
         low=low,
@@ -557,8 +559,8 @@ def _candidate_before_unit(text: str, folded: str, lang: str | None, rules: Troo
         quote=text[quote_start:unit_end],
         start=quote_start,
         end=unit_end,
-        actor=_closest(rules.actors, text, folded, sentence_start, sentence_end, quote_start, unit_end),
-        action=_closest(rules.actions, text, folded, sentence_start, sentence_end, quote_start, unit_end),
+        actor=actor,
+        action=action,
     )
     return Candidate(mention, hit.label, number, between, unit_start, unit_end, sentence=(sentence_start, sentence_end))
 
@@ -753,9 +755,17 @@ def _sentence_of(text: str, candidate: Candidate) -> tuple[int, int]:
     return candidate.sentence or _sentence(text, m.start, m.end)
 
 
-def _closest(lexicon: Lexicon, text: str, folded: str, s: int, e: int, qs: int, qe: int) -> str | None:
-    """The label said right at the mention ("1 200 militaires américains"), else the sentence's first."""
-    hits = lexicon.find(text[s:e], folded[s:e])
+def _closest_actor_and_action(
+    rules: TroopRules, text: str, folded: str, s: int, e: int, qs: int, qe: int
+) -> tuple[str | None, str | None]:
+    """The actor and the action of a mention at text[qs:qe] in the sentence text[s:e] (_closest)."""
+    actors, actions = rules.actors_and_actions.scan(text[s:e], folded[s:e])
+    return _closest(actors, s, qs, qe), _closest(actions, s, qs, qe)
+
+
+def _closest(hits: list[Hit], s: int, qs: int, qe: int) -> str | None:
+    """The label said right at the mention ("1 200 militaires américains"), else the sentence's first
+    (`hits` in the sentence that starts at `s`)."""
     if not hits:
         return None
     for h in hits:
@@ -839,6 +849,7 @@ def _strength_candidate(text: str, folded: str, rules: TroopRules, m: re.Match[s
     if approx_start is not None:
         approx, start = True, approx_start
     s, e = _sentence(text, start, end)
+    actor, action = _closest_actor_and_action(rules, text, folded, s, e, start, end)
     mention = TroopMention(
         value=value,
         low=value,
@@ -848,8 +859,8 @@ def _strength_candidate(text: str, folded: str, rules: TroopRules, m: re.Match[s
         quote=text[start:end],
         start=start,
         end=end,
-        actor=_closest(rules.actors, text, folded, s, e, start, end),
-        action=_closest(rules.actions, text, folded, s, e, start, end),
+        actor=actor,
+        action=action,
     )
     return Candidate(
         mention, "strength", m.group("number"), "", m.start("formation"), m.end("formation"), sentence=(s, e)
