@@ -93,6 +93,32 @@ def test_actor_and_action(rules):
     assert (m.actor, m.action) == ("Denmark", "deployment")
 
 
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("The army will send two hundred and fifty thousand four hundred additional soldiers.", "en"),
+        ("Le pays enverra deux cent cinquante mille quatre cents soldats supplémentaires.", "fr"),
+    ],
+)
+def test_a_long_number_before_its_unit_is_read_whole(text, lang, rules):
+    # the words of the number begin far before the unit: more than the last few tokens
+    [m] = troops_in(text, rules.troops, lang)
+    assert m.value == 250400
+    assert m.quote.split()[0] in ("two", "deux")
+
+
+@pytest.mark.parametrize(
+    "text, lang, expected",
+    [
+        ("In 2022, 12 soldiers were wounded in the attack; six of them died later.", "en", [12, 6]),
+        ("Około 1 200 żołnierzy zostało rannych, a sześciu z nich zmarło.", "pl", [1200, 6]),
+        ("Of them all, 2 of them: 40 soldiers left and 10 of them came back.", "en", [40, 10]),
+    ],
+)
+def test_a_part_of_a_figure_said_after_it(text, lang, expected, rules):
+    assert [m.value for m in troops_in(text, rules.troops, lang)] == expected
+
+
 def test_change_from_one_figure_to_another_gives_both(rules):
     assert figures("Les effectifs passeront de 80 000 à 65 000 soldats.", rules) == [
         (80000, 80000, 80000, False),
