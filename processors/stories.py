@@ -3,7 +3,7 @@
 A report joins a story when it is a near duplicate (syndicated copy with light edits) or a
 related report (a shared topic plus similar text, or a shared figure and shared names) of one of
 the story's reports within the window; otherwise it opens a new story. Text similarity is the
-MinHash (datasketch) estimate of the Jaccard similarity of word shingles.
+MinHash estimate (datasketch's, computed here) of the Jaccard similarity of word shingles.
 
 Reports in different languages share no words: a report and a member in another language are
 related when, with a shared topic, they give the same figure (within approximation) about the same
@@ -12,6 +12,7 @@ place from the same actor (see `same_event_figure`).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -34,22 +35,54 @@ _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-ÞĄĆĘŁŃÓŚŹŻ][\w-]{2,}")
 
 
-_permutations = None
+# Universal hashing modulo the Mersenne prime 2^61 - 1 over SHA-1's first 4 bytes, with the
+# permutations datasketch's MinHash(num_perm=NUM_PERM, seed=7) draws: the same hash values as
+# `MinHash.update_batch` (a test compares them), without building a MinHash per report.
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+_SHIFT = np.uint64(61)
+_SEED = 7
+_permutations: tuple[np.ndarray, np.ndarray] | None = None
+_shingle_hashes: dict[str, int] = {}  # shingles recur across reports: SHA-1 once each (bounded below)
+_MAX_CACHED = 200_000
+
+
+def _draw_permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) pairs of MinHash(num_perm=NUM_PERM, seed=7), drawn the way datasketch draws them."""
+    gen = np.random.RandomState(_SEED)
+    pairs = [
+        (gen.randint(1, _MERSENNE, dtype=np.uint64), gen.randint(0, _MERSENNE, dtype=np.uint64))
+        for _ in range(NUM_PERM)
+    ]
+    a, b = np.array(pairs, dtype=np.uint64).T
+    return a, b
+
+
+def _hash32(shingle: str) -> int:
+    """datasketch's sha1_hash32: the first 4 bytes of the SHA-1 digest, little-endian."""
+    value = _shingle_hashes.get(shingle)
+    if value is None:
+        if len(_shingle_hashes) >= _MAX_CACHED:
+            _shingle_hashes.clear()
+        value = _shingle_hashes[shingle] = int.from_bytes(hashlib.sha1(shingle.encode()).digest()[:4], "little")
+    return value
 
 
 def signature(text: str) -> np.ndarray:
     """MinHash of the text's word unigrams and bigrams (lower-cased)."""
-    from datasketch import MinHash  # imported on first use: it pulls in scipy, a second of start-up
-
-    words = [w.lower() for w in _WORD.findall(text)]
-    shingles = set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
     global _permutations
-    if _permutations is None:  # generating them costs more than hashing a report: once per process
-        _permutations = MinHash(num_perm=NUM_PERM, seed=7).permutations
-    minhash = MinHash(num_perm=NUM_PERM, seed=7, permutations=_permutations)
-    minhash.update_batch([s.encode() for s in shingles] or [b""])
-    hashes: np.ndarray = minhash.hashvalues.astype(np.uint64)
-    return hashes
+    if _permutations is None:
+        _permutations = _draw_permutations()
+    a, b = _permutations
+    words = [w.lower() for w in _WORD.findall(text)]
+    shingles = set(words) | {f"{x} {y}" for x, y in itertools.pairwise(words)}
+    hashes = np.fromiter(map(_hash32, shingles or [""]), dtype=np.uint64, count=len(shingles) or 1)
+    products = hashes[:, None] * a + b  # wraps modulo 2^64, as datasketch's does
+    # x mod (2^61 - 1) without a division: 2^61 = 1 there, so fold the top 3 bits onto the rest
+    folded = (products & _MERSENNE) + (products >> _SHIFT)
+    folded = np.where(folded >= _MERSENNE, folded - _MERSENNE, folded)
+    minimum: np.ndarray = (folded & _MAX_HASH).min(axis=0)
+    return minimum
 
 
 BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (threshold (1/32)^(1/2))
