@@ -91,7 +91,8 @@ BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (thre
 def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str]:
     """Index keys under which a report is found again: its LSH bands and its figures."""
     rows = len(signature_) // BANDS
-    bands = [f"b{i}:" + "".join(f"{int(v):x}." for v in signature_[i * rows : (i + 1) * rows]) for i in range(BANDS)]
+    values = [f"{v:x}." for v in signature_.tolist()]  # Python ints: formatting numpy scalars costs more
+    bands = [f"b{i}:" + "".join(values[i * rows : (i + 1) * rows]) for i in range(BANDS)]
     figure_keys = {f"f:{m.low:g}-{m.high:g}" for m in figures}
     # a figure's place and actor: how a report in another language (no shared band, maybe a
     # rounded figure) finds the story of the same deployment
@@ -181,6 +182,7 @@ class StoryState:
     languages: set[str] = field(default_factory=set)
     figures: set[tuple[float, float]] = field(default_factory=set)
     members: list[Member] = field(default_factory=list)
+    signatures: np.ndarray | None = field(default=None, compare=False, repr=False)  # see member_signatures
 
 
 @dataclass(slots=True)
@@ -209,23 +211,45 @@ class Additions:
 
 def belongs(report: Report, story: StoryState, window: timedelta) -> float:
     """How strongly `report` belongs to `story` (0 = not at all)."""
-    if report.published - story.last_seen > window or story.last_seen - report.published > window:
+    if not _open_to(report, story, window):
         return 0.0
-    best = 0.0
-    shares_topic = bool(report.topics & story.topics)
-    report_figures = {figure_key(m) for m in report.figures}
+    jaccards = np.count_nonzero(member_signatures(story) == report.signature, axis=1) / len(report.signature)
+    return _strength(report, story, float(jaccards.max()))
+
+
+def _open_to(report: Report, story: StoryState, window: timedelta) -> bool:
+    """The story has members and was last seen within the window of the report."""
+    gap = report.published - story.last_seen
+    return bool(story.members) and -window <= gap <= window
+
+
+def _strength(report: Report, story: StoryState, closest: float) -> float:
+    """How strongly `report` belongs to an open `story` whose closest member text has Jaccard `closest`.
+
+    The strongest of its members: a near duplicate (1 + Jaccard) above a report in another language
+    on the same event (CROSS_LANGUAGE) above related text (the Jaccard) above shared figures and names
+    (RELATED_TEXT).
+    """
+    if closest >= NEAR_DUPLICATE:
+        return 1.0 + closest
+    if not report.topics & story.topics:
+        return 0.0
     report_marks = [figure_mark(m) for m in report.figures if m.place and m.actor]
-    for member in story.members:
-        jaccard = similarity(report.signature, member.signature)
-        if jaccard >= NEAR_DUPLICATE:
-            best = max(best, 1.0 + jaccard)
-        elif shares_topic and _same_event_across_languages(report, report_marks, member):
-            best = max(best, CROSS_LANGUAGE)
-        elif shares_topic and jaccard >= RELATED_TEXT:
-            best = max(best, jaccard)
-        elif shares_topic and report_figures & member.figures and len(report.names & member.names) >= 2:
-            best = max(best, RELATED_TEXT)
-    return best
+    if report_marks and any(_same_event_across_languages(report, report_marks, m) for m in story.members):
+        return CROSS_LANGUAGE
+    if closest >= RELATED_TEXT:
+        return closest
+    report_figures = {figure_key(m) for m in report.figures}
+    if report_figures and any(report_figures & m.figures and len(report.names & m.names) >= 2 for m in story.members):
+        return RELATED_TEXT
+    return 0.0
+
+
+def member_signatures(story: StoryState) -> np.ndarray:
+    """The signatures of a story's members as the rows of one array (kept until `absorb` changes them)."""
+    if story.signatures is None or len(story.signatures) != len(story.members):
+        story.signatures = np.stack([m.signature for m in story.members])
+    return story.signatures
 
 
 def _same_event_across_languages(report: Report, report_marks: list[FigureMark], member: Member) -> bool:
@@ -238,8 +262,16 @@ def _same_event_across_languages(report: Report, report_marks: list[FigureMark],
 
 
 def choose_story(report: Report, stories: list[StoryState], window: timedelta) -> StoryState | None:
-    """The story the report joins (the strongest match), or None for a new story."""
-    scored = [(belongs(report, s, window), s) for s in stories]
+    """The story the report joins (the strongest match, the first of equals), or None for a new story."""
+    candidates = [s for s in stories if _open_to(report, s, window)]
+    if not candidates:
+        return None
+    # every candidate's members compared at once; a story's closest member is the maximum of its rows
+    matrices = [member_signatures(s) for s in candidates]
+    starts = np.cumsum([0] + [len(m) for m in matrices[:-1]])
+    same = np.count_nonzero(np.concatenate(matrices) == report.signature, axis=1)
+    closest = np.maximum.reduceat(same, starts) / len(report.signature)
+    scored = [(_strength(report, s, c), s) for s, c in zip(candidates, closest.tolist(), strict=True)]
     scored = [(score, s) for score, s in scored if score > 0]
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 
@@ -268,3 +300,4 @@ def absorb(story: StoryState, report: Report, max_members: int) -> None:
     story.figures |= member.figures
     story.members.append(member)
     del story.members[:-max_members]
+    story.signatures = None
