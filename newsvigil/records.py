@@ -256,6 +256,10 @@ class Detection:
     troops: list[TroopMention]
     rules_version: str
     vague: list[VagueMention] = field(default_factory=list)
+    # The MinHash signature (uint64 bytes) of the article's text, computed where the article was
+    # detected (replay's pool processes, the poller before its transaction) so that storing only
+    # compares: a cache, never serialised nor compared; None means compute it when storing.
+    text_signature: bytes | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.processors.series_assignment import record_series, stored_figure_changes
 from newsvigil.processors.spike_detection import SpikeDetector, recorded_spikes
 from newsvigil.processors.spikes import SpikeParams
+from newsvigil.processors.stories import signature
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
@@ -49,11 +50,15 @@ Detected = tuple[Article, "Detection | str"]
 def detect_articles(
     articles: Sequence[Article], rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES
 ) -> list[Detected]:
-    """Detect each article; one whose detection raises carries the reason instead (never dropped)."""
+    """Detect each article (with the text signature of those on a topic); one whose detection raises
+    carries the reason instead (never dropped)."""
     out: list[Detected] = []
     for article in articles:
         try:
-            out.append((article, detect(article, rules, languages)))
+            detection = detect(article, rules, languages)
+            if detection.topics:  # a report for story clustering: its signature is computed here, not when storing
+                detection.text_signature = signature(article.text).tobytes()
+            out.append((article, detection))
         except Exception as exc:  # a detection bug must not block the other articles
             out.append((article, f"detection failed: {exc.__class__.__name__}: {exc}"))
     return out

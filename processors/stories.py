@@ -3,7 +3,7 @@
 A report joins a story when it is a near duplicate (syndicated copy with light edits) or a
 related report (a shared topic plus similar text, or a shared figure and shared names) of one of
 the story's reports within the window; otherwise it opens a new story. Text similarity is the
-MinHash (datasketch) estimate of the Jaccard similarity of word shingles.
+MinHash estimate (datasketch's, computed here) of the Jaccard similarity of word shingles.
 
 Reports in different languages share no words: a report and a member in another language are
 related when, with a shared topic, they give the same figure (within approximation) about the same
@@ -12,6 +12,7 @@ place from the same actor (see `same_event_figure`).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -34,22 +35,54 @@ _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-ÞĄĆĘŁŃÓŚŹŻ][\w-]{2,}")
 
 
-_permutations = None
+# Universal hashing modulo the Mersenne prime 2^61 - 1 over SHA-1's first 4 bytes, with the
+# permutations datasketch's MinHash(num_perm=NUM_PERM, seed=7) draws: the same hash values as
+# `MinHash.update_batch` (a test compares them), without building a MinHash per report.
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+_SHIFT = np.uint64(61)
+_SEED = 7
+_permutations: tuple[np.ndarray, np.ndarray] | None = None
+_shingle_hashes: dict[str, int] = {}  # shingles recur across reports: SHA-1 once each (bounded below)
+_MAX_CACHED = 200_000
+
+
+def _draw_permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) pairs of MinHash(num_perm=NUM_PERM, seed=7), drawn the way datasketch draws them."""
+    gen = np.random.RandomState(_SEED)
+    pairs = [
+        (gen.randint(1, _MERSENNE, dtype=np.uint64), gen.randint(0, _MERSENNE, dtype=np.uint64))
+        for _ in range(NUM_PERM)
+    ]
+    a, b = np.array(pairs, dtype=np.uint64).T
+    return a, b
+
+
+def _hash32(shingle: str) -> int:
+    """datasketch's sha1_hash32: the first 4 bytes of the SHA-1 digest, little-endian."""
+    value = _shingle_hashes.get(shingle)
+    if value is None:
+        if len(_shingle_hashes) >= _MAX_CACHED:
+            _shingle_hashes.clear()
+        value = _shingle_hashes[shingle] = int.from_bytes(hashlib.sha1(shingle.encode()).digest()[:4], "little")
+    return value
 
 
 def signature(text: str) -> np.ndarray:
     """MinHash of the text's word unigrams and bigrams (lower-cased)."""
-    from datasketch import MinHash  # imported on first use: it pulls in scipy, a second of start-up
-
-    words = [w.lower() for w in _WORD.findall(text)]
-    shingles = set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
     global _permutations
-    if _permutations is None:  # generating them costs more than hashing a report: once per process
-        _permutations = MinHash(num_perm=NUM_PERM, seed=7).permutations
-    minhash = MinHash(num_perm=NUM_PERM, seed=7, permutations=_permutations)
-    minhash.update_batch([s.encode() for s in shingles] or [b""])
-    hashes: np.ndarray = minhash.hashvalues.astype(np.uint64)
-    return hashes
+    if _permutations is None:
+        _permutations = _draw_permutations()
+    a, b = _permutations
+    words = [w.lower() for w in _WORD.findall(text)]
+    shingles = set(words) | {f"{x} {y}" for x, y in itertools.pairwise(words)}
+    hashes = np.fromiter(map(_hash32, shingles or [""]), dtype=np.uint64, count=len(shingles) or 1)
+    products = hashes[:, None] * a + b  # wraps modulo 2^64, as datasketch's does
+    # x mod (2^61 - 1) without a division: 2^61 = 1 there, so fold the top 3 bits onto the rest
+    folded = (products & _MERSENNE) + (products >> _SHIFT)
+    folded = np.where(folded >= _MERSENNE, folded - _MERSENNE, folded)
+    minimum: np.ndarray = (folded & _MAX_HASH).min(axis=0)
+    return minimum
 
 
 BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (threshold (1/32)^(1/2))
@@ -58,7 +91,8 @@ BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (thre
 def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str]:
     """Index keys under which a report is found again: its LSH bands and its figures."""
     rows = len(signature_) // BANDS
-    bands = [f"b{i}:" + "".join(f"{int(v):x}." for v in signature_[i * rows : (i + 1) * rows]) for i in range(BANDS)]
+    values = [f"{v:x}." for v in signature_.tolist()]  # Python ints: formatting numpy scalars costs more
+    bands = [f"b{i}:" + "".join(values[i * rows : (i + 1) * rows]) for i in range(BANDS)]
     figure_keys = {f"f:{m.low:g}-{m.high:g}" for m in figures}
     # a figure's place and actor: how a report in another language (no shared band, maybe a
     # rounded figure) finds the story of the same deployment
@@ -148,6 +182,7 @@ class StoryState:
     languages: set[str] = field(default_factory=set)
     figures: set[tuple[float, float]] = field(default_factory=set)
     members: list[Member] = field(default_factory=list)
+    signatures: np.ndarray | None = field(default=None, compare=False, repr=False)  # see member_signatures
 
 
 @dataclass(slots=True)
@@ -176,23 +211,45 @@ class Additions:
 
 def belongs(report: Report, story: StoryState, window: timedelta) -> float:
     """How strongly `report` belongs to `story` (0 = not at all)."""
-    if report.published - story.last_seen > window or story.last_seen - report.published > window:
+    if not _open_to(report, story, window):
         return 0.0
-    best = 0.0
-    shares_topic = bool(report.topics & story.topics)
-    report_figures = {figure_key(m) for m in report.figures}
+    jaccards = np.count_nonzero(member_signatures(story) == report.signature, axis=1) / len(report.signature)
+    return _strength(report, story, float(jaccards.max()))
+
+
+def _open_to(report: Report, story: StoryState, window: timedelta) -> bool:
+    """The story has members and was last seen within the window of the report."""
+    gap = report.published - story.last_seen
+    return bool(story.members) and -window <= gap <= window
+
+
+def _strength(report: Report, story: StoryState, closest: float) -> float:
+    """How strongly `report` belongs to an open `story` whose closest member text has Jaccard `closest`.
+
+    The strongest of its members: a near duplicate (1 + Jaccard) above a report in another language
+    on the same event (CROSS_LANGUAGE) above related text (the Jaccard) above shared figures and names
+    (RELATED_TEXT).
+    """
+    if closest >= NEAR_DUPLICATE:
+        return 1.0 + closest
+    if not report.topics & story.topics:
+        return 0.0
     report_marks = [figure_mark(m) for m in report.figures if m.place and m.actor]
-    for member in story.members:
-        jaccard = similarity(report.signature, member.signature)
-        if jaccard >= NEAR_DUPLICATE:
-            best = max(best, 1.0 + jaccard)
-        elif shares_topic and _same_event_across_languages(report, report_marks, member):
-            best = max(best, CROSS_LANGUAGE)
-        elif shares_topic and jaccard >= RELATED_TEXT:
-            best = max(best, jaccard)
-        elif shares_topic and report_figures & member.figures and len(report.names & member.names) >= 2:
-            best = max(best, RELATED_TEXT)
-    return best
+    if report_marks and any(_same_event_across_languages(report, report_marks, m) for m in story.members):
+        return CROSS_LANGUAGE
+    if closest >= RELATED_TEXT:
+        return closest
+    report_figures = {figure_key(m) for m in report.figures}
+    if report_figures and any(report_figures & m.figures and len(report.names & m.names) >= 2 for m in story.members):
+        return RELATED_TEXT
+    return 0.0
+
+
+def member_signatures(story: StoryState) -> np.ndarray:
+    """The signatures of a story's members as the rows of one array (kept until `absorb` changes them)."""
+    if story.signatures is None or len(story.signatures) != len(story.members):
+        story.signatures = np.stack([m.signature for m in story.members])
+    return story.signatures
 
 
 def _same_event_across_languages(report: Report, report_marks: list[FigureMark], member: Member) -> bool:
@@ -205,8 +262,16 @@ def _same_event_across_languages(report: Report, report_marks: list[FigureMark],
 
 
 def choose_story(report: Report, stories: list[StoryState], window: timedelta) -> StoryState | None:
-    """The story the report joins (the strongest match), or None for a new story."""
-    scored = [(belongs(report, s, window), s) for s in stories]
+    """The story the report joins (the strongest match, the first of equals), or None for a new story."""
+    candidates = [s for s in stories if _open_to(report, s, window)]
+    if not candidates:
+        return None
+    # every candidate's members compared at once; a story's closest member is the maximum of its rows
+    matrices = [member_signatures(s) for s in candidates]
+    starts = np.cumsum([0] + [len(m) for m in matrices[:-1]])
+    same = np.count_nonzero(np.concatenate(matrices) == report.signature, axis=1)
+    closest = np.maximum.reduceat(same, starts) / len(report.signature)
+    scored = [(_strength(report, s, c), s) for s, c in zip(candidates, closest.tolist(), strict=True)]
     scored = [(score, s) for score, s in scored if score > 0]
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 
@@ -235,3 +300,4 @@ def absorb(story: StoryState, report: Report, max_members: int) -> None:
     story.figures |= member.figures
     story.members.append(member)
     del story.members[:-max_members]
+    story.signatures = None

@@ -43,9 +43,16 @@ def report_of(event: Event) -> Report:
         source=article.source,
         language=event.detection.lang,
         figures=list(event.detection.troops),
-        signature=signature(article.text),
+        signature=text_signature(event),
         names=names(article.text),
     )
+
+
+def text_signature(event: Event) -> np.ndarray:
+    """The article's text signature: the one computed at detection when there is one."""
+    if event.detection.text_signature is not None:
+        return np.frombuffer(event.detection.text_signature, dtype=np.uint64)
+    return signature(event.article.text)
 
 
 def _best_candidates(keys: dict[str, list[str]], by_key: dict[str, list[int]]) -> set[int]:

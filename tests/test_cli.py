@@ -327,6 +327,7 @@ def test_removing_a_feed_while_the_feed_list_is_broken(tmp_path, env):
     assert f"removed {url}" in removed.stdout and "Traceback" not in removed.stderr
 
 
+@pytest.mark.slow  # a few seconds: make test-fast stays near a minute (CI runs it)
 def test_the_entry_point_in_a_real_process(env):
     """Real process: `python -m newsvigil.cli` itself, which the in-process runner skips (the
     interpreter's start-up and imports, exit codes, output through pipes, no traceback on a user error)."""
@@ -342,6 +343,7 @@ def test_the_entry_point_in_a_real_process(env):
     assert "Traceback" not in bad_since.stderr
 
 
+@pytest.mark.slow  # a few seconds: make test-fast stays near a minute (CI runs it)
 def test_sigterm_stops_run_cleanly_and_records_what_was_delivered(httpserver, tmp_path):
     """SIGTERM (docker stop, systemd, Kubernetes) once killed `run` at once: alerts it had delivered
     stayed pending and were sent again after the lease."""

@@ -179,6 +179,7 @@ def server():
         yield httpserver
 
 
+@pytest.mark.slow  # a few seconds: make test-fast stays near a minute (CI runs it)
 def test_hostile_feeds_each_get_a_reason_and_the_good_feed_is_read(server, tmp_path):
     feeds = tmp_path / "feeds.txt"
     urls = {name: server.url_for(f"/hostile/{name}") for name in CASES}

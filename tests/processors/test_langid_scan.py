@@ -42,6 +42,7 @@ def test_the_fast_identifier_is_in_use():
     assert 2 <= fast.scanner.depth <= 16
 
 
+@pytest.mark.slow  # a few seconds: make test-fast stays near a minute (CI runs it)
 def test_same_scores_on_the_corpus():
     for item in load_corpus(REPO_ROOT / "tests" / "processors" / "corpus"):
         text = join_text(item["title"], item["summary"])
