@@ -9,6 +9,12 @@ import random
 import time
 
 
+def first_line(exc: BaseException) -> str:
+    """An error's first line (its class name when it has no text): a driver's message goes on with SQL
+    and a link, which say nothing in a log line."""
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+
+
 class Outage:
     """The state of one dependency as the code that uses it sees it."""
 
@@ -39,8 +45,9 @@ class Outage:
         if self.since is None:
             self.since = time.monotonic()
             self.outages += 1
-            reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-            self.log.error("%s unavailable (%s: %s); retrying with backoff", self.name, exc.__class__.__name__, reason)
+            self.log.error(
+                "%s unavailable (%s: %s); retrying with backoff", self.name, exc.__class__.__name__, first_line(exc)
+            )
         self.failures += 1
         wait = min(self.max_wait, self.first_wait * 2 ** min(self.failures - 1, 16))
         return wait * self.rng.uniform(0.8, 1.2)

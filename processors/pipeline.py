@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Stateme
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
+from newsvigil.outage import first_line
 from newsvigil.processors.detect import detect
 from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.processors.series_assignment import record_series, stored_figure_changes
@@ -173,7 +174,7 @@ class ArticleProcessor:
                 except StatementError as single:
                     if not refused_by_database(single):
                         raise
-                    reason = str(single.orig or single).strip().splitlines()[0]
+                    reason = first_line(single.orig or single)
                     result.failed.append((one[0], f"refused by the database: {reason}"))
         if result.alerts and self.after_commit:
             self.after_commit()

@@ -34,6 +34,7 @@ from newsvigil.ingest.fulltext import add_full_text
 from newsvigil.ingest.parse import parse_feed
 from newsvigil.ingest.publish import ArticlePublisher, QueuedPublisher
 from newsvigil.ingest.schedule import HostBackoff, Intervals, next_delay
+from newsvigil.outage import first_line
 from newsvigil.records import Article, utc_iso, utcnow
 from newsvigil.settings import Settings
 from newsvigil.storage.models import Feed
@@ -401,6 +402,5 @@ def _unexpected(exc: Exception) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    """The error's first line: a driver's message goes on with SQL and a link, which say nothing here."""
-    orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or [exc.__class__.__name__])[0]
+    """The driver's error (a database error wraps it) in one line."""
+    return first_line(getattr(exc, "orig", None) or exc)
