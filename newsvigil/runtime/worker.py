@@ -1,5 +1,9 @@
 """Kafka mode: the faust-streaming worker. <prefix>.articles -> detect -> store -> <prefix>.events.
 
+faust consumes on this process's event loop; detecting and storing run in a child process
+(newsvigil.runtime.storing), one batch at a time, while the loop decodes the next batch and
+publishes the previous one's events: two cores at work.
+
 Offsets are acknowledged only after the database commit (manual acks), so a crash or a kill
 redelivers, and idempotent upserts make redelivery harmless. Undecodable messages and articles
 whose detection fails go to <prefix>.deadletter with their reason, and to the dead_letters table.
@@ -8,12 +12,14 @@ whose detection fails go to <prefix>.deadletter with their reason, and to the de
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib
 import json
 import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +30,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsvigil.bus import ALERTS_HEADER, decode_article
 from newsvigil.outage import Outage, summarise_repeats
 from newsvigil.processors.kafka_topics import ensure_topics
-from newsvigil.processors.pipeline import ArticleProcessor, BatchResult
+from newsvigil.processors.pipeline import BatchResult
 from newsvigil.records import AlertPolicy, Event, utcnow
 from newsvigil.runtime.components import Components
+from newsvigil.runtime.storing import StoringProcess
 from newsvigil.storage.repositories import save_dead_letters
 
 log = logging.getLogger("newsvigil.worker")
@@ -79,7 +86,8 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
     """The faust app with its agent, health and metrics pages; topics are created first."""
     settings, sessions, rules = components.settings, components.sessions, components.rules
     ensure_topics(settings)
-    processor = components.processor(on_event)
+    storing = StoringProcess(settings).start()
+    atexit.register(storing.close)  # before multiprocessing's own exit handler, which would kill it mid-batch
     dispatcher = components.dispatcher()
     metrics = WorkerMetrics()
     database = Outage("database", log)
@@ -119,13 +127,23 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
     @app.agent(articles_topic)
     async def process_articles(stream: Any) -> None:  # a faust Stream: noack() is not on StreamT
         manual = stream.noack()
-        async for batch in manual.noack_take(BATCH, within=BATCH_WAIT):
-            await handle_batch(batch)
-            for event in batch:  # acked only now: everything in the batch is committed
-                await manual.ack(event)
+        # Two batches in flight: while the storing process works on one, this loop decodes the next,
+        # and the finisher publishes the previous one's events and acks it. Acks stay in order.
+        jobs: asyncio.Queue[_Job] = asyncio.Queue(maxsize=1)
+        finisher = asyncio.ensure_future(finish_jobs(jobs, manual))
+        try:
+            async for batch in manual.noack_take(BATCH, within=BATCH_WAIT):
+                queued = asyncio.ensure_future(jobs.put(start_job(batch)))
+                await asyncio.wait({queued, finisher}, return_when=asyncio.FIRST_COMPLETED)
+                if finisher.done():
+                    queued.cancel()
+                    finisher.result()  # raises what ended it
+                    return
+        finally:
+            finisher.cancel()
 
-    async def handle_batch(batch: list[Any]) -> None:
-        started = time.perf_counter()
+    def start_job(batch: list[Any]) -> _Job:
+        """Decode a batch and hand its articles to the storing process (stored in the order given)."""
         groups: list[tuple[AlertPolicy, list]] = []  # consecutive articles sharing an alert policy
         letters = []
         for event in batch:
@@ -140,18 +158,33 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
                 groups.append((policy, []))
             groups[-1][1].append(article)
         metrics.articles_in.inc(len(batch))
-        result = await _with_retries(lambda: _store(processor, sessions, groups, letters, batch), database)
-        letters += result[1]
+        stored = asyncio.ensure_future(_with_retries(lambda: storing.process(groups), database) if groups else _none())
+        return _Job(batch, letters, stored, time.perf_counter())
+
+    async def finish_jobs(jobs: asyncio.Queue[_Job], manual: Any) -> None:
+        while True:
+            job = await jobs.get()
+            await finish_job(job)
+            for event in job.batch:  # acked only now: everything in the batch is committed
+                await manual.ack(event)
+
+    async def finish_job(job: _Job) -> None:
+        result = await job.stored
+        letters = job.letters + _failed_letters(result, job.batch)
+        if letters:
+            await _with_retries(lambda: _save_letters(sessions, letters), database)
         for letter in letters:
             await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
-        for item in result[0].events:
+        for item in result.events:
             await events_topic.send(key=item.id.encode(), value=json.dumps(item.to_json(), ensure_ascii=False).encode())
-        if result[0].alerts:
+            if on_event:
+                on_event(item)
+        if result.alerts:
             await deliver()
         metrics.dead_letters.inc(len(letters))
-        metrics.events_out.inc(len(result[0].events))
-        metrics.latency.observe(time.perf_counter() - started)
-        update_lag({event.message.tp: event.message.offset for event in batch})
+        metrics.events_out.inc(len(result.events))
+        metrics.latency.observe(time.perf_counter() - job.started)
+        update_lag({event.message.tp: event.message.offset for event in job.batch})
 
     def update_lag(last_offsets: dict[Any, int]) -> None:
         """Lag of every partition this worker owns now (not only the last message's), and no figure
@@ -223,32 +256,42 @@ def alert_policy(headers: Any) -> AlertPolicy:
     return AlertPolicy.NEW
 
 
-def _store(
-    processor: ArticleProcessor, sessions: Any, groups: list[tuple[AlertPolicy, list]], letters: list, batch: list
-) -> tuple[Any, list]:
-    """Commit dead letters and the batch's detections; returns (batch result, letters for failed detections)."""
-    result = BatchResult()
-    for policy, articles in groups:
-        part = processor.process(articles, alerts=policy)
-        result.events += part.events
-        result.failed += part.failed
-        result.alerts += part.alerts
+@dataclass(slots=True)
+class _Job:
+    """A batch on its way: decoded, given to the storing process (`stored`), not yet acked."""
+
+    batch: list[Any]
+    letters: list[dict[str, Any]]  # undecodable messages
+    stored: asyncio.Future[BatchResult]
+    started: float
+
+
+async def _none() -> BatchResult:
+    return BatchResult()
+
+
+def _failed_letters(result: BatchResult, batch: list) -> list[dict[str, Any]]:
+    """Dead letters for the articles whose detection failed or that the database refused."""
+    if not result.failed:
+        return []
     by_id: dict[str | None, Any] = {}
     for event in batch:
         by_id.setdefault(event.key.decode("utf-8", "replace") if event.key else None, event.message)
-    failed = [_letter(by_id.get(a.id) or batch[0].message, reason) for a, reason in result.failed]
-    if letters or failed:
-        with sessions.begin() as session:
-            save_dead_letters(session, letters + failed)
-    return result, failed
+    return [_letter(by_id.get(a.id) or batch[0].message, reason) for a, reason in result.failed]
+
+
+def _save_letters(sessions: Any, letters: list[dict[str, Any]]) -> None:
+    with sessions.begin() as session:
+        save_dead_letters(session, letters)
 
 
 async def _with_retries(step: Any, database: Outage) -> Any:
-    """Run a storage step until it succeeds: the database being down delays the batch, never acks it.
-    The outage is logged once when it starts and once when it ends."""
+    """Run a storage step (on a thread: the event loop goes on fetching) until it succeeds: the
+    database being down delays the batch, never acks it. The outage is logged once when it starts
+    and once when it ends."""
     while True:
         try:
-            result = step()
+            result = await asyncio.to_thread(step)
         except SQLAlchemyError as exc:
             await asyncio.sleep(database.failed(exc))
         else:

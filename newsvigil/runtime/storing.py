@@ -1,0 +1,175 @@
+"""The worker's storing process: a child process that detects and stores the worker's batches.
+
+faust consumes on the worker's event loop, one core's worth of Python; detecting and storing a batch
+is the rest. In one process they take turns: the loop could not fetch while a batch was stored, and
+every batch then waited for messages already in Kafka. In two processes they run at once, on two
+cores. The child holds its own database connections, rules and spike state; the worker sends it the
+decoded articles of one batch at a time and gets the batch's result back.
+
+Spawned, not forked: the worker's threads (faust's consumer thread, the event loop) must not be
+copied half-way. The child exits when the worker does: its end of the pipe reads end-of-file.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import pickle
+import signal
+import threading
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsvigil.outage import first_line
+from newsvigil.processors.pipeline import BatchResult
+from newsvigil.records import AlertPolicy, Article
+from newsvigil.settings import Settings
+
+log = logging.getLogger("newsvigil.worker")
+
+# Articles of one batch, in runs that share an alert policy (replay may ask for another per message).
+Groups = Sequence[tuple[AlertPolicy, list[Article]]]
+
+READY_TIMEOUT = 300.0  # seconds: the child imports newsvigil and loads the rules before its first batch
+RESTARTS = 3  # a child that dies this many times in a row on one batch is not restarted again
+
+
+class StorageFailed(SQLAlchemyError):
+    """A database error of the storing process that could not be sent as it was (told by its class
+    and first line)."""
+
+
+class StoringProcessLost(RuntimeError):
+    """The storing process died (killed, out of memory) more than RESTARTS times on one batch."""
+
+
+class StoringProcess:
+    """The worker's side of the child: `process` a batch (blocking; call it off the event loop)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._conn: Connection | None = None
+        self._child: multiprocessing.process.BaseProcess | None = None
+        self._ready = False
+        self._lock = threading.Lock()  # one batch at a time through the pipe
+
+    def start(self) -> StoringProcess:
+        """Start the child (it gets ready while the worker starts; the first batch waits for it)."""
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        child = context.Process(target=_serve, args=(theirs, self.settings), name="newsvigil-store", daemon=True)
+        child.start()
+        theirs.close()  # only the child holds its end now: the child reads end-of-file when we are gone
+        self._conn, self._child, self._ready = ours, child, False
+        return self
+
+    def process(self, groups: Groups) -> BatchResult:
+        """Detect and store one batch in the child; its exceptions (a database error: an outage) are
+        raised here. A child that died is restarted and given the batch again."""
+        with self._lock:
+            for attempt in range(RESTARTS + 1):
+                try:
+                    return self._exchange(groups)
+                except (EOFError, OSError) as exc:
+                    child = self._child
+                    self.close()  # reaps it: its exit code is known after
+                    code = child.exitcode if child else None
+                    if attempt == RESTARTS:
+                        raise StoringProcessLost(
+                            f"the storing process died {RESTARTS + 1} times on one batch (last exit code {code})"
+                        ) from exc
+                    log.error("the storing process exited (exit code %s); starting it again", code)
+                    self.start()
+            raise AssertionError("unreachable")
+
+    def _exchange(self, groups: Groups) -> BatchResult:
+        if self._conn is None:
+            self.start()
+        assert self._conn is not None
+        if not self._ready:
+            self._reply(READY_TIMEOUT)
+            self._ready = True
+        self._conn.send(list(groups))
+        result = self._reply(None)
+        assert isinstance(result, BatchResult)
+        return result
+
+    def _reply(self, timeout: float | None) -> Any:
+        assert self._conn is not None
+        if timeout is not None and not self._conn.poll(timeout):
+            raise EOFError(f"the storing process was not ready after {timeout:.0f} s")
+        kind, value = self._conn.recv()
+        if kind == "raised":
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Let the child finish its batch and exit; stop it if it does not."""
+        conn, child = self._conn, self._child
+        self._conn = self._child = None
+        if conn is not None:
+            conn.close()
+        if child is not None:
+            child.join(timeout=30)
+            if child.is_alive():
+                child.terminate()
+                child.join(timeout=5)
+
+
+def _serve(conn: Connection, settings: Settings) -> None:
+    """The child: build the processor, then detect and store each batch received until end-of-file."""
+    # A Ctrl-C in a terminal reaches the whole process group: the worker shuts down, and this process
+    # ends when the worker closes the pipe, after its batch (not in the middle of a transaction).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Imported here: the worker's side needs none of the storing stack.
+    from newsvigil.runtime.components import Components
+    from newsvigil.storage.database import make_engine, session_factory
+
+    try:
+        engine = make_engine(settings.database_url)  # the worker migrated the database already
+        processor = Components(settings, engine, session_factory(engine)).processor()  # loads the rules
+    except Exception as exc:
+        _send(conn, ("raised", exc))
+        return
+    _send(conn, ("ready", None))
+    while True:
+        try:
+            groups = conn.recv()
+        except (EOFError, OSError):
+            break  # the worker is gone
+        try:
+            reply: tuple[str, Any] = ("ok", _store(processor, groups))
+        except Exception as exc:  # the worker decides: an outage is retried, anything else ends it
+            reply = ("raised", exc)
+        if not _send(conn, reply):
+            break
+    engine.dispose()
+
+
+def _store(processor: Any, groups: Groups) -> BatchResult:
+    result = BatchResult()
+    for policy, articles in groups:
+        part = processor.process(articles, alerts=policy)
+        result.events += part.events
+        result.failed += part.failed
+        result.alerts += part.alerts
+    return result
+
+
+def _send(conn: Connection, reply: tuple[str, Any]) -> bool:
+    """Send a reply; an exception that cannot be pickled is sent as its class and first line."""
+    kind, value = reply
+    if kind == "raised":
+        try:
+            pickle.dumps(value)
+        except Exception:
+            text = f"{value.__class__.__name__}: {first_line(value)}"
+            value = StorageFailed(text) if isinstance(value, SQLAlchemyError) else RuntimeError(text)
+    try:
+        conn.send((kind, value))
+    except (BrokenPipeError, OSError):
+        return False
+    return True
