@@ -1,10 +1,11 @@
-"""The worker's storing process: a child process that detects and stores the worker's batches.
+"""The worker's storing process: a child process that stores the worker's detected batches.
 
-faust consumes on the worker's event loop, one core's worth of Python; detecting and storing a batch
-is the rest. In one process they take turns: the loop could not fetch while a batch was stored, and
-every batch then waited for messages already in Kafka. In two processes they run at once, on two
-cores. The child holds its own database connections, rules and spike state; the worker sends it the
-decoded articles of one batch at a time and gets the batch's result back.
+faust consumes on the worker's event loop, one core's worth of Python; storing a batch (stories,
+series, spikes, alerts: most of it waiting on the database) is the rest. In one process they took
+turns: the loop could not fetch while a batch was stored, and every batch then waited for messages
+already in Kafka. In two processes they run at once, on two cores. The child holds its own database
+connections, rules and spike state; the worker sends it one detected batch at a time (detection
+runs in the worker, while the child stores the batch before) and gets the batch's result back.
 
 Spawned, not forked: the worker's threads (faust's consumer thread, the event loop) must not be
 copied half-way. The child exits when the worker does: its end of the pipe reads end-of-file.
@@ -24,14 +25,15 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.outage import first_line
-from newsvigil.processors.pipeline import BatchResult
-from newsvigil.records import AlertPolicy, Article
+from newsvigil.processors.pipeline import BatchResult, Detected
+from newsvigil.records import AlertPolicy
 from newsvigil.settings import Settings
 
 log = logging.getLogger("newsvigil.worker")
 
-# Articles of one batch, in runs that share an alert policy (replay may ask for another per message).
-Groups = Sequence[tuple[AlertPolicy, list[Article]]]
+# The detected articles of one batch, in runs that share an alert policy (replay may ask for another
+# per message).
+Groups = Sequence[tuple[AlertPolicy, list[Detected]]]
 
 READY_TIMEOUT = 300.0  # seconds: the child imports newsvigil and loads the rules before its first batch
 RESTARTS = 3  # a child that dies this many times in a row on one batch is not restarted again
@@ -67,7 +69,7 @@ class StoringProcess:
         return self
 
     def process(self, groups: Groups) -> BatchResult:
-        """Detect and store one batch in the child; its exceptions (a database error: an outage) are
+        """Store one detected batch in the child; its exceptions (a database error: an outage) are
         raised here. A child that died is restarted and given the batch again."""
         with self._lock:
             for attempt in range(RESTARTS + 1):
@@ -120,7 +122,7 @@ class StoringProcess:
 
 
 def _serve(conn: Connection, settings: Settings) -> None:
-    """The child: build the processor, then detect and store each batch received until end-of-file."""
+    """The child: build the processor, then store each batch received until end-of-file."""
     # A Ctrl-C in a terminal reaches the whole process group: the worker shuts down, and this process
     # ends when the worker closes the pipe, after its batch (not in the middle of a transaction).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -151,8 +153,8 @@ def _serve(conn: Connection, settings: Settings) -> None:
 
 def _store(processor: Any, groups: Groups) -> BatchResult:
     result = BatchResult()
-    for policy, articles in groups:
-        part = processor.process(articles, alerts=policy)
+    for policy, detected in groups:
+        part = processor.store(detected, alerts=policy)
         result.events += part.events
         result.failed += part.failed
         result.alerts += part.alerts

@@ -1,8 +1,8 @@
 """Kafka mode: the faust-streaming worker. <prefix>.articles -> detect -> store -> <prefix>.events.
 
-faust consumes on this process's event loop; detecting and storing run in a child process
-(newsvigil.runtime.storing), one batch at a time, while the loop decodes the next batch and
-publishes the previous one's events: two cores at work.
+faust consumes on this process's event loop and a thread detects; storing runs in a child process
+(newsvigil.runtime.storing), one batch at a time, while this process decodes and detects the next
+batch and publishes the previous one's events: two cores at work.
 
 Offsets are acknowledged only after the database commit (manual acks), so a crash or a kill
 redelivers, and idempotent upserts make redelivery harmless. Undecodable messages and articles
@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsvigil.bus import ALERTS_HEADER, decode_article
 from newsvigil.outage import Outage, summarise_repeats
 from newsvigil.processors.kafka_topics import ensure_topics
-from newsvigil.processors.pipeline import BatchResult
+from newsvigil.processors.pipeline import BatchResult, detect_articles
 from newsvigil.records import AlertPolicy, Event, utcnow
 from newsvigil.runtime.components import Components
 from newsvigil.runtime.storing import StoringProcess
@@ -85,6 +85,7 @@ class WorkerMetrics:
 def build_app(components: Components, on_event: Callable[[Event], None] | None = None) -> faust.App:
     """The faust app with its agent, health and metrics pages; topics are created first."""
     settings, sessions, rules = components.settings, components.sessions, components.rules
+    languages = components.languages
     ensure_topics(settings)
     storing = StoringProcess(settings).start()
     atexit.register(storing.close)  # before multiprocessing's own exit handler, which would kill it mid-batch
@@ -142,6 +143,8 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
         finally:
             finisher.cancel()
 
+    last_stored: asyncio.Future[BatchResult] | None = None  # the batch read before: stored before the next
+
     def start_job(batch: list[Any]) -> _Job:
         """Decode a batch and hand its articles to the storing process (stored in the order given)."""
         groups: list[tuple[AlertPolicy, list]] = []  # consecutive articles sharing an alert policy
@@ -158,8 +161,19 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
                 groups.append((policy, []))
             groups[-1][1].append(article)
         metrics.articles_in.inc(len(batch))
-        stored = asyncio.ensure_future(_with_retries(lambda: storing.process(groups), database) if groups else _none())
-        return _Job(batch, letters, stored, time.perf_counter())
+        nonlocal last_stored
+        last_stored = asyncio.ensure_future(detect_and_store(groups, last_stored))
+        return _Job(batch, letters, last_stored, time.perf_counter())
+
+    async def detect_and_store(groups: list[tuple[AlertPolicy, list]], previous: asyncio.Future | None) -> BatchResult:
+        """Detect here (on a thread, while the storing process stores the batch before), then store
+        there, after the batch before: batches are stored in the order they were read."""
+        if not groups:
+            return BatchResult()
+        detected = await asyncio.to_thread(lambda: [(p, detect_articles(a, rules, languages)) for p, a in groups])
+        if previous is not None:
+            await asyncio.wait({previous})
+        return await _with_retries(lambda: storing.process(detected), database)
 
     async def finish_jobs(jobs: asyncio.Queue[_Job], manual: Any) -> None:
         while True:
@@ -264,10 +278,6 @@ class _Job:
     letters: list[dict[str, Any]]  # undecodable messages
     stored: asyncio.Future[BatchResult]
     started: float
-
-
-async def _none() -> BatchResult:
-    return BatchResult()
 
 
 def _failed_letters(result: BatchResult, batch: list) -> list[dict[str, Any]]:

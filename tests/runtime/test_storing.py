@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from newsvigil.processors.pipeline import detect_articles
 from newsvigil.records import AlertPolicy
 from newsvigil.runtime.storing import StoringProcess
 from newsvigil.settings import Settings
@@ -21,6 +22,12 @@ from newsvigil.storage.migrate import upgrade
 from tests.kafka_support import articles
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def detected(n: int, prefix: str = "a"):
+    from newsvigil.processors.rules import load_rules
+
+    return detect_articles(articles(n, prefix), load_rules(REPO_ROOT / "seeds" / "topics.yaml"))
 
 
 def stored_ids(url: str) -> set[str]:
@@ -58,21 +65,21 @@ def storing(sqlite_url):
 
 
 def test_a_batch_comes_back_with_its_events_and_is_stored(storing, sqlite_url):
-    batch = articles(5, "s")
+    batch = detected(5, "s")
     result = storing.process([(AlertPolicy.NEW, batch[:3]), (AlertPolicy.NONE, batch[3:])])
-    assert sorted(e.article.id for e in result.events) == [a.id for a in batch]
+    assert sorted(e.article.id for e in result.events) == [a.id for a, _ in batch]
     assert all(e.detection.troops for e in result.events)
     assert result.failed == []
-    assert stored_ids(sqlite_url) == {a.id for a in batch}
+    assert stored_ids(sqlite_url) == {a.id for a, _ in batch}
 
 
 def test_a_killed_child_is_started_again_and_the_batch_is_not_lost(storing, sqlite_url, caplog):
-    storing.process([(AlertPolicy.NEW, articles(2, "first"))])
+    storing.process([(AlertPolicy.NEW, detected(2, "first"))])
     first = storing._child.pid
     os.kill(first, signal.SIGKILL)
     assert wait_gone(first)
     with caplog.at_level(logging.ERROR, logger="newsvigil.worker"):
-        result = storing.process([(AlertPolicy.NEW, articles(2, "second"))])
+        result = storing.process([(AlertPolicy.NEW, detected(2, "second"))])
     assert [e.article.id for e in result.events] == ["second000000", "second000001"]
     assert storing._child.pid != first
     assert "the storing process exited (exit code -9); starting it again" in caplog.text
@@ -84,10 +91,10 @@ def test_a_database_error_reaches_the_worker_as_itself(sqlite_url):
     process = StoringProcess(Settings(database_url=sqlite_url)).start()
     try:
         with pytest.raises(OperationalError, match="no such table"):
-            process.process([(AlertPolicy.NEW, articles(1))])
+            process.process([(AlertPolicy.NEW, detected(1))])
         child = process._child.pid
         with pytest.raises(OperationalError):  # the same child, still serving
-            process.process([(AlertPolicy.NEW, articles(1))])
+            process.process([(AlertPolicy.NEW, detected(1))])
         assert process._child.pid == child
     finally:
         process.close()
@@ -100,9 +107,9 @@ def test_the_child_ends_when_the_worker_is_killed(sqlite_url):
         "from newsvigil.records import AlertPolicy\n"
         "from newsvigil.runtime.storing import StoringProcess\n"
         "from newsvigil.settings import Settings\n"
-        "from tests.kafka_support import articles\n"
+        "from tests.runtime.test_storing import detected\n"
         "process = StoringProcess(Settings(database_url=sys.argv[1])).start()\n"
-        "process.process([(AlertPolicy.NEW, articles(1))])\n"
+        "process.process([(AlertPolicy.NEW, detected(1))])\n"
         "print(process._child.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
