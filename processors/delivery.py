@@ -138,6 +138,10 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Outcomes of messages sent whose recording failed (the database went away meanwhile): recorded
+        # first in the next round. Dropped, their alerts would be sent again once their lease ran out.
+        self._unrecorded: list[tuple[Message, Outcome]] = []
+        self._unrecorded_lock = threading.Lock()
 
     def start(self, interval: float) -> Dispatcher:
         """Deliver in a background thread: at once after `notify()`, and every `interval` s for retries."""
@@ -185,6 +189,10 @@ class Dispatcher:
         """
         now = now or utcnow()
         counts = {"sent": 0, "retried": 0, "failed": 0}
+        with self._unrecorded_lock:
+            earlier, self._unrecorded = self._unrecorded, []
+        if earlier:
+            self._record_or_keep(earlier, counts)
         messages: list[Message] = []
         per_target: dict[str | None, int] = {}
         with self.sessions.begin() as session:
@@ -212,8 +220,17 @@ class Dispatcher:
                 messages.append(Message(recipient, taken))
         outcomes = self._send_all(messages)
         if outcomes:
-            self._record(outcomes, counts)
+            self._record_or_keep(outcomes, counts)
         return counts
+
+    def _record_or_keep(self, outcomes: list[tuple[Message, Outcome]], counts: dict[str, int]) -> None:
+        """Record outcomes; kept for the next round if the database fails (and the error raised)."""
+        try:
+            self._record(outcomes, counts)
+        except Exception:
+            with self._unrecorded_lock:
+                self._unrecorded = outcomes + self._unrecorded
+            raise
 
     def drain(self, on_round: Callable[[dict[str, int]], None] | None = None) -> tuple[int, int]:
         """Deliver rounds until nothing due is left or a round sends nothing (everything left waits for

@@ -49,15 +49,21 @@ Detected = tuple[Article, "Detection | str"]
 
 
 def detect_articles(
-    articles: Sequence[Article], rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    articles: Sequence[Article],
+    rules: RuleSet,
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    signatures: bool = True,
 ) -> list[Detected]:
-    """Detect each article (with the text signature of those on a topic); one whose detection raises
-    carries the reason instead (never dropped)."""
+    """Detect each article (with the text signature of those on a topic, unless `signatures` is
+    false: story assignment then computes it); one whose detection raises carries the reason
+    instead (never dropped)."""
     out: list[Detected] = []
     for article in articles:
         try:
             detection = detect(article, rules, languages)
-            if detection.topics:  # a report for story clustering: its signature is computed here, not when storing
+            if (
+                signatures and detection.topics
+            ):  # a report for story clustering: its signature is computed here, not when storing
                 detection.text_signature = signature(article.text).tobytes()
             out.append((article, detection))
         except Exception as exc:  # a detection bug must not block the other articles

@@ -21,11 +21,11 @@ log = logging.getLogger("newsvigil.combined")
 
 
 def run_combined(
-    components: Components, once: bool, on_cycle: OnCycle, on_event: Callable[[Event], None] | None = None
+    components: Components, once: bool, on_cycle: OnCycle, on_events: Callable[[list[Event]], None] | None = None
 ) -> None:
     """Run ingest and a worker together; with `once`, stop after one cycle is fully processed."""
     settings = components.settings
-    app = build_app(components, on_event)
+    app = build_app(components, on_events)
     monitor = publishing_monitor(components, kafka_publisher(settings)).start()
 
     @app.task

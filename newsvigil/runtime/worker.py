@@ -82,8 +82,9 @@ class WorkerMetrics:
         )
 
 
-def build_app(components: Components, on_event: Callable[[Event], None] | None = None) -> faust.App:
-    """The faust app with its agent, health and metrics pages; topics are created first."""
+def build_app(components: Components, on_events: Callable[[list[Event]], None] | None = None) -> faust.App:
+    """The faust app with its agent, health and metrics pages; topics are created first. `on_events`
+    gets each batch's new events (after they are stored and published)."""
     settings, sessions, rules = components.settings, components.sessions, components.rules
     languages = components.languages
     ensure_topics(settings)
@@ -167,10 +168,13 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
 
     async def detect_and_store(groups: list[tuple[AlertPolicy, list]], previous: asyncio.Future | None) -> BatchResult:
         """Detect here (on a thread, while the storing process stores the batch before), then store
-        there, after the batch before: batches are stored in the order they were read."""
+        there, after the batch before: batches are stored in the order they were read. The stories'
+        text signatures are left to the storing process: it has the time to spare, this one not."""
         if not groups:
             return BatchResult()
-        detected = await asyncio.to_thread(lambda: [(p, detect_articles(a, rules, languages)) for p, a in groups])
+        detected = await asyncio.to_thread(
+            lambda: [(p, detect_articles(a, rules, languages, signatures=False)) for p, a in groups]
+        )
         if previous is not None:
             await asyncio.wait({previous})
         return await _with_retries(lambda: storing.process(detected), database)
@@ -191,8 +195,8 @@ def build_app(components: Components, on_event: Callable[[Event], None] | None =
             await dead_topic.send(key=(letter["key"] or "").encode(), value=json.dumps(letter).encode())
         for item in result.events:
             await events_topic.send(key=item.id.encode(), value=json.dumps(item.to_json(), ensure_ascii=False).encode())
-            if on_event:
-                on_event(item)
+        if on_events and result.events:
+            on_events(result.events)
         if result.alerts:
             await deliver()
         metrics.dead_letters.inc(len(letters))
@@ -310,9 +314,9 @@ async def _with_retries(step: Any, database: Outage) -> Any:
 
 
 def run_worker(
-    components: Components, loglevel: str = "warning", on_event: Callable[[Event], None] | None = None
+    components: Components, loglevel: str = "warning", on_events: Callable[[list[Event]], None] | None = None
 ) -> None:
     """Run a worker until SIGTERM/SIGINT (faust handles both and shuts down cleanly)."""
-    app = build_app(components, on_event)
+    app = build_app(components, on_events)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -163,3 +163,55 @@ def test_repeated_client_errors_are_summarised(caplog):
         "Group Coordinator Request failed: NodeNotReadyError",
     ]
     assert summary.suppressed == 499
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_an_alert_sent_as_the_database_goes_away_is_recorded_once_it_is_back(httpserver, private_postgres, rules):
+    """The chaos test once got an alert twice: it was sent, the database went away before the outcome
+    was recorded, and the alert was sent again when its lease ran out."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from newsvigil.processors.delivery import Dispatcher
+    from newsvigil.processors.pipeline import ArticleProcessor
+    from newsvigil.settings import Settings
+    from newsvigil.storage.database import make_engine, session_factory
+    from newsvigil.storage.migrate import upgrade
+    from newsvigil.storage.models import AlertRow
+    from tests.kafka_support import articles
+    from tests.processors.test_stories_alerts import Receiver, subscribe
+
+    url, postgres = private_postgres
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    dispatcher = Dispatcher(sessions, Settings(database_url=url, allow_private_networks=True))
+    try:
+        _sub, secret = subscribe(sessions, target=httpserver.url_for("/hook"), kinds="new_story")
+        receiver = Receiver(secret)
+
+        def receive_then_stop_the_database(request):
+            response = receiver(request)
+            postgres("down")  # before the sender can record that the alert went out
+            return response
+
+        httpserver.expect_request("/hook").respond_with_handler(receive_then_stop_the_database)
+        ArticleProcessor(rules, sessions).process(articles(1))
+        with pytest.raises(SQLAlchemyError):
+            dispatcher.deliver_due()
+        assert len(receiver.deliveries) == 1
+        postgres("up")
+        engine.dispose()  # the pool's connections died with the server
+        dispatcher.deliver_due()
+        with sessions() as session:
+            assert [a.status for a in session.query(AlertRow)] == ["sent"]
+        # Even once the lease is over, nothing is sent again.
+        from datetime import timedelta
+
+        from newsvigil.records import utcnow
+
+        dispatcher.deliver_due(now=utcnow() + timedelta(hours=1))
+        assert len(receiver.deliveries) == 1
+    finally:
+        dispatcher.close()
+        engine.dispose()
