@@ -91,8 +91,17 @@ class QueuedPublisher:
 
     blocking = False
 
-    def __init__(self, bus: MemoryBus, *, batch: int = 500, pending: int = 2_000, linger: float = 0.05) -> None:
+    def __init__(
+        self,
+        bus: MemoryBus,
+        *,
+        batch: int = 500,
+        pending: int = 2_000,
+        linger: float = 0.05,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.bus = bus
+        self.on_close = on_close  # after the thread stopped: e.g. the storing process the bus hands to
         self.batch, self.pending, self.linger = batch, pending, linger
         self._lock = threading.Condition()
         self._jobs: deque[_Job] = deque()
@@ -157,6 +166,8 @@ class QueuedPublisher:
             self._lock.notify()
         if thread:
             thread.join()
+        if self.on_close:
+            self.on_close()
 
     def _take(self) -> list[_Job]:
         """The next jobs to run: one `write`, or articles of consecutive feeds up to `batch`."""

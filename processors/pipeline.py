@@ -77,6 +77,12 @@ def article_detector(topics_path: str, languages: tuple[str, ...]) -> Callable[[
     return lambda articles: detect_articles(articles, rules, languages)
 
 
+def log_failed(result: BatchResult) -> None:
+    """One error line per article that could not be processed."""
+    for article, reason in result.failed:
+        log.error("article %s (%s) not processed: %s", article.id, article.link or article.feed_url, reason)
+
+
 class ArticleProcessor:
     """articles -> detect -> store (one transaction) -> new events to `on_event`."""
 
@@ -103,8 +109,7 @@ class ArticleProcessor:
     def handle(self, articles: Sequence[Article]) -> list[Event]:
         """Process a batch (the embedded bus's handler); returns the new events."""
         result = self.process(articles)
-        for article, reason in result.failed:
-            log.error("article %s (%s) not processed: %s", article.id, article.link or article.feed_url, reason)
+        log_failed(result)
         return result.events
 
     def process(self, articles: Sequence[Article], alerts: AlertPolicy | None = None) -> BatchResult:

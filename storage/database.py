@@ -12,6 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsvigil.errors import DatabaseError
 
 
+def in_memory(url: str) -> bool:
+    """An in-memory SQLite database: it lives in one process, no other can open it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("postgresql://"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,10 +18,13 @@ from newsvigil.ingest.schedule import HostBackoff
 from newsvigil.outage import Outage
 from newsvigil.processors.delivery import Dispatcher
 from newsvigil.processors.detect import wants_full_text
+from newsvigil.processors.pipeline import log_failed
 from newsvigil.records import Article, Event, utcnow
 from newsvigil.runtime.components import Components
 from newsvigil.runtime.poller import PollReport, intervals, poll_cycle
+from newsvigil.runtime.storing import StoringProcess
 from newsvigil.settings import Settings
+from newsvigil.storage.database import in_memory
 from newsvigil.storage.repositories import ensure_feeds, next_due, user_feeds
 
 log = logging.getLogger("newsvigil.monitor")
@@ -130,10 +133,27 @@ def embedded_publisher(
     on_event: Callable[[Event], None] | None = None,
     after_commit: Callable[[], None] | None = None,
 ) -> QueuedPublisher:
-    """The embedded mode's bus: articles published go to the pipeline, in batches, on the publisher's thread."""
+    """The embedded mode's bus: articles published go to the pipeline, in batches, from the
+    publisher's thread. The pipeline (detection, storage, stories) runs in a storing process, so that
+    it and fetching and parsing use two cores; an in-memory SQLite database cannot be shared with
+    another process, so there it runs on the publisher's thread."""
     bus = MemoryBus()
-    bus.subscribe(ARTICLES, components.processor(on_event, after_commit=after_commit).handle)
-    return QueuedPublisher(bus)
+    if in_memory(components.settings.database_url):
+        bus.subscribe(ARTICLES, components.processor(on_event, after_commit=after_commit).handle)
+        return QueuedPublisher(bus)
+    storing = StoringProcess(components.settings).start()
+
+    def handle(articles: Sequence[Article]) -> None:
+        result = storing.handle(articles)
+        log_failed(result)
+        if result.alerts and after_commit:
+            after_commit()
+        if on_event:
+            for event in result.events:
+                on_event(event)
+
+    bus.subscribe(ARTICLES, handle)
+    return QueuedPublisher(bus, on_close=storing.close)
 
 
 def publishing_monitor(components: Components, publisher: ArticlePublisher) -> Monitor:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.outage import first_line
 from newsvigil.processors.pipeline import BatchResult, Detected
-from newsvigil.records import AlertPolicy
+from newsvigil.records import AlertPolicy, Article
 from newsvigil.settings import Settings
 
 log = logging.getLogger("newsvigil.worker")
@@ -71,10 +71,17 @@ class StoringProcess:
     def process(self, groups: Groups) -> BatchResult:
         """Store one detected batch in the child; its exceptions (a database error: an outage) are
         raised here. A child that died is restarted and given the batch again."""
+        return self._call(("store", list(groups)))
+
+    def handle(self, articles: Sequence[Article]) -> BatchResult:
+        """Detect and store articles in the child (the embedded mode: its parent fetches and parses)."""
+        return self._call(("process", list(articles)))
+
+    def _call(self, request: tuple[str, Any]) -> BatchResult:
         with self._lock:
             for attempt in range(RESTARTS + 1):
                 try:
-                    return self._exchange(groups)
+                    return self._exchange(request)
                 except (EOFError, OSError) as exc:
                     child = self._child
                     self.close()  # reaps it: its exit code is known after
@@ -87,14 +94,14 @@ class StoringProcess:
                     self.start()
             raise AssertionError("unreachable")
 
-    def _exchange(self, groups: Groups) -> BatchResult:
+    def _exchange(self, request: tuple[str, Any]) -> BatchResult:
         if self._conn is None:
             self.start()
         assert self._conn is not None
         if not self._ready:
             self._reply(READY_TIMEOUT)
             self._ready = True
-        self._conn.send(list(groups))
+        self._conn.send(request)
         result = self._reply(None)
         assert isinstance(result, BatchResult)
         return result
@@ -139,11 +146,12 @@ def _serve(conn: Connection, settings: Settings) -> None:
     _send(conn, ("ready", None))
     while True:
         try:
-            groups = conn.recv()
+            kind, payload = conn.recv()
         except (EOFError, OSError):
             break  # the worker is gone
         try:
-            reply: tuple[str, Any] = ("ok", _store(processor, groups))
+            result = processor.process(payload) if kind == "process" else _store(processor, payload)
+            reply: tuple[str, Any] = ("ok", result)
         except Exception as exc:  # the worker decides: an outage is retried, anything else ends it
             reply = ("raised", exc)
         if not _send(conn, reply):
