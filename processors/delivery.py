@@ -40,6 +40,7 @@ from newsvigil.storage.alerts import (
     pending_counts,
     record_attempt,
 )
+from newsvigil.storage.database import unreachable
 from newsvigil.storage.models import Subscription
 
 log = logging.getLogger("newsvigil.delivery")
@@ -224,12 +225,14 @@ class Dispatcher:
         return counts
 
     def _record_or_keep(self, outcomes: list[tuple[Message, Outcome]], counts: dict[str, int]) -> None:
-        """Record outcomes; kept for the next round if the database fails (and the error raised)."""
+        """Record outcomes; kept for the next round if the database cannot be reached (the error is
+        raised). Outcomes it refuses are not kept: they would block every round after."""
         try:
             self._record(outcomes, counts)
-        except Exception:
-            with self._unrecorded_lock:
-                self._unrecorded = outcomes + self._unrecorded
+        except Exception as exc:
+            if unreachable(exc):
+                with self._unrecorded_lock:
+                    self._unrecorded = outcomes + self._unrecorded
             raise
 
     def drain(self, on_round: Callable[[dict[str, int]], None] | None = None) -> tuple[int, int]:

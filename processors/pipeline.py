@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
@@ -21,6 +21,7 @@ from newsvigil.processors.stories import signature
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
+from newsvigil.storage.database import unreachable
 from newsvigil.storage.repositories import save_detections, stored_bodies
 
 log = logging.getLogger("newsvigil.pipeline")
@@ -29,9 +30,7 @@ log = logging.getLogger("newsvigil.pipeline")
 def refused_by_database(exc: StatementError) -> bool:
     """The database refused the data (a value too long, a NUL, a constraint), as opposed to being
     unreachable: retrying the same record can never succeed."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return False
-    return not (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    return not unreachable(exc)
 
 
 @dataclass(slots=True)

@@ -6,10 +6,18 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.errors import DatabaseError
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached (down, restarting, the connection lost), as opposed to
+    refusing what it was given: the same statement can succeed later."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def in_memory(url: str) -> bool:
@@ -18,7 +26,10 @@ def in_memory(url: str) -> bool:
         parsed = make_url(url)
     except ArgumentError:
         return False
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database or parsed.query.get("mode") == "memory"
 
 
 def make_engine(url: str) -> Engine:

@@ -98,14 +98,9 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
     Embedded by default (SQLite + in-process bus). With NEWSVIGIL_BROKER=kafka://host:port, runs the
     Kafka ingester and a faust worker in this one process.
     """
-    from newsvigil.processors.alerts import alert_line
 
     settings = get_settings()
     counter = [0]
-
-    def on_event(event) -> None:
-        counter[0] += 1
-        out.print(alert_line(event), markup=False)
 
     def on_events(events) -> None:
         counter[0] += len(events)
@@ -122,7 +117,7 @@ def run(once: bool = typer.Option(False, "--once", help="Poll every feed once, t
             return
         from newsvigil.runtime.monitor import embedded_monitor
 
-        monitor = embedded_monitor(components, on_event)
+        monitor = embedded_monitor(components, lambda event: on_events([event]))
         out.print(
             f"newsvigil: monitoring {len(monitor.feeds)} feeds every {settings.poll_interval:g} s "
             f"(rules {components.rules.version}, database {shown_url(settings.database_url)})"

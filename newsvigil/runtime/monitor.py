@@ -141,7 +141,7 @@ def embedded_publisher(
     if in_memory(components.settings.database_url):
         bus.subscribe(ARTICLES, components.processor(on_event, after_commit=after_commit).handle)
         return QueuedPublisher(bus)
-    storing = StoringProcess(components.settings).start()
+    storing = StoringProcess(components.settings, components.rules.version).start()
 
     def handle(articles: Sequence[Article]) -> None:
         result = storing.handle(articles)

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from newsvigil.errors import RulesError
 from newsvigil.outage import first_line
 from newsvigil.processors.pipeline import BatchResult, Detected
 from newsvigil.records import AlertPolicy, Article
@@ -51,8 +52,9 @@ class StoringProcessLost(RuntimeError):
 class StoringProcess:
     """The worker's side of the child: `process` a batch (blocking; call it off the event loop)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rules_version: str | None = None) -> None:
         self.settings = settings
+        self.rules_version = rules_version  # the parent's: the child refuses to run other rules
         self._conn: Connection | None = None
         self._child: multiprocessing.process.BaseProcess | None = None
         self._ready = False
@@ -62,7 +64,9 @@ class StoringProcess:
         """Start the child (it gets ready while the worker starts; the first batch waits for it)."""
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
-        child = context.Process(target=_serve, args=(theirs, self.settings), name="newsvigil-store", daemon=True)
+        child = context.Process(
+            target=_serve, args=(theirs, self.settings, self.rules_version), name="newsvigil-storing", daemon=True
+        )
         child.start()
         theirs.close()  # only the child holds its end now: the child reads end-of-file when we are gone
         self._conn, self._child, self._ready = ours, child, False
@@ -81,8 +85,8 @@ class StoringProcess:
         with self._lock:
             for attempt in range(RESTARTS + 1):
                 try:
-                    return self._exchange(request)
-                except (EOFError, OSError) as exc:
+                    kind, value = self._exchange(request)
+                except (EOFError, OSError) as exc:  # the pipe broke: the child is gone
                     child = self._child
                     self.close()  # reaps it: its exit code is known after
                     code = child.exitcode if child else None
@@ -92,28 +96,28 @@ class StoringProcess:
                         ) from exc
                     log.error("the storing process exited (exit code %s); starting it again", code)
                     self.start()
+                    continue
+                if kind == "raised":
+                    raise value  # what the child raised (a database error: an outage), not a death
+                assert isinstance(value, BatchResult)
+                return value
             raise AssertionError("unreachable")
 
-    def _exchange(self, request: tuple[str, Any]) -> BatchResult:
+    def _exchange(self, request: tuple[str, Any]) -> tuple[str, Any]:
+        """(kind, value) of the child's reply: ("ok", result) or ("raised", exception)."""
         if self._conn is None:
             self.start()
         assert self._conn is not None
         if not self._ready:
-            self._reply(READY_TIMEOUT)
+            if not self._conn.poll(READY_TIMEOUT):
+                raise EOFError(f"the storing process was not ready after {READY_TIMEOUT:.0f} s")
+            kind, value = self._conn.recv()
+            if kind == "raised":
+                return kind, value  # it could not start (its rules, its database URL)
             self._ready = True
         self._conn.send(request)
-        result = self._reply(None)
-        assert isinstance(result, BatchResult)
-        return result
-
-    def _reply(self, timeout: float | None) -> Any:
-        assert self._conn is not None
-        if timeout is not None and not self._conn.poll(timeout):
-            raise EOFError(f"the storing process was not ready after {timeout:.0f} s")
-        kind, value = self._conn.recv()
-        if kind == "raised":
-            raise value
-        return value
+        reply: tuple[str, Any] = self._conn.recv()
+        return reply
 
     def close(self) -> None:
         """Let the child finish its batch and exit; stop it if it does not."""
@@ -124,24 +128,35 @@ class StoringProcess:
         if child is not None:
             child.join(timeout=30)
             if child.is_alive():
-                child.terminate()
+                child.kill()  # it ignores SIGTERM (see _serve)
                 child.join(timeout=5)
 
 
-def _serve(conn: Connection, settings: Settings) -> None:
+def _serve(conn: Connection, settings: Settings, rules_version: str | None) -> None:
     """The child: build the processor, then store each batch received until end-of-file."""
-    # A Ctrl-C in a terminal reaches the whole process group: the worker shuts down, and this process
-    # ends when the worker closes the pipe, after its batch (not in the middle of a transaction).
+    # A Ctrl-C in a terminal, or a SIGTERM to the process group (systemd's default), reaches this
+    # process too: its parent shuts down, and this one ends when the parent closes the pipe, after
+    # its batch (not in the middle of a transaction, and never restarted by a parent shutting down).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Imported here: the worker's side needs none of the storing stack.
     from newsvigil.runtime.components import Components
     from newsvigil.storage.database import make_engine, session_factory
 
+    engine = None
     try:
         engine = make_engine(settings.database_url)  # the worker migrated the database already
         processor = Components(settings, engine, session_factory(engine)).processor()  # loads the rules
+        if rules_version is not None and processor.rules.version != rules_version:
+            raise RulesError(
+                f"the rules in {settings.topics} changed since the process started "
+                f"(now {processor.rules.version}, then {rules_version})",
+                "restart it to use the new rules",
+            )
     except Exception as exc:
         _send(conn, ("raised", exc))
+        if engine is not None:
+            engine.dispose()
         return
     _send(conn, ("ready", None))
     while True:

@@ -88,11 +88,14 @@ def build_app(components: Components, on_events: Callable[[list[Event]], None] |
     settings, sessions, rules = components.settings, components.sessions, components.rules
     languages = components.languages
     ensure_topics(settings)
-    storing = StoringProcess(settings).start()
+    storing = StoringProcess(settings, rules.version).start()
     atexit.register(storing.close)  # before multiprocessing's own exit handler, which would kill it mid-batch
     dispatcher = components.dispatcher()
     metrics = WorkerMetrics()
-    database = Outage("database", log)
+    # Retries of a held batch wait at most 5 s: faust's rebalances wait for the batch, and with 30 s
+    # (the default) a worker kept its group waiting up to half a minute after the database was back
+    # (the chaos test once never recovered). A retry costs one refused connection.
+    database = Outage("database", log, max_wait=5.0)
     metrics.outages.set_function(lambda: database.outages)  # read from the one tracker both paths report to
     metrics.database_up.set_function(lambda: 0 if database.down else 1)
     for module in KAFKA_CLIENT_MODULES:  # their loggers must exist to get the filter
@@ -129,16 +132,26 @@ def build_app(components: Components, on_events: Callable[[list[Event]], None] |
     @app.agent(articles_topic)
     async def process_articles(stream: Any) -> None:  # a faust Stream: noack() is not on StreamT
         manual = stream.noack()
-        # Two batches in flight: while the storing process works on one, this loop decodes the next,
-        # and the finisher publishes the previous one's events and acks it. Acks stay in order.
+        # Up to three batches in flight: while the storing process works on one, this loop decodes
+        # and detects the next, and the finisher publishes the one before's events and acks it. Acks
+        # stay in order. A finisher that fails ends the agent at once, even with no batch coming: its
+        # batches, never acked, would otherwise hold every rebalance of the group.
         jobs: asyncio.Queue[_Job] = asyncio.Queue(maxsize=1)
         finisher = asyncio.ensure_future(finish_jobs(jobs, manual))
+        batches = manual.noack_take(BATCH, within=BATCH_WAIT).__aiter__()
         try:
-            async for batch in manual.noack_take(BATCH, within=BATCH_WAIT):
-                queued = asyncio.ensure_future(jobs.put(start_job(batch)))
-                await asyncio.wait({queued, finisher}, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                taken = asyncio.ensure_future(batches.__anext__())
+                await asyncio.wait({taken, finisher}, return_when=asyncio.FIRST_COMPLETED)
+                if not finisher.done():
+                    try:
+                        batch = taken.result()
+                    except StopAsyncIteration:
+                        return
+                    queued = asyncio.ensure_future(jobs.put(start_job(batch)))
+                    await asyncio.wait({queued, finisher}, return_when=asyncio.FIRST_COMPLETED)
                 if finisher.done():
-                    queued.cancel()
+                    taken.cancel()
                     finisher.result()  # raises what ended it
                     return
         finally:
@@ -170,7 +183,9 @@ def build_app(components: Components, on_events: Callable[[list[Event]], None] |
         """Detect here (on a thread, while the storing process stores the batch before), then store
         there, after the batch before: batches are stored in the order they were read. The stories'
         text signatures are left to the storing process: it has the time to spare, this one not."""
-        if not groups:
+        if not groups:  # every message undecodable: nothing to store, but its acks wait their turn
+            if previous is not None:
+                await asyncio.wait({previous})
             return BatchResult()
         detected = await asyncio.to_thread(
             lambda: [(p, detect_articles(a, rules, languages, signatures=False)) for p, a in groups]

@@ -119,3 +119,32 @@ def test_the_child_ends_when_the_worker_is_killed(sqlite_url):
     assert ran.returncode == -signal.SIGKILL, ran.stderr
     child = int(ran.stdout.split()[0])
     assert wait_gone(child), f"storing process {child} outlived its worker"
+
+
+def test_a_child_whose_rules_differ_from_its_parents_refuses_to_store(sqlite_url):
+    from newsvigil.errors import RulesError
+
+    upgrade(sqlite_url)
+    process = StoringProcess(Settings(database_url=sqlite_url), rules_version="an older version").start()
+    try:
+        with pytest.raises(RulesError, match="changed since the process started"):
+            process.process([(AlertPolicy.NEW, detected(1))])
+    finally:
+        process.close()
+    assert stored_ids(sqlite_url) == set()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite://", True),
+        ("sqlite:///:memory:", True),
+        ("sqlite:///file:shared?mode=memory&uri=true", True),
+        ("sqlite:////var/lib/newsvigil/newsvigil.db", False),
+        ("postgresql+psycopg://u:p@127.0.0.1/db", False),
+    ],
+)
+def test_in_memory_databases_are_told_apart(url, expected):
+    from newsvigil.storage.database import in_memory
+
+    assert in_memory(url) is expected
