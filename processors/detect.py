@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from newsvigil.defaults import DEFAULT_LANGUAGES
-from newsvigil.processors.language import identify_language
+from newsvigil.processors.language import identify_language, identify_languages
 from newsvigil.processors.lexicon import fold, mask_urls
 from newsvigil.processors.rules import RuleSet
 from newsvigil.processors.topics import find_topics
@@ -28,7 +28,11 @@ def detect_text(
     text: str, rules: RuleSet, lang: str | None = None, languages: tuple[str, ...] = DEFAULT_LANGUAGES
 ) -> TextDetection:
     """Language, topics, troop figures and vague quantities of a text."""
-    lang = identify_language(text, lang, languages)
+    return detect_text_in(text, rules, identify_language(text, lang, languages))
+
+
+def detect_text_in(text: str, rules: RuleSet, lang: str | None) -> TextDetection:
+    """`detect_text` of a text whose language is decided (`lang`, None when unknown)."""
     folded = fold(text)
     masked = mask_urls(folded)
     term_hits, near_hits, unit_hits = rules.whole_text.scan(text, masked)
@@ -39,7 +43,17 @@ def detect_text(
 
 def detect(article: Article, rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Detection:
     """Run every rule over an article's title and summary."""
-    found = detect_text(article.text, rules, article.language, languages)
+    return detect_in(article, rules, identify_language(article.text, article.language, languages))
+
+
+def article_languages(articles: Sequence[Article], languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[str | None]:
+    """The language `detect` would find for each article, identified in one batch."""
+    return identify_languages([(a.text, a.language) for a in articles], languages)
+
+
+def detect_in(article: Article, rules: RuleSet, lang: str | None) -> Detection:
+    """`detect` of an article whose language is decided (see `article_languages`)."""
+    found = detect_text_in(article.text, rules, lang)
     return Detection(
         article_id=article.id,
         lang=found.lang,

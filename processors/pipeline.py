@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.outage import first_line
-from newsvigil.processors.detect import detect
+from newsvigil.processors.detect import article_languages, detect, detect_in
 from newsvigil.processors.rules import RuleSet, load_rules
 from newsvigil.processors.series_assignment import record_series, stored_figure_changes
 from newsvigil.processors.spike_detection import SpikeDetector, recorded_spikes
@@ -56,10 +56,14 @@ def detect_articles(
     """Detect each article (with the text signature of those on a topic, unless `signatures` is
     false: story assignment then computes it); one whose detection raises carries the reason
     instead (never dropped)."""
+    try:
+        langs = article_languages(articles, languages)
+    except Exception:  # one text that breaks the batch identifier: each article is identified alone below
+        langs = None
     out: list[Detected] = []
-    for article in articles:
+    for i, article in enumerate(articles):
         try:
-            detection = detect(article, rules, languages)
+            detection = detect(article, rules, languages) if langs is None else detect_in(article, rules, langs[i])
             if (
                 signatures and detection.topics
             ):  # a report for story clustering: its signature is computed here, not when storing

@@ -73,3 +73,27 @@ def test_a_model_that_is_not_a_byte_dfa_keeps_py3langids_scan():
     nextmove[0] = 1
     with pytest.raises(ValueError, match="byte 0"):
         ByteScanner(nextmove, np.array([0, 1], dtype=np.uint16), [-1, 0])
+
+
+def same_answers_in_one_walk(texts):
+    for languages in (tuple(LANGUAGES), ("en", "pl"), None):
+        plain, fast = pair(languages)
+        assert fast.classify_many(list(texts)) == [plain.classify(t)[0] for t in texts]
+
+
+def test_one_walk_over_many_texts_gives_each_texts_answer():
+    items = load_corpus(REPO_ROOT / "tests" / "processors" / "corpus")
+    texts = [join_text(i["title"], i["summary"])[:240] for i in items]
+    # short and featureless texts between the others: no window may reach into a neighbour
+    texts += ["", "a", "\x00\x01", "@@@###", "NATO", "Ål", "Grønland"] + [t[:17] for t in texts[:50]]
+    same_answers_in_one_walk(texts)
+    same_answers_in_one_walk(texts[::-1])
+    same_answers_in_one_walk([])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from("aąeęłnoóstwzżAĘÅØÆÉ éèüß.,'-\n0123Дж"), max_size=80), max_size=12)
+)
+def test_one_walk_over_any_texts_gives_each_texts_answer(texts):
+    same_answers_in_one_walk(texts)

@@ -75,3 +75,19 @@ def test_detect_takes_the_article_language(rules):
     assert detect(article(DUTCH, "de"), rules).lang == "de"
     assert detect(article(POLISH, "en"), rules).lang == "pl"
     assert detect(article(POLISH, None), rules).lang == "pl"
+
+
+def test_languages_identified_in_one_batch_are_those_found_one_by_one():
+    from newsvigil.processors.evaluation import load_corpus
+    from newsvigil.processors.language import identify_language, identify_languages
+    from newsvigil.records import join_text
+    from newsvigil.settings import DEFAULT_LANGUAGES
+    from tests.support import REPO_ROOT
+
+    items = load_corpus(REPO_ROOT / "tests" / "processors" / "corpus")
+    texts = [join_text(i["title"], i["summary"]) for i in items]
+    # no hint, a right or wrong hint, a hint outside the languages, and texts without letters
+    hints = [None, "en", "pl", "fr-FR", "xx", None, "de"]
+    pairs = [(t, hints[n % len(hints)]) for n, t in enumerate(texts)] + [("1,200", None), ("", "da"), ("   ", None)]
+    languages = tuple(DEFAULT_LANGUAGES)
+    assert identify_languages(pairs, languages) == [identify_language(t, h, languages) for t, h in pairs]
