@@ -121,20 +121,9 @@ class RuleSet:
 def load_rules(path: str | Path) -> RuleSet:
     """Read and compile a rules file; a problem is a RulesError naming the file and the entry."""
     path = Path(path)
-    try:
-        raw_text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulesError(f"topics file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"cannot read topics file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(raw_text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where else ""
-        raise RulesError(f"topics file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    raw_text, data = _read_yaml(path, "topics file")
     places_path = _places_path(path, data)
-    places_text, places_data = _read_places(places_path)
+    places_text, places_data = _read_yaml(places_path, "places file")
     try:
         rules = compile_rules(data)
     except ValueError as exc:
@@ -167,20 +156,21 @@ def _places_path(topics_path: Path, data: Any) -> Path:
     return topics_path.parent / named
 
 
-def _read_places(path: Path) -> tuple[str, Any]:
-    """The text of a gazetteer file and its parsed YAML; a problem is a RulesError naming the file."""
+def _read_yaml(path: Path, what: str) -> tuple[str, Any]:
+    """The text of a rules file (`what`: "topics file", "places file") and its parsed YAML; a problem
+    is a RulesError naming the file and, for bad YAML, the line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError(f"places file {path} does not exist") from None
+        raise RulesError(f"{what} {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"cannot read places file {path}: {exc}") from None
+        raise RulesError(f"cannot read {what} {path}: {exc}") from None
     try:
         return text, yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where else ""
-        raise RulesError(f"places file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        raise RulesError(f"{what} {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
 
 
 def compile_rules(data: Any) -> RuleSet:
