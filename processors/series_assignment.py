@@ -25,6 +25,7 @@ from newsvigil.processors.rules import RuleSet
 from newsvigil.processors.series import FigureChange, FigurePoint, SeriesKey, figure_change, series_figures
 from newsvigil.records import Article, Detection, TroopMention, parse_time, utcnow
 from newsvigil.storage import series as stored
+from newsvigil.storage.mapping import figure_columns
 from newsvigil.storage.models import SeriesPoint, SeriesRow
 
 
@@ -108,7 +109,7 @@ def record_series(
             gone.append(old.id)
             continue
         kept.add((old.series_id, old.article_id))
-        for column, value in stored.figure_columns(read).items():
+        for column, value in figure_columns(read).items():
             if getattr(old, column) != value:
                 setattr(old, column, value)
     if gone:
@@ -160,7 +161,7 @@ def record_series(
                 "changed": changed,
                 "newest": newest,
                 "created_at": now,
-                **stored.figure_columns(mention),
+                **figure_columns(mention),
             }
         )
         state.added.append(point)

@@ -46,10 +46,10 @@ def article_of(row: ArticleRow) -> Article:
     )
 
 
-def mention_row(article_id: str, m: TroopMention) -> dict[str, Any]:
-    """The columns of a troop mention's row."""
+def figure_columns(m: TroopMention) -> dict[str, Any]:
+    """The columns a figure's row holds, a troop mention's and a series point's alike (actor and
+    place aside: a point takes them from its series), cut to their sizes."""
     return {
-        "article_id": article_id,
         "value": m.value,
         "low": m.low,
         "high": m.high,
@@ -58,15 +58,18 @@ def mention_row(article_id: str, m: TroopMention) -> dict[str, Any]:
         "quote": m.quote,
         "start": m.start,
         "end": m.end,
-        "actor": m.actor,
         "action": m.action,
-        "place": m.place,
         "place_name": m.place_name[:128] if m.place_name else None,
     }
 
 
-def mention_of(row: TroopMentionRow) -> TroopMention:
-    """A stored troop mention as the record detection made."""
+def mention_row(article_id: str, m: TroopMention) -> dict[str, Any]:
+    """The columns of a troop mention's row."""
+    return {"article_id": article_id, **figure_columns(m), "actor": m.actor, "place": m.place}
+
+
+def figure_of(row: Any, actor: str | None, place: str | None) -> TroopMention:
+    """A stored figure (a troop mention's row, a series point) as the record detection made."""
     return TroopMention(
         value=row.value,
         low=row.low,
@@ -76,11 +79,16 @@ def mention_of(row: TroopMentionRow) -> TroopMention:
         quote=row.quote,
         start=row.start,
         end=row.end,
-        actor=row.actor,
+        actor=actor,
         action=row.action,
-        place=row.place,
+        place=place,
         place_name=row.place_name,
     )
+
+
+def mention_of(row: TroopMentionRow) -> TroopMention:
+    """A stored troop mention as the record detection made."""
+    return figure_of(row, row.actor, row.place)
 
 
 def mention_json(row: TroopMentionRow) -> dict[str, Any]:

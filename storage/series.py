@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from newsvigil.batching import batched
 from newsvigil.records import TroopMention, utc_iso, utcnow
+from newsvigil.storage.mapping import figure_of
 from newsvigil.storage.models import ArticleRow, ArticleTopic, SeriesPoint, SeriesRow, TroopMentionRow
 from newsvigil.storage.repositories import upsert
 
@@ -175,36 +176,7 @@ def sources(session: Session, article_ids: Iterable[str]) -> dict[str, Source]:
 
 def point_figure(point: SeriesPoint, series: SeriesRow) -> TroopMention:
     """A stored point's figure as the record detection made (actor and place from its series)."""
-    return TroopMention(
-        value=point.value,
-        low=point.low,
-        high=point.high,
-        approx=point.approx,
-        unit=point.unit,
-        quote=point.quote,
-        start=point.start,
-        end=point.end,
-        actor=series.actor,
-        action=point.action,
-        place=series.place,
-        place_name=point.place_name,
-    )
-
-
-def figure_columns(m: TroopMention) -> dict[str, Any]:
-    """A point's figure columns."""
-    return {
-        "value": m.value,
-        "low": m.low,
-        "high": m.high,
-        "approx": m.approx,
-        "unit": m.unit[:128],
-        "quote": m.quote,
-        "start": m.start,
-        "end": m.end,
-        "action": m.action,
-        "place_name": m.place_name[:128] if m.place_name else None,
-    }
+    return figure_of(point, series.actor, series.place)
 
 
 def stored_changes(session: Session, article_ids: Iterable[str]) -> list[tuple[SeriesPoint, SeriesPoint, SeriesRow]]:
