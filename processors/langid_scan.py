@@ -82,34 +82,31 @@ class ByteScanner:
 
     def features(self, data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]] | None:
         """None when the bytes hold no feature. The indexes are int32: as numpy indexes, the same."""
-        n = len(data)
-        if not n:
+        if not data:
             return None
-        padded = np.frombuffer(self._pad + data, dtype=np.uint8).astype(np.int32)
+        found = self._walk(np.frombuffer(self._pad + data, dtype=np.uint8).astype(np.int32))
+        found = found[found >= 0]
+        if not found.size:
+            return None
+        # Counted in the order they first occur, as py3langid's Counter does: a stable sort groups
+        # equal features with the first occurrence first.
+        order = found.argsort(kind="stable")
+        ordered = found[order]
+        kept, counts = _first_occurrences(order, ordered[1:] != ordered[:-1])
+        return found[kept], counts
+
+    def _walk(self, padded: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """The feature counted (-1 for none) at the end of each window of `depth` bytes of `padded`:
+        the row base of the state after each window's first byte (read from row 0: after `depth`
+        bytes the state no longer depends on where the walk began), then after each following byte."""
+        n = len(padded) - (self.depth - 1)
         next_base = self._next_base
-        # Row base of the state after each window's first byte (read from row 0: after `depth`
-        # bytes the state no longer depends on where the walk began), then after each following byte.
         base = next_base.take(padded[:n])
         for k in range(1, self.depth - 1):
             base += padded[k : k + n]
             base = next_base.take(base)
         base += padded[self.depth - 1 :]
-        found = self._next_feature.take(base)
-        found = found[found >= 0]
-        if not found.size:
-            return None
-        # Counted in the order they first occur, as py3langid's Counter does: a stable sort groups
-        # equal features with the first occurrence first; each group's length is its count.
-        order = found.argsort(kind="stable")
-        ordered = found[order]
-        edges = np.empty(ordered.size + 1, dtype=bool)
-        edges[0] = edges[-1] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=edges[1:-1])
-        bounds = edges.nonzero()[0]
-        counts = np.zeros(found.size, dtype=np.float32)
-        counts[order[bounds[:-1]]] = np.subtract(bounds[1:], bounds[:-1])
-        kept = counts.nonzero()[0]
-        return found[kept], counts[kept]
+        return self._next_feature.take(base)
 
     def features_many(self, datas: list[bytes]) -> list[tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]] | None]:
         """`features` of each of `datas`, read in one walk: numpy's cost per call, most of the cost
@@ -126,14 +123,7 @@ class ByteScanner:
             starts[i] = position
             position += len(data) + len(pad)
         padded = np.frombuffer(joined, dtype=np.uint8).astype(np.int32)
-        n = len(padded) - len(pad)  # windows, each ending at byte len(pad) + i
-        next_base = self._next_base
-        base = next_base.take(padded[:n])
-        for k in range(1, self.depth - 1):
-            base += padded[k : k + n]
-            base = next_base.take(base)
-        base += padded[self.depth - 1 :]
-        found = self._next_feature.take(base)
+        found = self._walk(padded)  # window i ends at byte len(pad) + i
         # Windows ending on a text's bytes, text by text; those ending on the zero bytes between
         # texts belong to none.
         ends = np.arange(len(pad), len(padded), dtype=np.intp)
@@ -148,20 +138,31 @@ class ByteScanner:
         # (text, feature) groups equal features of a text with the first occurrence first.
         order = np.lexsort((found, text))
         ordered_feature, ordered_text = found[order], text[order]
-        edges = np.empty(order.size + 1, dtype=bool)
-        edges[0] = edges[-1] = True
-        edges[1:-1] = (ordered_feature[1:] != ordered_feature[:-1]) | (ordered_text[1:] != ordered_text[:-1])
-        bounds = edges.nonzero()[0]
-        counts = np.zeros(found.size, dtype=np.float32)
-        counts[order[bounds[:-1]]] = np.subtract(bounds[1:], bounds[:-1])
-        kept = counts.nonzero()[0]  # first occurrences, in the order of the joined bytes
-        index, count, owner = found[kept], counts[kept], text[kept]
+        new_group = (ordered_feature[1:] != ordered_feature[:-1]) | (ordered_text[1:] != ordered_text[:-1])
+        kept, count = _first_occurrences(order, new_group)  # in the order of the joined bytes
+        index, owner = found[kept], text[kept]
         cuts = np.searchsorted(owner, np.arange(len(datas) + 1), side="left")
         out: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]] | None] = []
         for i in range(len(datas)):
             lo, hi = cuts[i], cuts[i + 1]
             out.append((index[lo:hi], count[lo:hi]) if hi > lo else None)
         return out
+
+
+def _first_occurrences(
+    order: npt.NDArray[np.intp], new_group: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Where each group of equal features first occurs, in position order, and the group's count
+    (float32, as py3langid counts). `order` sorts the positions stably into groups; `new_group[i]`
+    says whether sorted position i + 1 starts a new group."""
+    edges = np.empty(order.size + 1, dtype=bool)
+    edges[0] = edges[-1] = True
+    edges[1:-1] = new_group
+    bounds = edges.nonzero()[0]
+    counts = np.zeros(order.size, dtype=np.float32)
+    counts[order[bounds[:-1]]] = np.subtract(bounds[1:], bounds[:-1])
+    kept = counts.nonzero()[0]
+    return kept, counts[kept]
 
 
 def fast_identifier(model_file: str) -> Any:
