@@ -80,6 +80,18 @@ def article_detector(topics_path: str, languages: tuple[str, ...]) -> Callable[[
     return lambda articles: detect_articles(articles, rules, languages)
 
 
+def notify(
+    result: BatchResult, on_event: Callable[[Event], None] | None, after_commit: Callable[[], None] | None
+) -> None:
+    """After a batch's commit: `after_commit` if it queued alerts (delivery wakes up), then
+    `on_event` for each new event."""
+    if result.alerts and after_commit:
+        after_commit()
+    if on_event:
+        for event in result.events:
+            on_event(event)
+
+
 def log_failed(result: BatchResult) -> None:
     """One error line per article that could not be processed."""
     for article, reason in result.failed:
@@ -190,9 +202,5 @@ class ArticleProcessor:
                         raise
                     reason = first_line(single.orig or single)
                     result.failed.append((one[0], f"refused by the database: {reason}"))
-        if result.alerts and self.after_commit:
-            self.after_commit()
-        if self.on_event:
-            for event in result.events:
-                self.on_event(event)
+        notify(result, self.on_event, self.after_commit)
         return result

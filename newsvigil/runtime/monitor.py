@@ -18,7 +18,7 @@ from newsvigil.ingest.schedule import HostBackoff
 from newsvigil.outage import Outage
 from newsvigil.processors.delivery import Dispatcher
 from newsvigil.processors.detect import wants_full_text
-from newsvigil.processors.pipeline import log_failed
+from newsvigil.processors.pipeline import log_failed, notify
 from newsvigil.records import Article, Event, utcnow
 from newsvigil.runtime.components import Components
 from newsvigil.runtime.poller import PollReport, intervals, poll_cycle
@@ -146,11 +146,7 @@ def embedded_publisher(
     def handle(articles: Sequence[Article]) -> None:
         result = storing.handle(articles)
         log_failed(result)
-        if result.alerts and after_commit:
-            after_commit()
-        if on_event:
-            for event in result.events:
-                on_event(event)
+        notify(result, on_event, after_commit)
 
     bus.subscribe(ARTICLES, handle)
     return QueuedPublisher(bus, on_close=storing.close)
