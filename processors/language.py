@@ -99,6 +99,18 @@ def plausible(lang: str, text: str) -> bool:
     return count < _FOREIGN_LETTERS or count < _FOREIGN_SHARE * len(text)
 
 
+def _sample_to_identify(text: str, hint: str | None, languages: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(the language without the identifier, None) when the declared language stands or the text
+    has no letters to identify; else (None, the sample the identifier reads)."""
+    declared = normalise_language(hint)
+    if declared and (declared not in languages or plausible(declared, text)):
+        return declared, None
+    sample = text[:_SAMPLE_CHARS]
+    if not any(c.isalpha() for c in sample):
+        return declared, None
+    return None, sample
+
+
 def identify_languages(items: Sequence[tuple[str, str | None]], languages: tuple[str, ...]) -> list[str | None]:
     """`identify_language` of each (text, hint), with the texts that need the identifier scanned in
     one walk (its cost per call, most of a short sample's, is paid once)."""
@@ -106,17 +118,11 @@ def identify_languages(items: Sequence[tuple[str, str | None]], languages: tuple
     asked: list[int] = []
     samples: list[str] = []
     for text, hint in items:
-        declared = normalise_language(hint)
-        if declared and (declared not in languages or plausible(declared, text)):
-            out.append(declared)
-            continue
-        sample = text[:_SAMPLE_CHARS]
-        if not any(c.isalpha() for c in sample):  # as identify_language decides
-            out.append(declared)
-        else:
+        lang, sample = _sample_to_identify(text, hint, languages)
+        if sample is not None:
             asked.append(len(out))
             samples.append(sample)
-            out.append(None)
+        out.append(lang)
     if samples:
         identifier = _identifier(languages)
         many = getattr(identifier, "classify_many", None)  # py3langid's own identifier has none
@@ -132,10 +138,5 @@ def identify_language(text: str, hint: str | None, languages: tuple[str, ...]) -
 
     A declared language that is not among `languages` is kept: they limit what the identifier may
     answer, and it could only answer another language."""
-    declared = normalise_language(hint)
-    if declared and (declared not in languages or plausible(declared, text)):
-        return declared
-    sample = text[:_SAMPLE_CHARS]
-    if not any(c.isalpha() for c in sample):
-        return declared
-    return str(_identifier(languages).classify(sample)[0])
+    lang, sample = _sample_to_identify(text, hint, languages)
+    return lang if sample is None else str(_identifier(languages).classify(sample)[0])
