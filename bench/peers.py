@@ -237,8 +237,7 @@ def detect_newsvigil(spec: dict) -> dict:
     """Detection as the pipeline runs it: `detect_articles` over batches (languages identified in one
     walk per batch; no story signatures, which are clustering's, not detection's)."""
     from bench.detect import make_articles
-    from newsvigil.processors.detect import detect
-    from newsvigil.processors.pipeline import detect_articles
+    from newsvigil.processors.detect import detect, detect_articles
     from newsvigil.processors.rules import load_rules
 
     given = spec["system"] == "newsvigil-lang"

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from newsvigil.processors.pipeline import ArticleProcessor, detect_articles  # noqa: E402
+from newsvigil.processors.detect import detect_articles  # noqa: E402
+from newsvigil.processors.pipeline import ArticleProcessor  # noqa: E402
 from newsvigil.processors.rules import load_rules  # noqa: E402
 from newsvigil.processors.series import counts_incident, series_key, unit_class  # noqa: E402
 from newsvigil.records import Article, parse_time  # noqa: E402

@@ -8,10 +8,14 @@ from typing import NamedTuple
 from newsvigil.defaults import DEFAULT_LANGUAGES
 from newsvigil.processors.language import identify_language, identify_languages
 from newsvigil.processors.lexicon import fold, mask_urls
-from newsvigil.processors.rules import RuleSet
+from newsvigil.processors.rules import RuleSet, load_rules
+from newsvigil.processors.stories import signature
 from newsvigil.processors.topics import find_topics
 from newsvigil.processors.troops import Verdict, scan_troops
 from newsvigil.records import Article, Detection, TroopMention, VagueMention
+
+# An article with its detection, or with the reason its detection failed.
+Detected = tuple[Article, "Detection | str"]
 
 
 class TextDetection(NamedTuple):
@@ -62,6 +66,39 @@ def detect_in(article: Article, rules: RuleSet, lang: str | None) -> Detection:
         rules_version=rules.version,
         vague=found.vague,
     )
+
+
+def detect_articles(
+    articles: Sequence[Article],
+    rules: RuleSet,
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    signatures: bool = True,
+) -> list[Detected]:
+    """Detect each article (with the text signature of those on a topic, unless `signatures` is
+    false: story assignment then computes it); one whose detection raises carries the reason
+    instead (never dropped)."""
+    try:
+        langs = article_languages(articles, languages)
+    except Exception:  # one text that breaks the batch identifier: each article is identified alone below
+        langs = None
+    out: list[Detected] = []
+    for i, article in enumerate(articles):
+        try:
+            detection = detect(article, rules, languages) if langs is None else detect_in(article, rules, langs[i])
+            if (
+                signatures and detection.topics
+            ):  # a report for story clustering: its signature is computed here, not when storing
+                detection.text_signature = signature(article.text).tobytes()
+            out.append((article, detection))
+        except Exception as exc:  # a detection bug must not block the other articles
+            out.append((article, f"detection failed: {exc.__class__.__name__}: {exc}"))
+    return out
+
+
+def article_detector(topics_path: str, languages: tuple[str, ...]) -> Callable[[list[Article]], list[Detected]]:
+    """`detect_articles` with rules loaded from `topics_path` (built once in each replay process)."""
+    rules = load_rules(topics_path)
+    return lambda articles: detect_articles(articles, rules, languages)
 
 
 def wants_full_text(rules: RuleSet, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> Callable[[Article], bool] | None:

@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsvigil.defaults import DEFAULT_LANGUAGES, DEFAULT_STORY_WINDOW_HOURS
 from newsvigil.outage import first_line
-from newsvigil.processors.detect import article_languages, detect, detect_in
-from newsvigil.processors.rules import RuleSet, load_rules
+from newsvigil.processors.detect import Detected, detect, detect_articles
+from newsvigil.processors.rules import RuleSet
 from newsvigil.processors.series_assignment import record_series, stored_figure_changes
 from newsvigil.processors.spike_detection import SpikeDetector, recorded_spikes
 from newsvigil.processors.spikes import SpikeParams
-from newsvigil.processors.stories import signature
 from newsvigil.processors.story_assignment import assign_stories, stored_story_events
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
@@ -42,42 +41,6 @@ class BatchResult:
 
 # Which events alert subscribers: none (history), new (never seen before), all (known reports
 # too; the outbox still sends each subscriber a given report once).
-
-# An article with its detection, or with the reason its detection failed.
-Detected = tuple[Article, "Detection | str"]
-
-
-def detect_articles(
-    articles: Sequence[Article],
-    rules: RuleSet,
-    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
-    signatures: bool = True,
-) -> list[Detected]:
-    """Detect each article (with the text signature of those on a topic, unless `signatures` is
-    false: story assignment then computes it); one whose detection raises carries the reason
-    instead (never dropped)."""
-    try:
-        langs = article_languages(articles, languages)
-    except Exception:  # one text that breaks the batch identifier: each article is identified alone below
-        langs = None
-    out: list[Detected] = []
-    for i, article in enumerate(articles):
-        try:
-            detection = detect(article, rules, languages) if langs is None else detect_in(article, rules, langs[i])
-            if (
-                signatures and detection.topics
-            ):  # a report for story clustering: its signature is computed here, not when storing
-                detection.text_signature = signature(article.text).tobytes()
-            out.append((article, detection))
-        except Exception as exc:  # a detection bug must not block the other articles
-            out.append((article, f"detection failed: {exc.__class__.__name__}: {exc}"))
-    return out
-
-
-def article_detector(topics_path: str, languages: tuple[str, ...]) -> Callable[[list[Article]], list[Detected]]:
-    """`detect_articles` with rules loaded from `topics_path` (built once in each replay process)."""
-    rules = load_rules(topics_path)
-    return lambda articles: detect_articles(articles, rules, languages)
 
 
 def notify(

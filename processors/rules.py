@@ -156,6 +156,11 @@ def _places_path(topics_path: Path, data: Any) -> Path:
     return topics_path.parent / named
 
 
+# libyaml's safe loader reads the two rules files in a third of the pure-Python loader's time
+# (about 0.1 s at every start); the same documents load the same.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, what: str) -> tuple[str, Any]:
     """The text of a rules file (`what`: "topics file", "places file") and its parsed YAML; a problem
     is a RulesError naming the file and, for bad YAML, the line."""
@@ -166,6 +171,10 @@ def _read_yaml(path: Path, what: str) -> tuple[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(f"cannot read {what} {path}: {exc}") from None
     try:
+        return text, yaml.load(text, Loader=_SAFE_LOADER)
+    except yaml.YAMLError:
+        pass
+    try:  # the pure-Python loader again, for its wording and line (libyaml names the line after an unclosed one)
         return text, yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)

@@ -317,7 +317,7 @@ def replay(
     with reasons. Exits 1 when anything was rejected or not processed.
     """
     from newsvigil.ingest.replay import Archive
-    from newsvigil.processors.pipeline import article_detector, detect_articles
+    from newsvigil.processors.detect import article_detector, detect_articles
     from newsvigil.processors.rules import load_rules
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
@@ -341,15 +341,14 @@ def replay(
         built=built,
     ) as archive:
         files = archive.list_files()
-        # No refresh thread while reading: the reading processes are forked from this one.
-        with progress_bar("reading", "files", auto_refresh=False) as progress:
+        archive.start(files)  # the reading processes are forked here, before any thread starts
+        if not to_kafka:
+            # The storing side (SQLAlchemy, the models, delivery: about half a second of imports)
+            # loads while the pool reads the files.
+            import newsvigil.runtime.components  # noqa: F401
+        with progress_bar("reading", "files") as progress:
             task = progress.add_task("read", total=len(files))
-
-            def file_read() -> None:
-                progress.advance(task)
-                progress.refresh()
-
-            archive.read(files, on_file=file_read)
+            archive.finish(on_file=lambda: progress.advance(task))
         with progress_bar("replay") as progress:
             task = progress.add_task("replay", total=archive.count)
             batches = _paced(archive, rate, lambda n: progress.advance(task, n))

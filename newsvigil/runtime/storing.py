@@ -26,7 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.errors import RulesError
 from newsvigil.outage import first_line
-from newsvigil.processors.pipeline import BatchResult, Detected
+from newsvigil.processors.detect import Detected
+from newsvigil.processors.pipeline import BatchResult
 from newsvigil.records import AlertPolicy, Article
 from newsvigil.settings import Settings
 

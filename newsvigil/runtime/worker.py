@@ -29,8 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsvigil.bus import ALERTS_HEADER, decode_article
 from newsvigil.outage import Outage, summarise_repeats
+from newsvigil.processors.detect import detect_articles
 from newsvigil.processors.kafka_topics import ensure_topics
-from newsvigil.processors.pipeline import BatchResult, detect_articles
+from newsvigil.processors.pipeline import BatchResult
 from newsvigil.records import AlertPolicy, Event, utcnow
 from newsvigil.runtime.components import Components
 from newsvigil.runtime.storing import StoringProcess

@@ -11,7 +11,7 @@ from warcio.warcwriter import WARCWriter
 
 from newsvigil.ingest import replay
 from newsvigil.ingest.replay import Archive
-from newsvigil.processors.pipeline import article_detector
+from newsvigil.processors.detect import article_detector
 from tests.support import REPO_ROOT, newsvigil
 
 SAMPLES = REPO_ROOT / "seeds" / "samples"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 from datasketch import MinHash
 
-from newsvigil.processors.pipeline import detect_articles
+from newsvigil.processors.detect import detect_articles
 from newsvigil.processors.stories import _WORD, NUM_PERM, signature
 from newsvigil.records import Article
 

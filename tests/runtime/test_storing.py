@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from newsvigil.processors.pipeline import detect_articles
+from newsvigil.processors.detect import detect_articles
 from newsvigil.records import AlertPolicy
 from newsvigil.runtime.storing import StoringProcess
 from newsvigil.settings import Settings
