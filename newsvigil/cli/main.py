@@ -319,6 +319,7 @@ def replay(
     from newsvigil.ingest.replay import Archive
     from newsvigil.processors.detect import article_detector, detect_articles
     from newsvigil.processors.rules import load_rules
+    from newsvigil.runtime.heap import freeze_startup_objects, frozen_startup_objects
 
     since_time, until_time = _time_option("--since", since), _time_option("--until", until)
     settings = get_settings()
@@ -330,22 +331,27 @@ def replay(
     # The same detection over the rules read above: forked reading processes inherit it (spawned
     # ones build their own from `detector`), and the processor storing the items reuses the rules.
     built = None if to_kafka else partial(detect_articles, rules=rules, languages=languages)
-
-    with Archive(
-        [str(p) for p in paths],
-        since_time,
-        until_time,
-        workers,
-        detector,
-        max_document_bytes=settings.max_archive_bytes,
-        built=built,
-    ) as archive:
+    # Frozen before the reading processes are forked: they inherit it.
+    with (
+        frozen_startup_objects(),
+        Archive(
+            [str(p) for p in paths],
+            since_time,
+            until_time,
+            workers,
+            detector,
+            max_document_bytes=settings.max_archive_bytes,
+            built=built,
+        ) as archive,
+    ):
         files = archive.list_files()
         archive.start(files)  # the reading processes are forked here, before any thread starts
         if not to_kafka:
             # The storing side (SQLAlchemy, the models, delivery: about half a second of imports)
             # loads while the pool reads the files.
             import newsvigil.runtime.components  # noqa: F401
+
+            freeze_startup_objects()  # what that import made, too
         with progress_bar("reading", "files") as progress:
             task = progress.add_task("read", total=len(files))
             archive.finish(on_file=lambda: progress.advance(task))

@@ -142,6 +142,7 @@ def _serve(conn: Connection, settings: Settings, rules_version: str | None) -> N
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Imported here: the worker's side needs none of the storing stack.
     from newsvigil.runtime.components import Components
+    from newsvigil.runtime.heap import freeze_startup_objects
     from newsvigil.storage.database import make_engine, session_factory
 
     engine = None
@@ -159,6 +160,7 @@ def _serve(conn: Connection, settings: Settings, rules_version: str | None) -> N
         if engine is not None:
             engine.dispose()
         return
+    freeze_startup_objects()
     _send(conn, ("ready", None))
     while True:
         try:
