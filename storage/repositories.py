@@ -154,8 +154,11 @@ def stored_bodies(session: Session, article_ids: Sequence[str]) -> dict[str, str
     return found
 
 
-def save_detections(session: Session, results: Sequence[tuple[Article, Detection]]) -> list[Event]:
-    """Store articles with what was detected in them; return the events that are new.
+def save_detections(
+    session: Session, results: Sequence[tuple[Article, Detection]], stored: set[str] | None = None
+) -> list[Event]:
+    """Store articles with what was detected in them; return the events that are new. `stored`: those
+    of the articles already stored, when the caller has asked (else asked here).
 
     Re-running with the same input changes nothing; re-running with new rules replaces the old
     detection of each article.
@@ -164,7 +167,8 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
         return []
     now = utcnow()
     latest: dict[str, tuple[Article, Detection]] = {a.id: (a, d) for a, d in results}
-    ids = list(latest)
+    if stored is None:
+        stored = known_article_ids(session, list(latest))
     # A replayed copy of an article polled with its full text has no body: the stored body stays.
     upsert(
         session,
@@ -174,11 +178,13 @@ def save_detections(session: Session, results: Sequence[tuple[Article, Detection
         ["title", "summary", "link", "published_at", "language", "body"],
         keep=["body"],
     )
+    # Only an article stored before has an event, topics and mentions to replace (a new one, most of
+    # a replay, has none: no statement is spent on it).
     existing_events: set[str] = set()
-    for chunk in batched(ids):
-        existing_events |= set(session.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
-        session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
-        session.execute(delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(chunk)))
+    for chunk in batched([i for i in latest if i in stored]):
+        existing_events.update(session.scalars(_EVENTS_OF, {"ids": chunk}))
+        session.execute(_DELETE_TOPICS, {"ids": chunk})
+        session.execute(_DELETE_MENTIONS, {"ids": chunk})
     upsert(
         session,
         DetectionRow,
@@ -243,8 +249,16 @@ def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
     """Which of `ids` are already stored."""
     found: set[str] = set()
     for chunk in batched(ids):
-        found |= set(session.scalars(select(ArticleRow.id).where(ArticleRow.id.in_(chunk))))
+        found.update(session.scalars(_KNOWN, {"ids": chunk}))
     return found
+
+
+# Statements run for every stored batch, built once (building one, and its cache key, cost about as
+# much as running it).
+_KNOWN = select(ArticleRow.id).where(ArticleRow.id.in_(bindparam("ids", expanding=True)))
+_EVENTS_OF = select(EventRow.id).where(EventRow.id.in_(bindparam("ids", expanding=True)))
+_DELETE_TOPICS = delete(ArticleTopic).where(ArticleTopic.article_id.in_(bindparam("ids", expanding=True)))
+_DELETE_MENTIONS = delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(bindparam("ids", expanding=True)))
 
 
 # Built once: the poller asks this for every feed that changed, and building the statement (and its
