@@ -223,7 +223,21 @@ def _open_to(report: Report, story: StoryState, window: timedelta) -> bool:
     return bool(story.members) and -window <= gap <= window
 
 
-def _strength(report: Report, story: StoryState, closest: float) -> float:
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """What of a report `_strength` compares with the members of each story: read once per report."""
+
+    marks: list[FigureMark]  # figures with a known place and actor
+    figures: set[tuple[float, float]]
+
+
+def _cues(report: Report) -> _Cues:
+    return _Cues(
+        [figure_mark(m) for m in report.figures if m.place and m.actor], {figure_key(m) for m in report.figures}
+    )
+
+
+def _strength(report: Report, story: StoryState, closest: float, cues: _Cues | None = None) -> float:
     """How strongly `report` belongs to an open `story` whose closest member text has Jaccard `closest`.
 
     The strongest of its members: a near duplicate (1 + Jaccard) above a report in another language
@@ -232,15 +246,17 @@ def _strength(report: Report, story: StoryState, closest: float) -> float:
     """
     if closest >= NEAR_DUPLICATE:
         return 1.0 + closest
-    if not report.topics & story.topics:
+    if report.topics.isdisjoint(story.topics):
         return 0.0
-    report_marks = [figure_mark(m) for m in report.figures if m.place and m.actor]
-    if report_marks and any(_same_event_across_languages(report, report_marks, m) for m in story.members):
+    cues = cues or _cues(report)
+    if cues.marks and any(_same_event_across_languages(report, cues.marks, m) for m in story.members):
         return CROSS_LANGUAGE
     if closest >= RELATED_TEXT:
         return closest
-    report_figures = {figure_key(m) for m in report.figures}
-    if report_figures and any(report_figures & m.figures and len(report.names & m.names) >= 2 for m in story.members):
+    figures = cues.figures
+    if figures and any(
+        not figures.isdisjoint(m.figures) and len(report.names & m.names) >= 2 for m in story.members
+    ):
         return RELATED_TEXT
     return 0.0
 
@@ -263,7 +279,9 @@ def _same_event_across_languages(report: Report, report_marks: list[FigureMark],
 
 def choose_story(report: Report, stories: list[StoryState], window: timedelta) -> StoryState | None:
     """The story the report joins (the strongest match, the first of equals), or None for a new story."""
-    candidates = [s for s in stories if _open_to(report, s, window)]
+    # the stories open to the report (`_open_to`, inlined: this runs for every story and every report)
+    earliest, latest = report.published - window, report.published + window
+    candidates = [s for s in stories if s.members and earliest <= s.last_seen <= latest]
     if not candidates:
         return None
     # every candidate's members compared at once; a story's closest member is the maximum of its rows
@@ -271,7 +289,11 @@ def choose_story(report: Report, stories: list[StoryState], window: timedelta) -
     starts = np.cumsum([0] + [len(m) for m in matrices[:-1]])
     same = np.count_nonzero(np.concatenate(matrices) == report.signature, axis=1)
     closest = np.maximum.reduceat(same, starts) / len(report.signature)
-    scored = [(_strength(report, s, c), s) for s, c in zip(candidates, closest.tolist(), strict=True)]
+    if closest.max() >= NEAR_DUPLICATE:
+        # a near duplicate (1 + Jaccard) outranks every other match: the closest one, the first of equals
+        return candidates[int(closest.argmax())]
+    cues = _cues(report)
+    scored = [(_strength(report, s, c, cues), s) for s, c in zip(candidates, closest.tolist(), strict=True)]
     scored = [(score, s) for score, s in scored if score > 0]
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 
