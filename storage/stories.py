@@ -7,12 +7,14 @@ newsvigil.processors.story_assignment.
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, union_all
+from sqlalchemy import Row, Table, bindparam, insert, select, union_all, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from newsvigil.batching import batched
@@ -22,31 +24,61 @@ from newsvigil.storage.repositories import upsert
 STORIES_PER_QUERY = 100  # per-story subqueries in one UNION ALL (SQLite allows 500 terms in a compound SELECT)
 
 
+_STORIES = typing.cast(Table, StoryRow.__table__)
+_KEYS = typing.cast(Table, StoryKey.__table__)
+
+# Statements run for every stored batch, built once, on the tables (no ORM object is made or kept:
+# a story's row is read and written here only).
+_STORIES_BY_KEY = (
+    select(_KEYS.c.key, _KEYS.c.story_id)
+    .join(_STORIES, _STORIES.c.id == _KEYS.c.story_id)
+    .where(
+        _KEYS.c.key.in_(bindparam("keys", expanding=True)),
+        _STORIES.c.last_seen >= bindparam("since"),
+        _STORIES.c.first_seen <= bindparam("until"),
+    )
+)
+_OPEN_STORIES = select(_STORIES).where(
+    _STORIES.c.id.in_(bindparam("ids", expanding=True)),
+    _STORIES.c.last_seen >= bindparam("since"),
+    _STORIES.c.first_seen <= bindparam("until"),
+)
+_NEW_STORY = insert(_STORIES)
+# A story's aggregates after a batch (the parameters are named apart from the columns, as an UPDATE's
+# SET clause takes the column names for itself).
+_SAVE_STORY = (
+    update(_STORIES)
+    .where(_STORIES.c.id == bindparam("story_id"))
+    .values(
+        article_count=_STORIES.c.article_count + bindparam("added"),
+        last_seen=bindparam("seen"),
+        topics=bindparam("topics_text"),
+        sources=bindparam("sources_json"),
+        languages=bindparam("languages_json"),
+        figures=bindparam("figures_json"),
+    )
+)
+
+
 def stories_by_key(session: Session, keys: Iterable[str], since: datetime, until: datetime) -> dict[str, list[int]]:
     """The stories seen within [since, until] stored under each of these lookup keys: a coarse key
     (a place and actor) is shared by stories of years, and only those of the window can be joined."""
     found: dict[str, list[int]] = {}
     for chunk in batched(sorted(set(keys))):
-        query = (
-            select(StoryKey.key, StoryKey.story_id)
-            .join(StoryRow, StoryRow.id == StoryKey.story_id)
-            .where(StoryKey.key.in_(chunk), StoryRow.last_seen >= since, StoryRow.first_seen <= until)
-        )
-        for key, story_id in session.execute(query):
+        for key, story_id in session.execute(_STORIES_BY_KEY, {"keys": chunk, "since": since, "until": until}):
             found.setdefault(key, []).append(story_id)
     return found
 
 
-def open_stories(session: Session, ids: Iterable[int], since: datetime, until: datetime) -> list[StoryRow]:
-    """Those of the stories `ids` seen within [since, until]."""
+def open_stories(session: Session, ids: Iterable[int], since: datetime, until: datetime) -> list[Row[Any]]:
+    """The rows of those of the stories `ids` seen within [since, until]."""
     wanted = sorted(ids)
     if not wanted:
         return []
-    return list(
-        session.scalars(
-            select(StoryRow).where(StoryRow.id.in_(wanted), StoryRow.last_seen >= since, StoryRow.first_seen <= until)
-        )
-    )
+    found: list[Row[Any]] = []
+    for chunk in batched(wanted):
+        found += session.execute(_OPEN_STORIES, {"ids": chunk, "since": since, "until": until})
+    return found
 
 
 # A figure with what cross-language matching needs: (low, high, approx, place, actor).
@@ -130,21 +162,22 @@ def recent_members(session: Session, story_ids: Iterable[int], limit: int) -> It
             yield StoredMember(story_id, signature, frozenset(json.loads(entities)), figures, language, details)
 
 
-def new_story(session: Session, title: str, topics: Iterable[str], first_seen: datetime) -> StoryRow:
-    """A new, empty story row (its id assigned)."""
-    row = StoryRow(
-        title=title,
-        topics=",".join(sorted(topics)),
-        first_seen=first_seen,
-        last_seen=first_seen,
-        article_count=0,
-        sources="[]",
-        languages="[]",
-        figures="[]",
+def new_story(session: Session, title: str, topics: Iterable[str], first_seen: datetime) -> int:
+    """A new, empty story row; its id."""
+    result = session.execute(
+        _NEW_STORY,
+        {
+            "title": title,
+            "topics": ",".join(sorted(topics)),
+            "first_seen": first_seen,
+            "last_seen": first_seen,
+            "article_count": 0,
+            "sources": "[]",
+            "languages": "[]",
+            "figures": "[]",
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
+    return int(result.inserted_primary_key[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +200,25 @@ def save_placements(
     members: Sequence[dict[str, Any]],
 ) -> None:
     """Write story aggregates once per story, then new (key, story) pairs and the member rows."""
-    for summary in stories:
-        row = session.get(StoryRow, summary.id)
-        assert row is not None, f"story {summary.id} vanished within its transaction"
-        row.article_count += summary.added
-        row.last_seen, row.topics = summary.last_seen, ",".join(sorted(summary.topics))
-        row.sources, row.languages = json.dumps(sorted(summary.sources)), json.dumps(sorted(summary.languages))
-        row.figures = json.dumps(sorted(summary.figures))
-    session.flush()  # story rows first: keys and members refer to them
+    if stories:
+        result = session.execute(
+            _SAVE_STORY,
+            [
+                {
+                    "story_id": summary.id,
+                    "added": summary.added,
+                    "seen": summary.last_seen,
+                    "topics_text": ",".join(sorted(summary.topics)),
+                    "sources_json": json.dumps(sorted(summary.sources)),
+                    "languages_json": json.dumps(sorted(summary.languages)),
+                    "figures_json": json.dumps(sorted(summary.figures)),
+                }
+                for summary in stories
+            ],
+        )
+        changed = typing.cast(CursorResult[Any], result).rowcount
+        if session.get_bind().dialect.supports_sane_multi_rowcount:
+            assert changed == len(stories), f"{len(stories) - changed} stories vanished within their transaction"
     upsert(session, StoryKey, [{"key": key, "story_id": story_id} for key, story_id in keys], ["key", "story_id"])
     upsert(session, StoryArticle, list(members), ["article_id"])
 
