@@ -91,8 +91,10 @@ BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (thre
 def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str]:
     """Index keys under which a report is found again: its LSH bands and its figures."""
     rows = len(signature_) // BANDS
-    values = [f"{v:x}." for v in signature_.tolist()]  # Python ints: formatting numpy scalars costs more
-    bands = [f"b{i}:" + "".join(values[i * rows : (i + 1) * rows]) for i in range(BANDS)]
+    values = signature_.tolist()  # Python ints: formatting numpy scalars costs more
+    # band i: "b<i>:" then its `rows` values in hex, each followed by "." (one format per band)
+    band = "b%d:" + "%x." * rows
+    bands = [band % group for group in zip(range(BANDS), *(values[j::rows] for j in range(rows)))]
     figure_keys = {f"f:{m.low:g}-{m.high:g}" for m in figures}
     # a figure's place and actor: how a report in another language (no shared band, maybe a
     # rounded figure) finds the story of the same deployment
@@ -285,15 +287,19 @@ def choose_story(report: Report, stories: list[StoryState], window: timedelta) -
     if not candidates:
         return None
     # every candidate's members compared at once; a story's closest member is the maximum of its rows
+    # (a few stories of some hundred members: numpy's per-call cost outweighs its work, hence Python
+    # ints for the row offsets and the Jaccards, the same float64 divisions)
     matrices = [member_signatures(s) for s in candidates]
-    starts = np.cumsum([0] + [len(m) for m in matrices[:-1]])
+    starts = list(itertools.accumulate((len(m) for m in matrices[:-1]), initial=0))
     same = np.count_nonzero(np.concatenate(matrices) == report.signature, axis=1)
-    closest = np.maximum.reduceat(same, starts) / len(report.signature)
-    if closest.max() >= NEAR_DUPLICATE:
+    size = len(report.signature)
+    closest = [n / size for n in np.maximum.reduceat(same, starts).tolist()]
+    nearest = max(closest)
+    if nearest >= NEAR_DUPLICATE:
         # a near duplicate (1 + Jaccard) outranks every other match: the closest one, the first of equals
-        return candidates[int(closest.argmax())]
+        return candidates[closest.index(nearest)]
     cues = _cues(report)
-    scored = [(_strength(report, s, c, cues), s) for s, c in zip(candidates, closest.tolist(), strict=True)]
+    scored = [(_strength(report, s, c, cues), s) for s, c in zip(candidates, closest, strict=True)]
     scored = [(score, s) for score, s in scored if score > 0]
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 

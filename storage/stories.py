@@ -6,6 +6,7 @@ newsvigil.processors.story_assignment.
 
 from __future__ import annotations
 
+import functools
 import json
 import typing
 from collections.abc import Iterable, Iterator, Sequence
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, insert, select, union_all, update
+from sqlalchemy import Row, Select, Table, bindparam, insert, select, union_all, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -131,35 +132,36 @@ def recent_members(session: Session, story_ids: Iterable[int], limit: int) -> It
     a UNION ALL of per-story LIMIT queries is read the same way by both databases.
     """
     wanted = sorted(set(story_ids))
-    columns = (
-        StoryArticle.story_id,
-        StoryArticle.joined_at,
-        StoryArticle.article_id,
-        StoryArticle.signature,
-        StoryArticle.entities,
-        StoryArticle.figures,
-        StoryArticle.language,
-    )
     for chunk in batched(wanted, STORIES_PER_QUERY):
-        latest = [
-            select(*columns)
-            .where(StoryArticle.story_id == story_id)
-            .order_by(StoryArticle.joined_at.desc(), StoryArticle.article_id)
-            .limit(limit)
-            .subquery()
-            for story_id in chunk
-        ]
-        parts = [select(*part.c) for part in latest]
-        union = parts[0] if len(parts) == 1 else union_all(*parts)
-        ordered = union.subquery()
-        rows = session.execute(
-            select(
-                ordered.c.story_id, ordered.c.signature, ordered.c.entities, ordered.c.figures, ordered.c.language
-            ).order_by(ordered.c.story_id, ordered.c.joined_at.desc(), ordered.c.article_id)
-        )
+        rows = session.execute(_latest_members(len(chunk), limit), {f"story_{i}": s for i, s in enumerate(chunk)})
         for story_id, signature, entities, figures_text, language in rows:
             figures, details = read_figures(figures_text)
             yield StoredMember(story_id, signature, frozenset(json.loads(entities)), figures, language, details)
+
+
+_MEMBERS = typing.cast(Table, StoryArticle.__table__)
+
+
+@functools.cache
+def _latest_members(stories: int, limit: int) -> Select[Any]:
+    """The statement of `recent_members` for a chunk of `stories` stories (parameters story_0...),
+    built once for each size: building it, and its cache key, cost more than running it."""
+    m = _MEMBERS.c
+    columns = (m.story_id, m.joined_at, m.article_id, m.signature, m.entities, m.figures, m.language)
+    latest = [
+        select(*columns)
+        .where(m.story_id == bindparam(f"story_{i}"))
+        .order_by(m.joined_at.desc(), m.article_id)
+        .limit(limit)
+        .subquery()
+        for i in range(stories)
+    ]
+    parts = [select(*part.c) for part in latest]
+    union = parts[0] if len(parts) == 1 else union_all(*parts)
+    ordered = union.subquery()
+    return select(
+        ordered.c.story_id, ordered.c.signature, ordered.c.entities, ordered.c.figures, ordered.c.language
+    ).order_by(ordered.c.story_id, ordered.c.joined_at.desc(), ordered.c.article_id)
 
 
 def new_story(session: Session, title: str, topics: Iterable[str], first_seen: datetime) -> int:
