@@ -255,8 +255,10 @@ def known_article_ids(session: Session, ids: Sequence[str]) -> set[str]:
 
 # Statements run for every stored batch, built once (building one, and its cache key, cost about as
 # much as running it).
-_KNOWN = select(ArticleRow.id).where(ArticleRow.id.in_(bindparam("ids", expanding=True)))
-_EVENTS_OF = select(EventRow.id).where(EventRow.id.in_(bindparam("ids", expanding=True)))
+_ARTICLE_ID = ArticleRow.__table__.c.id
+_EVENT_ID = EventRow.__table__.c.id
+_KNOWN = select(_ARTICLE_ID).where(_ARTICLE_ID.in_(bindparam("ids", expanding=True)))
+_EVENTS_OF = select(_EVENT_ID).where(_EVENT_ID.in_(bindparam("ids", expanding=True)))
 _DELETE_TOPICS = delete(ArticleTopic).where(ArticleTopic.article_id.in_(bindparam("ids", expanding=True)))
 _DELETE_MENTIONS = delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(bindparam("ids", expanding=True)))
 
