@@ -94,7 +94,10 @@ def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str
     values = signature_.tolist()  # Python ints: formatting numpy scalars costs more
     # band i: "b<i>:" then its `rows` values in hex, each followed by "." (one format per band)
     band = "b%d:" + "%x." * rows
-    bands = [band % group for group in zip(range(BANDS), *(values[j::rows] for j in range(rows)))]
+    bands = [
+        band % group
+        for group in zip(range(BANDS), *(values[j : rows * BANDS : rows] for j in range(rows)), strict=True)
+    ]
     figure_keys = {f"f:{m.low:g}-{m.high:g}" for m in figures}
     # a figure's place and actor: how a report in another language (no shared band, maybe a
     # rounded figure) finds the story of the same deployment
@@ -256,9 +259,7 @@ def _strength(report: Report, story: StoryState, closest: float, cues: _Cues | N
     if closest >= RELATED_TEXT:
         return closest
     figures = cues.figures
-    if figures and any(
-        not figures.isdisjoint(m.figures) and len(report.names & m.names) >= 2 for m in story.members
-    ):
+    if figures and any(not figures.isdisjoint(m.figures) and len(report.names & m.names) >= 2 for m in story.members):
         return RELATED_TEXT
     return 0.0
 

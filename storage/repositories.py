@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Insert, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import StatementError
@@ -66,7 +66,7 @@ def upsert(
 @functools.cache
 def _upsert_statement(
     postgres: bool, model: type[Base], keys: tuple[str, ...], update: tuple[str, ...], keep: tuple[str, ...]
-) -> Executable:
+) -> Insert:
     """The statement `upsert` runs, built once: building it (and its cache key) on every call cost
     about as much as running it for a few rows."""
     dialect = postgresql if postgres else sqlite
@@ -98,9 +98,9 @@ class DriverStatement:
                 if not self.processors:
                     return list(rows)
                 named = [dict(row) for row in rows]
-                for values in named:
+                for row_dict in named:
                     for i, process in self.processors:
-                        values[self.columns[i]] = process(values[self.columns[i]])
+                        row_dict[self.columns[i]] = process(row_dict[self.columns[i]])
                 return named
             pick = operator.itemgetter(*self.columns)
             ordered = [pick(row) for row in rows] if len(self.columns) > 1 else [(pick(row),) for row in rows]
@@ -120,7 +120,7 @@ class DriverStatement:
 
 
 @functools.lru_cache(maxsize=256)
-def _driver_statement(dialect: Dialect, statement: Executable, columns: tuple[str, ...]) -> DriverStatement | None:
+def _driver_statement(dialect: Dialect, statement: Insert, columns: tuple[str, ...]) -> DriverStatement | None:
     """`statement` compiled for rows of these `columns`, run straight on the driver: SQLAlchemy's
     executemany built and converted every row's parameters anew (a fifth of the time of storing a
     batch on SQLite). None when the rows are not plainly the statement's parameters (a column left

@@ -44,7 +44,7 @@ _OPEN_STORIES = select(_STORIES).where(
     _STORIES.c.last_seen >= bindparam("since"),
     _STORIES.c.first_seen <= bindparam("until"),
 )
-_NEW_STORY = insert(_STORIES)
+_NEW_STORY = insert(_STORIES).returning(_STORIES.c.id)
 # A story's aggregates after a batch (the parameters are named apart from the columns, as an UPDATE's
 # SET clause takes the column names for itself).
 _SAVE_STORY = (
@@ -166,7 +166,7 @@ def _latest_members(stories: int, limit: int) -> Select[Any]:
 
 def new_story(session: Session, title: str, topics: Iterable[str], first_seen: datetime) -> int:
     """A new, empty story row; its id."""
-    result = session.execute(
+    story_id: int = session.scalars(
         _NEW_STORY,
         {
             "title": title,
@@ -178,8 +178,8 @@ def new_story(session: Session, title: str, topics: Iterable[str], first_seen: d
             "languages": "[]",
             "figures": "[]",
         },
-    )
-    return int(result.inserted_primary_key[0])
+    ).one()
+    return story_id
 
 
 @dataclass(frozen=True, slots=True)
