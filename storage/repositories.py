@@ -81,6 +81,9 @@ def _upsert_statement(
     return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
+_NOTHING = object()  # no value converted yet
+
+
 @dataclass(frozen=True, slots=True)
 class DriverStatement:
     """A statement compiled once for a dialect and a row shape: its SQL, and how rows become the
@@ -106,11 +109,17 @@ class DriverStatement:
             ordered = [pick(row) for row in rows] if len(self.columns) > 1 else [(pick(row),) for row in rows]
             if not self.processors:
                 return ordered
+            # A batch's rows often share one value (the time it is stored at): converted once.
+            last: list[Any] = [_NOTHING] * len(self.processors)
+            converted: list[Any] = [None] * len(self.processors)
             out = []
             for row_values in ordered:
                 values = list(row_values)
-                for i, process in self.processors:
-                    values[i] = process(values[i])
+                for k, (i, process) in enumerate(self.processors):
+                    value = values[i]
+                    if value is not last[k]:
+                        last[k], converted[k] = value, process(value)
+                    values[i] = converted[k]
                 out.append(tuple(values))
             return out
         except (KeyError, TypeError, ValueError) as exc:
