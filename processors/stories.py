@@ -265,7 +265,7 @@ def _strength(report: Report, story: StoryState, closest: float, cues: _Cues | N
 
 
 def member_signatures(story: StoryState) -> np.ndarray:
-    """The signatures of a story's members as the rows of one array (kept until `absorb` changes them)."""
+    """The signatures of a story's members as the rows of one array (kept, and followed by `absorb`)."""
     if story.signatures is None or len(story.signatures) != len(story.members):
         story.signatures = np.stack([m.signature for m in story.members])
     return story.signatures
@@ -329,4 +329,7 @@ def absorb(story: StoryState, report: Report, max_members: int) -> None:
     story.figures |= member.figures
     story.members.append(member)
     del story.members[:-max_members]
-    story.signatures = None
+    if story.signatures is not None:
+        # the members' matrix follows them (the newcomer's row in, the oldest out): stacking it again
+        # for every report that joins cost more than the comparisons
+        story.signatures = np.concatenate((story.signatures, member.signature[None]))[-max_members:]
