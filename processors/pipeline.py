@@ -21,7 +21,7 @@ from newsvigil.processors.story_assignment import assign_stories, stored_story_e
 from newsvigil.processors.subscriptions import enqueue_alerts
 from newsvigil.records import AlertPolicy, Article, Detection, Event
 from newsvigil.storage.database import unreachable
-from newsvigil.storage.repositories import save_detections, stored_bodies
+from newsvigil.storage.repositories import known_article_ids, save_detections, stored_bodies
 
 log = logging.getLogger("newsvigil.pipeline")
 
@@ -99,11 +99,11 @@ class ArticleProcessor:
         return self.store(detect_articles(articles, self.rules, self.languages), alerts)
 
     def _with_stored_bodies(
-        self, session: Session, results: list[tuple[Article, Detection]]
+        self, session: Session, results: list[tuple[Article, Detection]], stored: set[str]
     ) -> list[tuple[Article, Detection]]:
-        """Articles that come without a body (replay, a feed re-read) but were stored with one are
-        detected on that body again: a figure found in the full text is never lost."""
-        bare = [a.id for a, _ in results if not a.body]
+        """Articles that come without a body (replay, a feed re-read) but were stored (`stored`) with
+        one are detected on that body again: a figure found in the full text is never lost."""
+        bare = [a.id for a, _ in results if not a.body and a.id in stored]
         bodies = stored_bodies(session, bare) if bare else {}
         if not bodies:
             return results
@@ -119,11 +119,13 @@ class ArticleProcessor:
     def _commit(self, results: list[tuple[Article, Detection]], alerts: AlertPolicy, result: BatchResult) -> None:
         """Store, group into stories and queue alerts in one transaction; adds to `result`."""
         with self.sessions.begin() as session:
-            results = self._with_stored_bodies(session, results)
-            events = save_detections(session, results)
+            # Asked once: an article never stored has no body, event, figures or points to look up.
+            stored = known_article_ids(session, [a.id for a, _ in results])
+            results = self._with_stored_bodies(session, results, stored)
+            events = save_detections(session, results, stored)
             story_events = assign_stories(session, events, self.story_window)
             new = {e.article.id for e in events}
-            changes = record_series(session, results, new, self.rules)
+            changes = record_series(session, results, new, self.rules, stored)
             spikes = self.spikes.detect(session, events)
             if alerts == AlertPolicy.ALL:
                 known = [Event(a, d) for a, d in results if d.topics and a.id not in new]

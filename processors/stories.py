@@ -91,8 +91,13 @@ BANDS = 32  # LSH: 32 bands of 2 rows find pairs from about 0.2 Jaccard up (thre
 def lookup_keys(signature_: np.ndarray, figures: list[TroopMention]) -> list[str]:
     """Index keys under which a report is found again: its LSH bands and its figures."""
     rows = len(signature_) // BANDS
-    values = [f"{v:x}." for v in signature_.tolist()]  # Python ints: formatting numpy scalars costs more
-    bands = [f"b{i}:" + "".join(values[i * rows : (i + 1) * rows]) for i in range(BANDS)]
+    values = signature_.tolist()  # Python ints: formatting numpy scalars costs more
+    # band i: "b<i>:" then its `rows` values in hex, each followed by "." (one format per band)
+    band = "b%d:" + "%x." * rows
+    bands = [
+        band % group
+        for group in zip(range(BANDS), *(values[j : rows * BANDS : rows] for j in range(rows)), strict=True)
+    ]
     figure_keys = {f"f:{m.low:g}-{m.high:g}" for m in figures}
     # a figure's place and actor: how a report in another language (no shared band, maybe a
     # rounded figure) finds the story of the same deployment
@@ -223,7 +228,21 @@ def _open_to(report: Report, story: StoryState, window: timedelta) -> bool:
     return bool(story.members) and -window <= gap <= window
 
 
-def _strength(report: Report, story: StoryState, closest: float) -> float:
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """What of a report `_strength` compares with the members of each story: read once per report."""
+
+    marks: list[FigureMark]  # figures with a known place and actor
+    figures: set[tuple[float, float]]
+
+
+def _cues(report: Report) -> _Cues:
+    return _Cues(
+        [figure_mark(m) for m in report.figures if m.place and m.actor], {figure_key(m) for m in report.figures}
+    )
+
+
+def _strength(report: Report, story: StoryState, closest: float, cues: _Cues | None = None) -> float:
     """How strongly `report` belongs to an open `story` whose closest member text has Jaccard `closest`.
 
     The strongest of its members: a near duplicate (1 + Jaccard) above a report in another language
@@ -232,21 +251,21 @@ def _strength(report: Report, story: StoryState, closest: float) -> float:
     """
     if closest >= NEAR_DUPLICATE:
         return 1.0 + closest
-    if not report.topics & story.topics:
+    if report.topics.isdisjoint(story.topics):
         return 0.0
-    report_marks = [figure_mark(m) for m in report.figures if m.place and m.actor]
-    if report_marks and any(_same_event_across_languages(report, report_marks, m) for m in story.members):
+    cues = cues or _cues(report)
+    if cues.marks and any(_same_event_across_languages(report, cues.marks, m) for m in story.members):
         return CROSS_LANGUAGE
     if closest >= RELATED_TEXT:
         return closest
-    report_figures = {figure_key(m) for m in report.figures}
-    if report_figures and any(report_figures & m.figures and len(report.names & m.names) >= 2 for m in story.members):
+    figures = cues.figures
+    if figures and any(not figures.isdisjoint(m.figures) and len(report.names & m.names) >= 2 for m in story.members):
         return RELATED_TEXT
     return 0.0
 
 
 def member_signatures(story: StoryState) -> np.ndarray:
-    """The signatures of a story's members as the rows of one array (kept until `absorb` changes them)."""
+    """The signatures of a story's members as the rows of one array (kept, and followed by `absorb`)."""
     if story.signatures is None or len(story.signatures) != len(story.members):
         story.signatures = np.stack([m.signature for m in story.members])
     return story.signatures
@@ -263,15 +282,25 @@ def _same_event_across_languages(report: Report, report_marks: list[FigureMark],
 
 def choose_story(report: Report, stories: list[StoryState], window: timedelta) -> StoryState | None:
     """The story the report joins (the strongest match, the first of equals), or None for a new story."""
-    candidates = [s for s in stories if _open_to(report, s, window)]
+    # the stories open to the report (`_open_to`, inlined: this runs for every story and every report)
+    earliest, latest = report.published - window, report.published + window
+    candidates = [s for s in stories if s.members and earliest <= s.last_seen <= latest]
     if not candidates:
         return None
     # every candidate's members compared at once; a story's closest member is the maximum of its rows
+    # (a few stories of some hundred members: numpy's per-call cost outweighs its work, hence Python
+    # ints for the row offsets and the Jaccards, the same float64 divisions)
     matrices = [member_signatures(s) for s in candidates]
-    starts = np.cumsum([0] + [len(m) for m in matrices[:-1]])
-    same = np.count_nonzero(np.concatenate(matrices) == report.signature, axis=1)
-    closest = np.maximum.reduceat(same, starts) / len(report.signature)
-    scored = [(_strength(report, s, c), s) for s, c in zip(candidates, closest.tolist(), strict=True)]
+    starts = list(itertools.accumulate((len(m) for m in matrices[:-1]), initial=0))
+    same = (np.concatenate(matrices) == report.signature).sum(axis=1)  # count_nonzero(axis=1), without its wrapper
+    size = len(report.signature)
+    closest = [n / size for n in np.maximum.reduceat(same, starts).tolist()]
+    nearest = max(closest)
+    if nearest >= NEAR_DUPLICATE:
+        # a near duplicate (1 + Jaccard) outranks every other match: the closest one, the first of equals
+        return candidates[closest.index(nearest)]
+    cues = _cues(report)
+    scored = [(_strength(report, s, c, cues), s) for s, c in zip(candidates, closest, strict=True)]
     scored = [(score, s) for score, s in scored if score > 0]
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 
@@ -300,4 +329,7 @@ def absorb(story: StoryState, report: Report, max_members: int) -> None:
     story.figures |= member.figures
     story.members.append(member)
     del story.members[:-max_members]
-    story.signatures = None
+    if story.signatures is not None:
+        # the members' matrix follows them (the newcomer's row in, the oldest out): stacking it again
+        # for every report that joins cost more than the comparisons
+        story.signatures = np.concatenate((story.signatures, member.signature[None]))[-max_members:]

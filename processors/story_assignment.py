@@ -118,9 +118,9 @@ def assign_stories(session: Session, events: Sequence[Event], window: timedelta)
         story = choose_story(report, list(stories.values()), window)
         adds = additions(report, story)
         if story is None:
-            row = stored.new_story(session, report.title, report.topics, report.published)
-            titles[row.id] = row.title
-            story = stories[row.id] = StoryState(row.id, set(report.topics), report.published)
+            story_id = stored.new_story(session, report.title, report.topics, report.published)
+            titles[story_id] = report.title
+            story = stories[story_id] = StoryState(story_id, set(report.topics), report.published)
         added[story.id] = added.get(story.id, 0) + 1
         absorb(story, report, RECENT_MEMBERS)
         for key in keys[report.article_id]:

@@ -6,6 +6,7 @@ decided in newsvigil.processors.series (pure) and newsvigil.processors.series_as
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    Select,
     String,
     Table,
     bindparam,
@@ -55,12 +57,15 @@ def ensure_series(session: Session, keys: Mapping[Key, str | None]) -> dict[Key,
     )
     found: dict[Key, SeriesRow] = {}
     for chunk in batched(sorted({p for _, p, _, _ in keys})):
-        query = select(SeriesRow).where(SeriesRow.place.in_(chunk))
-        for row in session.scalars(query):
+        for row in session.scalars(_SERIES_AT, {"places": chunk}):
             key = (row.actor, row.place, row.unit_class, row.kind)
             if key in keys:
                 found[key] = row
     return found
+
+
+# Built once: it runs for every stored batch with figures.
+_SERIES_AT = select(SeriesRow).where(SeriesRow.place.in_(bindparam("places", expanding=True)))
 
 
 def points_of_articles(session: Session, article_ids: Iterable[str]) -> list[SeriesPoint]:
@@ -117,10 +122,19 @@ def newest_points(session: Session, series_ids: Iterable[int]) -> dict[int, Seri
     statement per chunk of series."""
     found: dict[int, SeriesPoint] = {}
     for chunk in batched(sorted(set(series_ids))):
-        newest = select(_latest_id(SeriesRow.id).label("point_id")).where(SeriesRow.id.in_(chunk)).subquery()
-        query = select(SeriesPoint).join(newest, newest.c.point_id == SeriesPoint.id)
-        found.update((p.series_id, p) for p in session.scalars(query))
+        found.update((p.series_id, p) for p in session.scalars(_newest_points(), {"ids": chunk}))
     return found
+
+
+@functools.cache
+def _newest_points() -> Select[SeriesPoint]:
+    """The statement of `newest_points` (parameter ids), built once: it runs for every stored batch."""
+    newest = (
+        select(_latest_id(SeriesRow.id).label("point_id"))
+        .where(SeriesRow.id.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    return select(SeriesPoint).join(newest, newest.c.point_id == SeriesPoint.id)
 
 
 # Probes per statement: each is one SELECT of a UNION ALL, under SQLite's limit of 500 compound terms.

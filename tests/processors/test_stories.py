@@ -3,6 +3,7 @@ that share no words; anything less keeps them apart; same-language clustering is
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from newsvigil.processors.figures import same_figure
@@ -16,6 +17,7 @@ from newsvigil.processors.stories import (
     belongs,
     choose_story,
     lookup_keys,
+    member_signatures,
     names,
     same_event_figure,
     signature,
@@ -181,3 +183,21 @@ def test_a_report_matching_related_text_and_another_languages_figure_joins_the_f
     copy = story_of(report("fr2", FR + " Selon l'agence.", "fr", []))
     copy.id = 3
     assert choose_story(newcomer, [english, copy], WINDOW) is copy
+
+
+def test_a_storys_member_matrix_follows_the_members_that_join():
+    """`absorb` moves the compared matrix along (newest row in, oldest out) instead of dropping it: it
+    stays the stack of the latest members' signatures."""
+    story = story_of(report("r0", f"{EN} 0", "en", []))
+    for n in range(1, 6):
+        member_signatures(story)  # compared, then a report joins
+        absorb(story, report(f"r{n}", f"{EN} {n}", "en", [], hours=n), 3)
+        assert np.array_equal(member_signatures(story), np.stack([m.signature for m in story.members]))
+    assert len(story.members) == 3
+
+
+def test_lookup_keys_bands_are_each_pair_of_minhash_values_in_hex():
+    sig = signature(EN)
+    values = [int(v) for v in sig]
+    bands = [f"b{i}:{values[2 * i]:x}.{values[2 * i + 1]:x}." for i in range(32)]
+    assert lookup_keys(sig, [])[:32] == bands and len(lookup_keys(sig, [])) == 32

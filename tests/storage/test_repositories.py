@@ -2,11 +2,14 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import StatementError
 
-from newsvigil.records import Article, Detection, TroopMention
+from newsvigil.records import Article, Detection, TroopMention, parse_time
 from newsvigil.storage.database import make_engine
 from newsvigil.storage.migrate import downgrade, upgrade
+from newsvigil.storage.models import ArticleRow, ArticleTopic
 from newsvigil.storage.repositories import (
     FetchOutcome,
     feed_states,
@@ -16,6 +19,7 @@ from newsvigil.storage.repositories import (
     save_detections,
     seen_item_ids,
     stats,
+    upsert,
 )
 
 
@@ -68,6 +72,23 @@ def test_new_rules_replace_old_detection(sessions):
         save_detections(s, [(a, detection(a, [], [], version="v3"))])
     with sessions() as s:
         assert stats(s)["events"] == 0
+
+
+def test_upsert_keeps_what_sqlalchemy_did_with_the_rows(sessions):
+    """Rows go straight to the driver: times are stored as SQLAlchemy stores them (read back equal), a
+    column left out takes its default, and a value the column cannot take is a StatementError (the
+    pipeline then stores the batch record by record)."""
+    a = article(4)
+    with sessions.begin() as s:
+        save_detections(s, [(a, detection(a, [], []))])
+        upsert(s, ArticleTopic, [{"article_id": a.id, "topic": "nato", "hour": 1}], ["article_id", "topic"])
+    with sessions() as s:
+        assert parse_time(s.scalar(select(ArticleRow.published_at).where(ArticleRow.id == a.id))) == a.published
+        assert s.scalar(select(ArticleTopic.language).where(ArticleTopic.article_id == a.id)) == ""
+    row = {"id": "a5", "feed_url": "u", "source": "F", "title": "T", "summary": "S", "link": None}
+    row |= {"published_at": "not a time", "fetched_at": a.fetched_at, "language": "en", "body": None}
+    with pytest.raises(StatementError), sessions.begin() as s:
+        upsert(s, ArticleRow, [row], ["id"])
 
 
 def test_seen_items_and_feed_state(sessions):

@@ -43,7 +43,7 @@ def test_recent_members_are_each_storys_latest_newest_first_ties_by_article_id(s
     articles = [article(1, id=f"a{n}") for n in range(70)]
     with sessions.begin() as s:
         save_detections(s, [(a, Detection(a.id, "en", ["nato"], [], "v1")) for a in articles])
-        big, small, other = (new_story(s, f"story {i}", ["nato"], start).id for i in range(3))
+        big, small, other = (new_story(s, f"story {i}", ["nato"], start) for i in range(3))
         # big: 50 members in 5 batches of 10 (ids interleaved so that id order is not join order)
         rows = [member(n, big, start + timedelta(minutes=n % 5)) for n in range(50)]
         rows += [member(50 + n, small, start + timedelta(minutes=n)) for n in range(5)]
@@ -132,7 +132,7 @@ def test_member_figures_stored_before_places_read_as_figures_without_details(ses
     start = datetime(2025, 1, 1, tzinfo=UTC)
     with sessions.begin() as s:
         save_detections(s, [(article(1, id=f"a{n}"), Detection(f"a{n}", "en", ["nato"], [], "v1")) for n in (1, 2)])
-        story = new_story(s, "story", ["nato"], start).id
+        story = new_story(s, "story", ["nato"], start)
         old, new = member(1, story, start), member(2, story, start)
         old["figures"] = json.dumps([[100.0, 200.0]])
         new["figures"] = figures_json([(30, 30, False, None, None), (700, 700, True, "kosovo", "NATO")])
@@ -152,9 +152,9 @@ def test_stories_under_a_key_are_those_open_in_the_window(sessions):
     seen within the batch's window."""
     start = datetime(2026, 11, 20, tzinfo=UTC)
     with sessions.begin() as s:
-        old = new_story(s, "a year before", ["nato"], start - timedelta(days=365)).id
-        recent = new_story(s, "the day before", ["nato"], start - timedelta(days=1)).id
-        later = new_story(s, "a month after", ["nato"], start + timedelta(days=30)).id
+        old = new_story(s, "a year before", ["nato"], start - timedelta(days=365))
+        recent = new_story(s, "the day before", ["nato"], start - timedelta(days=1))
+        later = new_story(s, "a month after", ["nato"], start + timedelta(days=30))
         keys = [("p:europe:US", story) for story in (old, recent, later)] + [("f:80000-80000", old)]
         save_placements(s, [], keys, [])
     with sessions() as s:
