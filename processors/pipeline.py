@@ -37,6 +37,7 @@ class BatchResult:
     events: list[Event] = field(default_factory=list)
     failed: list[tuple[Article, str]] = field(default_factory=list)  # detection raised: article and reason
     alerts: int = 0  # alerts enqueued for subscribers
+    known: int = 0  # articles stored before this batch (stored again)
 
 
 # Which events alert subscribers: none (history), new (never seen before), all (known reports
@@ -138,6 +139,7 @@ class ArticleProcessor:
         self.spikes.committed()
         result.events += events
         result.alerts += alerted
+        result.known += len(stored)
 
     def store(self, detected: Sequence[Detected], alerts: AlertPolicy | None = None) -> BatchResult:
         """Store articles detected elsewhere (e.g. in replay's process pool), as `process` does.

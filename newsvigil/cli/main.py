@@ -396,7 +396,6 @@ def _replay_locally(batches, settings, alerts: AlertPolicy, rules=None) -> tuple
     items not processed)."""
     from newsvigil.processors.alerts import alert_line
     from newsvigil.runtime.components import open_components
-    from newsvigil.storage.repositories import known_article_ids
 
     def on_event(event) -> None:
         if alerts != AlertPolicy.NONE:
@@ -408,7 +407,6 @@ def _replay_locally(batches, settings, alerts: AlertPolicy, rules=None) -> tuple
     with open_components(settings) as components:
         if rules is not None:
             components.rules = rules  # read once by the caller (a second read costs about a second)
-        sessions = components.sessions
         dispatcher = components.dispatcher()
 
         def deliver_round() -> None:
@@ -417,9 +415,8 @@ def _replay_locally(batches, settings, alerts: AlertPolicy, rules=None) -> tuple
         processor = components.processor(on_event, alerts=alerts, after_commit=deliver_round)
         try:
             for chunk in batches:
-                with sessions() as session:
-                    known += len(known_article_ids(session, [a.id for a, _ in chunk]))
                 result = processor.store(chunk)
+                known += result.known
                 for article, reason in result.failed:
                     err.print(styled(f"not processed {article.id}:", "yellow", reason))
                 failed[0] += len(result.failed)
