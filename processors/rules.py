@@ -27,16 +27,24 @@ class Exclusion:
     # Text every match contains (_required_text): a window without it holds no match, and the
     # pattern need not run there.
     needs: tuple[str, ...] = ()  # as written
-    needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in a lower-cased ASCII window
+    needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in the lower-cased window
 
     def may_match(self, window: str) -> bool:
         """False only when no match of the pattern can lie within `window`."""
         if any(text not in window for text in self.needs):
             return False
-        if self.needs_lowered and window.isascii():
+        if self.needs_lowered and (window.isascii() or not _ASCII_CASE_PARTNERS.search(window)):
             lowered = window.lower()
             return all(text in lowered for text in self.needs_lowered)
         return True
+
+
+# The characters beyond ASCII that a case-insensitive pattern matches to ASCII ones ('K' Kelvin sign
+# to k, 'ſ' to s, 'İ' and 'ı' to i; tests/processors/test_rules.py checks the list against `re`).
+# In a window without them, lower() keeps every character in place and makes no ASCII of others,
+# so an ASCII text matches case-insensitively exactly where it occurs in the lower-cased window.
+ASCII_CASE_PARTNERS = "\u0130\u0131\u017f\u212a"
+_ASCII_CASE_PARTNERS = re.compile(f"[{ASCII_CASE_PARTNERS}]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,21 @@ def test_required_text_of_a_pattern():
     assert needs(r"(?-i:Grønland)") == (("Grønland",), ())
 
 
+def test_lower_finds_ascii_text_as_case_insensitive_patterns_do():
+    """Exclusion.may_match seeks ASCII text in a lower-cased window unless the window holds one of
+    ASCII_CASE_PARTNERS: they are all the characters beyond ASCII that `re` matches to ASCII ones
+    case-insensitively, and no other character lower-cases to ASCII or to more than one character."""
+    import re
+    import sys
+
+    from newsvigil.processors.rules import ASCII_CASE_PARTNERS
+
+    beyond = "".join(map(chr, range(0x80, sys.maxunicode + 1)))
+    assert set(re.findall(r"[\x00-\x7f]", beyond, re.IGNORECASE)) == set(ASCII_CASE_PARTNERS)
+    others = [c for c in beyond if c not in ASCII_CASE_PARTNERS]
+    assert [c for c in others if len(c.lower()) != 1 or c.lower().isascii()] == []
+
+
 EXCLUSION_FRAGMENTS = st.sampled_from(
     [
         *("Nato", "NATO", "nato", "Greenland", "GREENLAND", "greenland", "Groenland", "groenlandse", "grenlandzki"),
