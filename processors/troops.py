@@ -37,6 +37,7 @@ from newsvigil.records import TroopMention, VagueMention
 _TOKEN = re.compile(DIGITS + r"|[^\W\d_]+(?:['’.\-][^\W\d_]+)*\.?|\S")
 _WORDS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
 _BREAKS = set('.!?;:()[]{},"«»“”„/|—–-‑…•')
+_DECIMAL = re.compile(r"\d")
 _SOFT = {"'", "’"}  # elided articles: "postes d'officiers"
 _ABBREVIATIONS = {"tys.", "tsd.", "mio.", "mln.", "ok.", "ca.", "mrd.", "bln.", "nr.", "no."}
 _MAX_MODIFIERS = 3
@@ -694,7 +695,12 @@ def _attached_to_word(text: str, start: int, end: int, run: list[re.Match[str]],
 
 def _digit_before(text: str, start: int) -> bool:
     """A range needs a number shortly before: a cheap test before the range pattern runs."""
-    return any(c.isdigit() for c in text[max(0, start - 25) : start])
+    lo = max(0, start - 25)
+    if _DECIMAL.search(text, lo, start):  # a decimal digit, which isdigit() also is
+        return True
+    # isdigit() is also true of a few other digits ("²", "①"), none of them ASCII
+    window = text[lo:start]
+    return not window.isascii() and any(c.isdigit() for c in window)
 
 
 def _approx_before(text: str, start: int, phrases: frozenset[tuple[str, ...]]) -> int | None:
