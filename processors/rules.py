@@ -33,18 +33,65 @@ class Exclusion:
         """False only when no match of the pattern can lie within `window`."""
         if any(text not in window for text in self.needs):
             return False
-        if self.needs_lowered and (window.isascii() or not _ASCII_CASE_PARTNERS.search(window)):
-            lowered = window.lower()
-            return all(text in lowered for text in self.needs_lowered)
+        if self.needs_lowered:
+            lowered = ascii_lowered(window)
+            if lowered is not None:
+                return all(text in lowered for text in self.needs_lowered)
         return True
 
 
 # The characters beyond ASCII that a case-insensitive pattern matches to ASCII ones ('K' Kelvin sign
-# to k, 'ſ' to s, 'İ' and 'ı' to i; tests/processors/test_rules.py checks the list against `re`).
+# to k, 'ſ' to s, 'İ' and 'ı' to i; tests/processors/test_topics.py checks the list against `re`).
 # In a window without them, lower() keeps every character in place and makes no ASCII of others,
 # so an ASCII text matches case-insensitively exactly where it occurs in the lower-cased window.
 ASCII_CASE_PARTNERS = "\u0130\u0131\u017f\u212a"
 _ASCII_CASE_PARTNERS = re.compile(f"[{ASCII_CASE_PARTNERS}]")
+
+
+def ascii_lowered(window: str) -> str | None:
+    """`window` lower-cased, in which ASCII text occurs exactly where a case-insensitive pattern
+    finds it; None when the window holds one of ASCII_CASE_PARTNERS."""
+    if window.isascii() or not _ASCII_CASE_PARTNERS.search(window):
+        return window.lower()
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """Lower-case ASCII texts of which every match of a case-insensitive pattern holds one: a
+    window holding none of them holds no match, and the pattern need not run there."""
+
+    texts: tuple[str, ...] = ()  # empty: no such texts are known, the pattern may match anywhere
+
+    def may_match(self, window: str) -> bool:
+        """False only when no match of the pattern can lie within `window`."""
+        if not self.texts:
+            return True
+        lowered = ascii_lowered(window)
+        return lowered is None or any(text in lowered for text in self.texts)
+
+
+def phrase_cues(phrases: list[str]) -> Cues:
+    """The cues of a case-insensitive alternation of `phrases` (their words apart by any spaces,
+    see _phrase): an ASCII run in a word of each phrase, of at least _MIN_NEEDED characters; no
+    cues when a phrase has no such run."""
+    runs_of = []
+    for phrase in phrases:
+        runs = [run.lower() for word in phrase.split() for run in _ASCII_RUN.findall(word) if len(run) >= _MIN_NEEDED]
+        if not runs:
+            return Cues()
+        runs_of.append(runs)
+    # A phrase with a run holding a cue already taken needs no cue of its own; else its longest run.
+    kept: list[str] = []
+    for runs in sorted(runs_of, key=len):
+        if not any(cue in run for run in runs for cue in kept):
+            kept.append(max(runs, key=len))
+    # A cue holding another needs no test of its own: where it occurs, the shorter one does.
+    kept.sort(key=lambda c: (len(c), c))
+    return Cues(tuple(cue for i, cue in enumerate(kept) if not any(shorter in cue for shorter in kept[:i])))
+
+
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +140,9 @@ class TroopRules:
     singular_units: frozenset[str]  # after a year these are labels: "the 2021 troop withdrawal"
     of_them: re.Pattern[str]  # "of them", "z nich": a part of a figure said just before follows
     of_them_number: re.Pattern[str]  # anchored before "of them": "sześciu", "more than 5 thousand"
+    # What every match of `vague` and of `of_them` holds: a cheap test before they run.
+    vague_cues: Cues
+    of_them_cues: Cues
     places: Gazetteer = field(default_factory=empty_gazetteer)  # where a figure's troops go, are or leave from
     # Figure series (processors/series.py): each unit word's class ("troops", "officers"), and words that
     # make a figure count an incident ("killed", "arrested"), not a force.
@@ -311,6 +361,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
             re.IGNORECASE,
         ),
         vague_magnitudes=vague,
+        vague_cues=phrase_cues(list(vague)),
         counted_noun_endings=_endings(spec.get("counted_noun_endings")),
         non_state=Lexicon(
             (t, "non-state", "ignore") for t in _strings(spec.get("non_state_groups"), "troops.non_state_groups")
@@ -320,6 +371,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         unit_modifies=Lexicon(
             (t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")
         ),
+        of_them_cues=phrase_cues(of_them),
         of_them=re.compile(
             r"(?<!\w)(?:"
             + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x")

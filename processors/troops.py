@@ -399,6 +399,8 @@ def _vague_before_unit(text: str, lang: str | None, rules: TroopRules, hit: Hit)
     """'thousands of troops', 'des milliers de soldats', 'kilka tysięcy żołnierzy' (not 'dwa tysiące')."""
     unit_start = _unit_start(text, hit)
     window_start = max(0, unit_start - 80)
+    if not rules.vague_cues.may_match(text[window_start:unit_start]):
+        return None
     m = rules.vague.search(text, window_start, unit_start)
     if not m:
         return None
@@ -786,6 +788,8 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
     out: list[Candidate] = []
     figures = [c for c in found if c.magnitude is None and c.kind == "unit"]
     if not figures:
+        return out
+    if not rules.of_them_cues.may_match(text):  # no phrase anywhere: most texts
         return out
     first_end = min(c.mention.end for c in figures)
     last_end = max(c.mention.end for c in figures)
