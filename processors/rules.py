@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import yaml
 
 from newsvigil.errors import RulesError
@@ -56,19 +57,31 @@ def ascii_lowered(window: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class Cues:
     """Lower-case ASCII texts of which every match of a case-insensitive pattern holds one: a
     window holding none of them holds no match, and the pattern need not run there."""
 
-    texts: tuple[str, ...] = ()  # empty: no such texts are known, the pattern may match anywhere
+    __slots__ = ("_automaton", "texts")
+
+    def __init__(self, texts: tuple[str, ...] = ()) -> None:
+        self.texts = texts  # empty: no such texts are known, the pattern may match anywhere
+        # One pass finds any of them, where `in` would read the window once for each.
+        self._automaton: ahocorasick.Automaton | None = None
+        if texts:
+            self._automaton = ahocorasick.Automaton()
+            for text in texts:
+                self._automaton.add_word(text, text)
+            self._automaton.make_automaton()
+
+    def __repr__(self) -> str:
+        return f"Cues({self.texts!r})"
 
     def may_match(self, window: str) -> bool:
         """False only when no match of the pattern can lie within `window`."""
-        if not self.texts:
+        if self._automaton is None:
             return True
         lowered = ascii_lowered(window)
-        return lowered is None or any(text in lowered for text in self.texts)
+        return lowered is None or next(self._automaton.iter(lowered), None) is not None
 
 
 def phrase_cues(phrases: list[str]) -> Cues:
