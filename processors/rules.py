@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ class Exclusion:
     # pattern need not run there.
     needs: tuple[str, ...] = ()  # as written
     needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in the lower-cased window
+    # Text every match begins with (_leading_text): the pattern is tried only where it occurs.
+    begins: str = ""  # as written
+    begins_lowered: str = ""  # ASCII, matched case-insensitively
 
     def may_match(self, window: str) -> bool:
         """False only when no match of the pattern can lie within `window`."""
@@ -39,6 +43,28 @@ class Exclusion:
             if lowered is not None:
                 return all(text in lowered for text in self.needs_lowered)
         return True
+
+    def finditer(self, text: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
+        """pattern.finditer(text, lo, hi), the pattern tried only where the text its matches begin
+        with occurs (found by str.find), not at every position of the window."""
+        if self.begins:
+            where, needle, offset = text, self.begins, 0
+        elif self.begins_lowered and (lowered := ascii_lowered(text[lo:hi])) is not None:
+            where, needle, offset = lowered, self.begins_lowered, lo  # where[i] is text[lo + i]
+        else:
+            yield from self.pattern.finditer(text, lo, hi)
+            return
+        # finditer's matches: the leftmost from `at`, then the leftmost from its end. The pattern
+        # begins with the needle, so only the needle's places can start one; match() there sees
+        # the text before them, as the search does, for lookbehinds and word boundaries.
+        at = lo
+        while (found := where.find(needle, at - offset, hi - offset)) >= 0:
+            m = self.pattern.match(text, found + offset, hi)
+            if m is None:
+                at = found + offset + 1
+            else:
+                yield m
+                at = m.end()  # never empty: it holds the needle
 
 
 # The characters beyond ASCII that a case-insensitive pattern matches to ASCII ones ('K' Kelvin sign
@@ -501,7 +527,8 @@ def _exclusion(spec: Any, where: str) -> Exclusion:
     except re.error as exc:
         raise ValueError(f"{where} is not a valid regular expression: {exc}") from None
     needs, needs_lowered = _required_text(pattern)
-    return Exclusion(pattern, langs, needs, needs_lowered)
+    begins, begins_lowered = _leading_text(pattern)
+    return Exclusion(pattern, langs, needs, needs_lowered, begins, begins_lowered)
 
 
 _MIN_NEEDED = 3  # shorter runs of letters say little about a window
@@ -551,3 +578,34 @@ def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str
     except (TypeError, ValueError):
         return (), ()
     return tuple(exact), tuple(lowered)
+
+
+def _leading_text(pattern: re.Pattern[str]) -> tuple[str, str]:
+    """The literal text every match of `pattern` begins with, of _MIN_NEEDED characters or more:
+    (as written, "") when it is matched case-sensitively, ("", lower-cased) when matched
+    case-insensitively and ASCII, else ("", ""). Read from the pattern's parse: zero-width items
+    (word boundaries, anchors, lookarounds) may come first, and a group may hold the text."""
+    try:
+        _parser = importlib.import_module("re._parser")
+        _constants = importlib.import_module("re._constants")
+        items = list(_parser.parse(pattern.pattern, pattern.flags))
+        flags = pattern.flags
+        zero_width = (_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT)
+        while True:
+            while items and items[0][0] in zero_width:
+                items.pop(0)
+            if not items or items[0][0] is not _constants.SUBPATTERN:
+                break
+            _group, add_flags, del_flags, sub = items[0][1]
+            items, flags = list(sub), (flags | add_flags) & ~del_flags
+        run = ""
+        for op, av in items:
+            if op is not _constants.LITERAL:
+                break
+            run += chr(av)
+    except Exception:  # another Python's internals: no shortcut, same results
+        return "", ""
+    if not flags & re.IGNORECASE:
+        return (run, "") if len(run) >= _MIN_NEEDED else ("", "")
+    ascii_run = run[: next((i for i, c in enumerate(run) if not c.isascii()), len(run))]
+    return ("", ascii_run.lower()) if len(ascii_run) >= _MIN_NEEDED else ("", "")

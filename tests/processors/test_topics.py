@@ -115,3 +115,34 @@ def test_an_exclusion_skipped_for_a_window_has_no_match_there(words, sep, rules)
         for exclusion in topic.exclusions:
             if not exclusion.may_match(text):
                 assert exclusion.pattern.search(text) is None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(EXCLUSION_FRAGMENTS, max_size=14),
+    sep=st.sampled_from([" ", "", "  "]),
+    cut=st.tuples(st.integers(0, 200), st.integers(0, 200)),
+)
+def test_an_exclusion_finds_what_its_pattern_finds(words, sep, cut, rules):
+    """Exclusion.finditer, tried where its leading text occurs, gives the pattern's own finditer."""
+    text = sep.join(words)
+    lo, hi = min(cut), max(cut)
+    for topic in rules.topics.values():
+        for exclusion in topic.exclusions:
+            expected = [m.span() for m in exclusion.pattern.finditer(text, lo, hi)]
+            assert [m.span() for m in exclusion.finditer(text, lo, hi)] == expected
+
+
+def test_leading_text_of_a_pattern():
+    import re
+
+    from newsvigil.processors.rules import _leading_text
+
+    def begins(pattern):
+        return _leading_text(re.compile(pattern, re.IGNORECASE))
+
+    assert begins(r"(?-i:\bNato\s+[A-Z][a-z]+)(?=\s+said)") == ("Nato", "")
+    assert begins(r"\bGreenland\s+(?:shark|seal)") == ("", "greenland")
+    assert begins(r"(?<!\w)(?=G)Grøn") == ("", "")  # its ASCII part, "gr", is too short to seek
+    assert begins(r"(?:nato|otan)\b") == ("", "")  # alternatives: no text every match begins with
+    assert begins(r"\w+ Nato") == ("", "")
