@@ -789,11 +789,12 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
     figures = [c for c in found if c.magnitude is None and c.kind == "unit"]
     if not figures:
         return out
-    if not rules.of_them_cues.may_match(text):  # no phrase anywhere: most texts
-        return out
     first_end = min(c.mention.end for c in figures)
     last_end = max(c.mention.end for c in figures)
-    for phrase in rules.of_them.finditer(text, _of_them_scan_start(text, rules.of_them, first_end)):
+    scan_start = _of_them_scan_start(text, rules.of_them, first_end)
+    if not rules.of_them_cues.may_match(text[scan_start:]):  # no phrase there: most texts
+        return out
+    for phrase in rules.of_them.finditer(text, scan_start):
         if phrase.start() > last_end + _OF_THEM_CHARS:
             break  # later phrases are further still from every figure
         before = [c for c in figures if 0 <= phrase.start() - c.mention.end <= _OF_THEM_CHARS]
