@@ -36,8 +36,9 @@ class Exclusion:
 
     def may_match(self, window: str) -> bool:
         """False only when no match of the pattern can lie within `window`."""
-        if any(text not in window for text in self.needs):
-            return False
+        for text in self.needs:  # a loop, not any(): this runs for every exclusion of every hit
+            if text not in window:
+                return False
         if self.needs_lowered:
             lowered = ascii_lowered(window)
             if lowered is not None:
