@@ -30,6 +30,7 @@ class Exclusion:
     # pattern need not run there.
     needs: tuple[str, ...] = ()  # as written
     needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in the lower-cased window
+    needs_one_of: tuple[Cues, ...] = ()  # of each alternation every match goes through, one of its cues
     # Text every match begins with (_leading_text): the pattern is tried only where it occurs.
     begins: str = ""  # as written
     begins_lowered: str = ""  # ASCII, matched case-insensitively
@@ -41,9 +42,9 @@ class Exclusion:
                 return False
         if self.needs_lowered:
             lowered = ascii_lowered(window)
-            if lowered is not None:
-                return all(text in lowered for text in self.needs_lowered)
-        return True
+            if lowered is not None and not all(text in lowered for text in self.needs_lowered):
+                return False
+        return all(cues.may_match(window) for cues in self.needs_one_of)
 
     def finditer(self, text: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
         """pattern.finditer(text, lo, hi), the pattern tried only where the text its matches begin
@@ -527,29 +528,44 @@ def _exclusion(spec: Any, where: str) -> Exclusion:
         pattern = re.compile(spec, re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"{where} is not a valid regular expression: {exc}") from None
-    needs, needs_lowered = _required_text(pattern)
+    needs, needs_lowered, needs_one_of = _required_text(pattern)
     begins, begins_lowered = _leading_text(pattern)
-    return Exclusion(pattern, langs, needs, needs_lowered, begins, begins_lowered)
+    return Exclusion(
+        pattern, langs, needs, needs_lowered, tuple(Cues(cues) for cues in needs_one_of), begins, begins_lowered
+    )
 
 
 _MIN_NEEDED = 3  # shorter runs of letters say little about a window
 
 
-def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _required_text(
+    pattern: re.Pattern[str],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], ...]]:
     """Runs of literal characters that every match of `pattern` contains: (case-sensitive runs,
-    lower-cased ASCII runs matched case-insensitively). Read from the pattern's parse (re._parser):
-    only literals of the top-level sequence and of the groups in it count, never those under an
-    alternative, a repeat or a lookaround (a lookbehind may look outside the window). Nothing when
-    the parse is not of the expected shape: the pattern then always runs."""
+    lower-cased ASCII runs matched case-insensitively, and for each alternation of the top-level
+    sequence whose every alternative has one, the lower-cased ASCII runs of its alternatives, of
+    which a match holds one case-insensitively). Read from the pattern's parse (re._parser): only
+    literals of the top-level sequence, of the groups in it and of its alternatives' own sequences
+    count, never those under a repeat or a lookaround (a lookbehind may look outside the window).
+    Nothing when the parse is not of the expected shape: the pattern then always runs."""
     try:
         _parser = importlib.import_module("re._parser")  # CPython 3.11+, not in the typing stubs
         _constants = importlib.import_module("re._constants")
         parsed = _parser.parse(pattern.pattern, pattern.flags)
         flags = int(parsed.state.flags)
     except Exception:  # another Python's internals: no shortcut, same results
-        return (), ()
+        return (), (), ()
     exact: list[str] = []
     lowered: list[str] = []
+    one_of: list[tuple[str, ...]] = []
+
+    def alternative_run(items: Any) -> str:
+        """The longest run of ASCII literals in an alternative's own sequence, lower-cased."""
+        longest = run = ""
+        for op, av in items:
+            run = run + chr(av) if op is _constants.LITERAL and av < 0x80 else ""
+            longest = max(longest, run, key=len)
+        return longest.lower()
 
     def walk(items: Any, flags: int) -> None:
         run: list[str] = []
@@ -572,13 +588,17 @@ def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str
             if op is _constants.SUBPATTERN:
                 _group, add_flags, del_flags, sub = av
                 walk(sub, (flags | add_flags) & ~del_flags)
+            elif op is _constants.BRANCH:
+                runs = [alternative_run(alternative) for alternative in av[1]]
+                if all(len(run) >= _MIN_NEEDED for run in runs):
+                    one_of.append(tuple(sorted(set(runs))))
         close()
 
     try:
         walk(parsed, flags)
     except (TypeError, ValueError):
-        return (), ()
-    return tuple(exact), tuple(lowered)
+        return (), (), ()
+    return tuple(exact), tuple(lowered), tuple(one_of)
 
 
 def _leading_text(pattern: re.Pattern[str]) -> tuple[str, str]:

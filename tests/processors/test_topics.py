@@ -70,7 +70,7 @@ def test_required_text_of_a_pattern():
     from newsvigil.processors.rules import _required_text
 
     def needs(pattern):
-        return _required_text(re.compile(pattern, re.IGNORECASE))
+        return _required_text(re.compile(pattern, re.IGNORECASE))[:2]
 
     assert needs(r"(?-i:\bNato\s+[A-Z][a-z]+)(?=\s+said)") == (("Nato",), ())
     assert needs(r"\bgreenland\s+(?:shark|seal)s?\b") == ((), ("greenland",))
@@ -79,6 +79,19 @@ def test_required_text_of_a_pattern():
     assert needs(r"(?:nato|otan)|(?<=Nuuk )x|(?=Thule)y|(?:Pituffik)?z") == ((), ())
     assert needs(r"\bétats-unis\b") == ((), ())  # not ASCII: case-insensitive matching is not lower()
     assert needs(r"(?-i:Grønland)") == (("Grønland",), ())
+
+
+def test_required_alternatives_of_a_pattern():
+    import re
+
+    from newsvigil.processors.rules import _required_text
+
+    def one_of(pattern):
+        return _required_text(re.compile(pattern, re.IGNORECASE))[2]
+
+    assert one_of(r"\b(?:actress|Actor|künstlerin)\s+(?-i:Nato)") == (("actor", "actress", "nstlerin"),)
+    assert one_of(r"(?:box\s+office|film)\s+(?:of|the)") == (("film", "office"),)  # "of": too short
+    assert one_of(r"(?:nato|otan)?x|(?=nato|otan)y") == ()  # under a repeat or a lookaround: not needed
 
 
 def test_lower_finds_ascii_text_as_case_insensitive_patterns_do():
