@@ -64,6 +64,7 @@ class ByteScanner:
         # root must count nothing.
         if int(next_state[int(rows[0]) << 8]) != 0 or state_output[0] >= 0:
             raise ValueError("byte 0 leaves the root")
+        self._features = int(state_output.max()) + 1  # feature indexes are below this
         self.depth = _trie_depth(next_state, rows, states)
         if self.depth > _MAX_DEPTH:
             raise ValueError(f"n-grams of {self.depth} bytes")
@@ -88,11 +89,7 @@ class ByteScanner:
         found = found[found >= 0]
         if not found.size:
             return None
-        # Counted in the order they first occur, as py3langid's Counter does: a stable sort groups
-        # equal features with the first occurrence first.
-        order = found.argsort(kind="stable")
-        ordered = found[order]
-        kept, counts = _first_occurrences(order, ordered[1:] != ordered[:-1])
+        kept, counts = _first_occurrences(found.astype(np.int64))
         return found[kept], counts
 
     def _walk(self, padded: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
@@ -116,30 +113,22 @@ class ByteScanner:
         if not datas:
             return []
         pad = self._pad
-        joined = pad + pad.join(datas)
-        starts = np.empty(len(datas), dtype=np.intp)  # position of each text's first byte in `joined`
-        position = len(pad)
-        for i, data in enumerate(datas):
-            starts[i] = position
-            position += len(data) + len(pad)
-        padded = np.frombuffer(joined, dtype=np.uint8).astype(np.int32)
+        lengths = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
+        # Text i's windows, then the len(pad) windows that end on the zero bytes after it and belong
+        # to no text (the last text's are not read: the joined bytes end with it).
+        padded = np.frombuffer(pad + pad.join(datas), dtype=np.uint8).astype(np.int32)
         found = self._walk(padded)  # window i ends at byte len(pad) + i
-        # Windows ending on a text's bytes, text by text; those ending on the zero bytes between
-        # texts belong to none.
-        ends = np.arange(len(pad), len(padded), dtype=np.intp)
-        text = np.searchsorted(starts, ends, side="right") - 1
-        lengths = np.fromiter((len(d) for d in datas), dtype=np.intp, count=len(datas))
-        inside = ends < starts[text] + lengths[text]
-        keep = inside & (found >= 0)
-        found, text = found[keep], text[keep]
-        if not found.size:
+        spans = np.empty(2 * len(datas), dtype=np.int64)
+        spans[0::2], spans[1::2] = lengths, len(pad)
+        inside = np.repeat(np.tile(np.array([True, False]), len(datas)), spans)[: found.size]
+        text = np.repeat(np.arange(len(datas), dtype=np.int64), lengths + len(pad))[: found.size]
+        position = np.flatnonzero(inside & (found >= 0))
+        if not position.size:
             return [None] * len(datas)
-        # Counted in the order they first occur in each text (as `features`): a stable sort by
-        # (text, feature) groups equal features of a text with the first occurrence first.
-        order = np.lexsort((found, text))
-        ordered_feature, ordered_text = found[order], text[order]
-        new_group = (ordered_feature[1:] != ordered_feature[:-1]) | (ordered_text[1:] != ordered_text[:-1])
-        kept, count = _first_occurrences(order, new_group)  # in the order of the joined bytes
+        found, text = found[position], text[position]
+        # Grouped by (text, feature): the features of a text in the order they first occur (as
+        # `features`), text after text.
+        kept, count = _first_occurrences(text * self._features + found)
         index, owner = found[kept], text[kept]
         cuts = np.searchsorted(owner, np.arange(len(datas) + 1), side="left")
         out: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]] | None] = []
@@ -149,18 +138,26 @@ class ByteScanner:
         return out
 
 
-def _first_occurrences(
-    order: npt.NDArray[np.intp], new_group: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-    """Where each group of equal features first occurs, in position order, and the group's count
-    (float32, as py3langid counts). `order` sorts the positions stably into groups; `new_group[i]`
-    says whether sorted position i + 1 starts a new group."""
-    edges = np.empty(order.size + 1, dtype=bool)
+def _first_occurrences(group: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Where each value of `group` (non-negative) first occurs, in order, and how many times it
+    occurs (float32, as py3langid counts)."""
+    # One sort of (value, index) packed in an int64: numpy sorts plain integers far faster than it
+    # sorts indexes stably (argsort, lexsort), and each value's first element is then its first
+    # occurrence.
+    bits = max(1, (group.size - 1).bit_length())
+    if int(group.max()) >= 1 << (62 - bits):
+        first_at = np.argsort(group, kind="stable")  # too large to pack: the same grouping, slower
+        ordered = group[first_at]
+    else:
+        packed = (group << bits) | np.arange(group.size, dtype=np.int64)
+        packed.sort()
+        ordered, first_at = packed >> bits, packed & ((1 << bits) - 1)
+    edges = np.empty(group.size + 1, dtype=bool)
     edges[0] = edges[-1] = True
-    edges[1:-1] = new_group
+    np.not_equal(ordered[1:], ordered[:-1], out=edges[1:-1])
     bounds = edges.nonzero()[0]
-    counts = np.zeros(order.size, dtype=np.float32)
-    counts[order[bounds[:-1]]] = np.subtract(bounds[1:], bounds[:-1])
+    counts = np.zeros(group.size, dtype=np.float32)
+    counts[first_at[bounds[:-1]]] = np.subtract(bounds[1:], bounds[:-1])
     kept = counts.nonzero()[0]
     return kept, counts[kept]
 

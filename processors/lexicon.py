@@ -161,7 +161,11 @@ class LexiconScan:
             for end_index, values in self._automaton.iter(folded):
                 for i, value in values:
                     matches[i].append((end_index, value))
-        return [lexicon._hits(text, folded, found) for lexicon, found in zip(self._lexicons, matches, strict=True)]
+        # A lexicon without matches nor wildcard terms has no hits: most texts, for most lexicons.
+        return [
+            lexicon._hits(text, folded, found) if found or lexicon._patterns else []
+            for lexicon, found in zip(self._lexicons, matches, strict=True)
+        ]
 
 
 def _case_ok(term: Term, text: str, start: int, end: int) -> bool:

@@ -161,12 +161,16 @@ _POLISH_SCALES = {w: v for w, v in SCALES.items() if w.startswith(("tys", "mil",
 TEXT2NUM_LANGS = ("fr", "en", "de", "es", "it", "nl", "da")
 
 
+_GROUP_SPACE = re.compile(r"[ \u00a0\u202f\u2009]")
+_SEPARATOR = re.compile(r"[.,'’]")
+
+
 def parse_digits(token: str) -> float | None:
     """The value of a digit token: '1 200' -> 1200, '80.000' -> 80000, '1,5' -> 1.5, '2.5' -> 2.5."""
-    compact = re.sub(r"[ \u00a0\u202f\u2009]", "", token)
+    compact = _GROUP_SPACE.sub("", token)
     if _INDIAN_GROUPS.fullmatch(compact):
         return float(compact.replace(",", ""))  # "2,44,000" = 244 000 (lakh grouping, Indian outlets)
-    parts = re.split(r"[.,'’]", compact)
+    parts = _SEPARATOR.split(compact)
     if len(parts) == 1:
         return float(compact) if compact.isdigit() else None
     if not all(p.isdigit() for p in parts):
@@ -178,7 +182,7 @@ def parse_digits(token: str) -> float | None:
     if compact[last_sep] in "'’":
         return None
     # The last separator is a decimal point; any before it group thousands.
-    head_digits = re.sub(r"[.,'’]", "", head)
+    head_digits = _SEPARATOR.sub("", head)
     return float(f"{head_digits}.{tail}")
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import yaml
 
 from newsvigil.errors import RulesError
@@ -27,16 +29,110 @@ class Exclusion:
     # Text every match contains (_required_text): a window without it holds no match, and the
     # pattern need not run there.
     needs: tuple[str, ...] = ()  # as written
-    needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in a lower-cased ASCII window
+    needs_lowered: tuple[str, ...] = ()  # ASCII, matched case-insensitively: sought in the lower-cased window
+    needs_one_of: tuple[Cues, ...] = ()  # of each alternation every match goes through, one of its cues
+    # Text every match begins with (_leading_text): the pattern is tried only where it occurs.
+    begins: str = ""  # as written
+    begins_lowered: str = ""  # ASCII, matched case-insensitively
 
     def may_match(self, window: str) -> bool:
         """False only when no match of the pattern can lie within `window`."""
-        if any(text not in window for text in self.needs):
-            return False
-        if self.needs_lowered and window.isascii():
-            lowered = window.lower()
-            return all(text in lowered for text in self.needs_lowered)
-        return True
+        for text in self.needs:  # a loop, not any(): this runs for every exclusion of every hit
+            if text not in window:
+                return False
+        if self.needs_lowered:
+            lowered = ascii_lowered(window)
+            if lowered is not None and not all(text in lowered for text in self.needs_lowered):
+                return False
+        return all(cues.may_match(window) for cues in self.needs_one_of)
+
+    def finditer(self, text: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
+        """pattern.finditer(text, lo, hi), the pattern tried only where the text its matches begin
+        with occurs (found by str.find), not at every position of the window."""
+        if self.begins:
+            where, needle, offset = text, self.begins, 0
+        elif self.begins_lowered and (lowered := ascii_lowered(text[lo:hi])) is not None:
+            where, needle, offset = lowered, self.begins_lowered, lo  # where[i] is text[lo + i]
+        else:
+            yield from self.pattern.finditer(text, lo, hi)
+            return
+        # finditer's matches: the leftmost from `at`, then the leftmost from its end. The pattern
+        # begins with the needle, so only the needle's places can start one; match() there sees
+        # the text before them, as the search does, for lookbehinds and word boundaries.
+        at = lo
+        while (found := where.find(needle, at - offset, hi - offset)) >= 0:
+            m = self.pattern.match(text, found + offset, hi)
+            if m is None:
+                at = found + offset + 1
+            else:
+                yield m
+                at = m.end()  # never empty: it holds the needle
+
+
+# The characters beyond ASCII that a case-insensitive pattern matches to ASCII ones ('K' Kelvin sign
+# to k, 'ſ' to s, 'İ' and 'ı' to i; tests/processors/test_topics.py checks the list against `re`).
+# In a window without them, lower() keeps every character in place and makes no ASCII of others,
+# so an ASCII text matches case-insensitively exactly where it occurs in the lower-cased window.
+ASCII_CASE_PARTNERS = "\u0130\u0131\u017f\u212a"
+_ASCII_CASE_PARTNERS = re.compile(f"[{ASCII_CASE_PARTNERS}]")
+
+
+def ascii_lowered(window: str) -> str | None:
+    """`window` lower-cased, in which ASCII text occurs exactly where a case-insensitive pattern
+    finds it; None when the window holds one of ASCII_CASE_PARTNERS."""
+    if window.isascii() or not _ASCII_CASE_PARTNERS.search(window):
+        return window.lower()
+    return None
+
+
+class Cues:
+    """Lower-case ASCII texts of which every match of a case-insensitive pattern holds one: a
+    window holding none of them holds no match, and the pattern need not run there."""
+
+    __slots__ = ("_automaton", "texts")
+
+    def __init__(self, texts: tuple[str, ...] = ()) -> None:
+        self.texts = texts  # empty: no such texts are known, the pattern may match anywhere
+        # One pass finds any of them, where `in` would read the window once for each.
+        self._automaton: ahocorasick.Automaton | None = None
+        if texts:
+            self._automaton = ahocorasick.Automaton()
+            for text in texts:
+                self._automaton.add_word(text, text)
+            self._automaton.make_automaton()
+
+    def __repr__(self) -> str:
+        return f"Cues({self.texts!r})"
+
+    def may_match(self, window: str) -> bool:
+        """False only when no match of the pattern can lie within `window`."""
+        if self._automaton is None:
+            return True
+        lowered = ascii_lowered(window)
+        return lowered is None or next(self._automaton.iter(lowered), None) is not None
+
+
+def phrase_cues(phrases: list[str]) -> Cues:
+    """The cues of a case-insensitive alternation of `phrases` (their words apart by any spaces,
+    see _phrase): an ASCII run in a word of each phrase, of at least _MIN_NEEDED characters; no
+    cues when a phrase has no such run."""
+    runs_of = []
+    for phrase in phrases:
+        runs = [run.lower() for word in phrase.split() for run in _ASCII_RUN.findall(word) if len(run) >= _MIN_NEEDED]
+        if not runs:
+            return Cues()
+        runs_of.append(runs)
+    # A phrase with a run holding a cue already taken needs no cue of its own; else its longest run.
+    kept: list[str] = []
+    for runs in sorted(runs_of, key=len):
+        if not any(cue in run for run in runs for cue in kept):
+            kept.append(max(runs, key=len))
+    # A cue holding another needs no test of its own: where it occurs, the shorter one does.
+    kept.sort(key=lambda c: (len(c), c))
+    return Cues(tuple(cue for i, cue in enumerate(kept) if not any(shorter in cue for shorter in kept[:i])))
+
+
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +181,9 @@ class TroopRules:
     singular_units: frozenset[str]  # after a year these are labels: "the 2021 troop withdrawal"
     of_them: re.Pattern[str]  # "of them", "z nich": a part of a figure said just before follows
     of_them_number: re.Pattern[str]  # anchored before "of them": "sześciu", "more than 5 thousand"
+    # What every match of `vague` and of `of_them` holds: a cheap test before they run.
+    vague_cues: Cues
+    of_them_cues: Cues
     places: Gazetteer = field(default_factory=empty_gazetteer)  # where a figure's troops go, are or leave from
     # Figure series (processors/series.py): each unit word's class ("troops", "officers"), and words that
     # make a figure count an incident ("killed", "arrested"), not a force.
@@ -312,6 +411,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
             re.IGNORECASE,
         ),
         vague_magnitudes=vague,
+        vague_cues=phrase_cues(list(vague)),
         counted_noun_endings=_endings(spec.get("counted_noun_endings")),
         non_state=Lexicon(
             (t, "non-state", "ignore") for t in _strings(spec.get("non_state_groups"), "troops.non_state_groups")
@@ -321,6 +421,7 @@ def _troop_rules(spec: dict[str, Any]) -> TroopRules:
         unit_modifies=Lexicon(
             (t, "modified", "ignore") for t in _strings(spec.get("unit_modifies"), "troops.unit_modifies")
         ),
+        of_them_cues=phrase_cues(of_them),
         of_them=re.compile(
             r"(?<!\w)(?:"
             + ("|".join(_phrase(o) for o in sorted(of_them, key=len, reverse=True)) or r"(?!x)x")
@@ -436,28 +537,44 @@ def _exclusion(spec: Any, where: str) -> Exclusion:
         pattern = re.compile(spec, re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"{where} is not a valid regular expression: {exc}") from None
-    needs, needs_lowered = _required_text(pattern)
-    return Exclusion(pattern, langs, needs, needs_lowered)
+    needs, needs_lowered, needs_one_of = _required_text(pattern)
+    begins, begins_lowered = _leading_text(pattern)
+    return Exclusion(
+        pattern, langs, needs, needs_lowered, tuple(Cues(cues) for cues in needs_one_of), begins, begins_lowered
+    )
 
 
 _MIN_NEEDED = 3  # shorter runs of letters say little about a window
 
 
-def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _required_text(
+    pattern: re.Pattern[str],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], ...]]:
     """Runs of literal characters that every match of `pattern` contains: (case-sensitive runs,
-    lower-cased ASCII runs matched case-insensitively). Read from the pattern's parse (re._parser):
-    only literals of the top-level sequence and of the groups in it count, never those under an
-    alternative, a repeat or a lookaround (a lookbehind may look outside the window). Nothing when
-    the parse is not of the expected shape: the pattern then always runs."""
+    lower-cased ASCII runs matched case-insensitively, and for each alternation of the top-level
+    sequence whose every alternative has one, the lower-cased ASCII runs of its alternatives, of
+    which a match holds one case-insensitively). Read from the pattern's parse (re._parser): only
+    literals of the top-level sequence, of the groups in it and of its alternatives' own sequences
+    count, never those under a repeat or a lookaround (a lookbehind may look outside the window).
+    Nothing when the parse is not of the expected shape: the pattern then always runs."""
     try:
         _parser = importlib.import_module("re._parser")  # CPython 3.11+, not in the typing stubs
         _constants = importlib.import_module("re._constants")
         parsed = _parser.parse(pattern.pattern, pattern.flags)
         flags = int(parsed.state.flags)
     except Exception:  # another Python's internals: no shortcut, same results
-        return (), ()
+        return (), (), ()
     exact: list[str] = []
     lowered: list[str] = []
+    one_of: list[tuple[str, ...]] = []
+
+    def alternative_run(items: Any) -> str:
+        """The longest run of ASCII literals in an alternative's own sequence, lower-cased."""
+        longest = run = ""
+        for op, av in items:
+            run = run + chr(av) if op is _constants.LITERAL and av < 0x80 else ""
+            longest = max(longest, run, key=len)
+        return longest.lower()
 
     def walk(items: Any, flags: int) -> None:
         run: list[str] = []
@@ -480,10 +597,45 @@ def _required_text(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], tuple[str
             if op is _constants.SUBPATTERN:
                 _group, add_flags, del_flags, sub = av
                 walk(sub, (flags | add_flags) & ~del_flags)
+            elif op is _constants.BRANCH:
+                runs = [alternative_run(alternative) for alternative in av[1]]
+                if all(len(run) >= _MIN_NEEDED for run in runs):
+                    one_of.append(tuple(sorted(set(runs))))
         close()
 
     try:
         walk(parsed, flags)
     except (TypeError, ValueError):
-        return (), ()
-    return tuple(exact), tuple(lowered)
+        return (), (), ()
+    return tuple(exact), tuple(lowered), tuple(one_of)
+
+
+def _leading_text(pattern: re.Pattern[str]) -> tuple[str, str]:
+    """The literal text every match of `pattern` begins with, of _MIN_NEEDED characters or more:
+    (as written, "") when it is matched case-sensitively, ("", lower-cased) when matched
+    case-insensitively and ASCII, else ("", ""). Read from the pattern's parse: zero-width items
+    (word boundaries, anchors, lookarounds) may come first, and a group may hold the text."""
+    try:
+        _parser = importlib.import_module("re._parser")
+        _constants = importlib.import_module("re._constants")
+        items = list(_parser.parse(pattern.pattern, pattern.flags))
+        flags = pattern.flags
+        zero_width = (_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT)
+        while True:
+            while items and items[0][0] in zero_width:
+                items.pop(0)
+            if not items or items[0][0] is not _constants.SUBPATTERN:
+                break
+            _group, add_flags, del_flags, sub = items[0][1]
+            items, flags = list(sub), (flags | add_flags) & ~del_flags
+        run = ""
+        for op, av in items:
+            if op is not _constants.LITERAL:
+                break
+            run += chr(av)
+    except Exception:  # another Python's internals: no shortcut, same results
+        return "", ""
+    if not flags & re.IGNORECASE:
+        return (run, "") if len(run) >= _MIN_NEEDED else ("", "")
+    ascii_run = run[: next((i for i, c in enumerate(run) if not c.isascii()), len(run))]
+    return ("", ascii_run.lower()) if len(ascii_run) >= _MIN_NEEDED else ("", "")

@@ -44,7 +44,7 @@ def _surviving(text: str, lang: str | None, topic: Topic, hits: list[Hit]) -> bo
             m.start() <= hit.start and hit.end <= m.end()
             for x in exclusions
             if x.may_match(window)
-            for m in x.pattern.finditer(text, lo, hi)
+            for m in x.finditer(text, lo, hi)
         ):
             return True
     return False

@@ -37,6 +37,7 @@ from newsvigil.records import TroopMention, VagueMention
 _TOKEN = re.compile(DIGITS + r"|[^\W\d_]+(?:['’.\-][^\W\d_]+)*\.?|\S")
 _WORDS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
 _BREAKS = set('.!?;:()[]{},"«»“”„/|—–-‑…•')
+_DECIMAL = re.compile(r"\d")
 _SOFT = {"'", "’"}  # elided articles: "postes d'officiers"
 _ABBREVIATIONS = {"tys.", "tsd.", "mio.", "mln.", "ok.", "ca.", "mrd.", "bln.", "nr.", "no."}
 _MAX_MODIFIERS = 3
@@ -398,6 +399,8 @@ def _vague_before_unit(text: str, lang: str | None, rules: TroopRules, hit: Hit)
     """'thousands of troops', 'des milliers de soldats', 'kilka tysięcy żołnierzy' (not 'dwa tysiące')."""
     unit_start = _unit_start(text, hit)
     window_start = max(0, unit_start - 80)
+    if not rules.vague_cues.may_match(text[window_start:unit_start]):
+        return None
     m = rules.vague.search(text, window_start, unit_start)
     if not m:
         return None
@@ -694,7 +697,12 @@ def _attached_to_word(text: str, start: int, end: int, run: list[re.Match[str]],
 
 def _digit_before(text: str, start: int) -> bool:
     """A range needs a number shortly before: a cheap test before the range pattern runs."""
-    return any(c.isdigit() for c in text[max(0, start - 25) : start])
+    lo = max(0, start - 25)
+    if _DECIMAL.search(text, lo, start):  # a decimal digit, which isdigit() also is
+        return True
+    # isdigit() is also true of a few other digits ("²", "①"), none of them ASCII
+    window = text[lo:start]
+    return not window.isascii() and any(c.isdigit() for c in window)
 
 
 def _approx_before(text: str, start: int, phrases: frozenset[tuple[str, ...]]) -> int | None:
@@ -783,7 +791,10 @@ def _of_them_candidates(text: str, lang: str | None, rules: TroopRules, found: l
         return out
     first_end = min(c.mention.end for c in figures)
     last_end = max(c.mention.end for c in figures)
-    for phrase in rules.of_them.finditer(text, _of_them_scan_start(text, rules.of_them, first_end)):
+    scan_start = _of_them_scan_start(text, rules.of_them, first_end)
+    if not rules.of_them_cues.may_match(text[scan_start:]):  # no phrase there: most texts
+        return out
+    for phrase in rules.of_them.finditer(text, scan_start):
         if phrase.start() > last_end + _OF_THEM_CHARS:
             break  # later phrases are further still from every figure
         before = [c for c in figures if 0 <= phrase.start() - c.mention.end <= _OF_THEM_CHARS]

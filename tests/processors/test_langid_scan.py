@@ -1,5 +1,6 @@
 """The vectorised byte scan gives py3langid's own scores, bit for bit, and so its answers."""
 
+from collections import Counter
 from functools import cache
 
 import numpy as np
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from newsvigil.processors.evaluation import load_corpus
-from newsvigil.processors.langid_scan import ByteScanner, fast_identifier
+from newsvigil.processors.langid_scan import ByteScanner, _first_occurrences, fast_identifier
 from newsvigil.records import join_text
 from newsvigil.settings import DEFAULT_LANGUAGES
 from tests.support import REPO_ROOT
@@ -97,3 +98,16 @@ def test_one_walk_over_many_texts_gives_each_texts_answer():
 )
 def test_one_walk_over_any_texts_gives_each_texts_answer(texts):
     same_answers_in_one_walk(texts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=60), huge=st.booleans())
+def test_first_occurrences_counts_values_as_a_counter_does(values, huge):
+    # `huge` values cannot be packed with their index in an int64: the stable argsort then groups them
+    offset = 1 << 61 if huge else 0
+    group = np.array(values, dtype=np.int64) + offset
+    kept, counts = _first_occurrences(group)
+    counted = Counter(values)  # in first-occurrence order, as py3langid counts features
+    assert [values[k] for k in kept] == list(counted)
+    assert counts.dtype == np.float32
+    assert counts.tolist() == [float(c) for c in counted.values()]

@@ -70,7 +70,7 @@ def test_required_text_of_a_pattern():
     from newsvigil.processors.rules import _required_text
 
     def needs(pattern):
-        return _required_text(re.compile(pattern, re.IGNORECASE))
+        return _required_text(re.compile(pattern, re.IGNORECASE))[:2]
 
     assert needs(r"(?-i:\bNato\s+[A-Z][a-z]+)(?=\s+said)") == (("Nato",), ())
     assert needs(r"\bgreenland\s+(?:shark|seal)s?\b") == ((), ("greenland",))
@@ -79,6 +79,34 @@ def test_required_text_of_a_pattern():
     assert needs(r"(?:nato|otan)|(?<=Nuuk )x|(?=Thule)y|(?:Pituffik)?z") == ((), ())
     assert needs(r"\bétats-unis\b") == ((), ())  # not ASCII: case-insensitive matching is not lower()
     assert needs(r"(?-i:Grønland)") == (("Grønland",), ())
+
+
+def test_required_alternatives_of_a_pattern():
+    import re
+
+    from newsvigil.processors.rules import _required_text
+
+    def one_of(pattern):
+        return _required_text(re.compile(pattern, re.IGNORECASE))[2]
+
+    assert one_of(r"\b(?:actress|Actor|künstlerin)\s+(?-i:Nato)") == (("actor", "actress", "nstlerin"),)
+    assert one_of(r"(?:box\s+office|film)\s+(?:of|the)") == (("film", "office"),)  # "of": too short
+    assert one_of(r"(?:nato|otan)?x|(?=nato|otan)y") == ()  # under a repeat or a lookaround: not needed
+
+
+def test_lower_finds_ascii_text_as_case_insensitive_patterns_do():
+    """Exclusion.may_match seeks ASCII text in a lower-cased window unless the window holds one of
+    ASCII_CASE_PARTNERS: they are all the characters beyond ASCII that `re` matches to ASCII ones
+    case-insensitively, and no other character lower-cases to ASCII or to more than one character."""
+    import re
+    import sys
+
+    from newsvigil.processors.rules import ASCII_CASE_PARTNERS
+
+    beyond = "".join(map(chr, range(0x80, sys.maxunicode + 1)))
+    assert set(re.findall(r"[\x00-\x7f]", beyond, re.IGNORECASE)) == set(ASCII_CASE_PARTNERS)
+    others = [c for c in beyond if c not in ASCII_CASE_PARTNERS]
+    assert [c for c in others if len(c.lower()) != 1 or c.lower().isascii()] == []
 
 
 EXCLUSION_FRAGMENTS = st.sampled_from(
@@ -100,3 +128,34 @@ def test_an_exclusion_skipped_for_a_window_has_no_match_there(words, sep, rules)
         for exclusion in topic.exclusions:
             if not exclusion.may_match(text):
                 assert exclusion.pattern.search(text) is None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(EXCLUSION_FRAGMENTS, max_size=14),
+    sep=st.sampled_from([" ", "", "  "]),
+    cut=st.tuples(st.integers(0, 200), st.integers(0, 200)),
+)
+def test_an_exclusion_finds_what_its_pattern_finds(words, sep, cut, rules):
+    """Exclusion.finditer, tried where its leading text occurs, gives the pattern's own finditer."""
+    text = sep.join(words)
+    lo, hi = min(cut), max(cut)
+    for topic in rules.topics.values():
+        for exclusion in topic.exclusions:
+            expected = [m.span() for m in exclusion.pattern.finditer(text, lo, hi)]
+            assert [m.span() for m in exclusion.finditer(text, lo, hi)] == expected
+
+
+def test_leading_text_of_a_pattern():
+    import re
+
+    from newsvigil.processors.rules import _leading_text
+
+    def begins(pattern):
+        return _leading_text(re.compile(pattern, re.IGNORECASE))
+
+    assert begins(r"(?-i:\bNato\s+[A-Z][a-z]+)(?=\s+said)") == ("Nato", "")
+    assert begins(r"\bGreenland\s+(?:shark|seal)") == ("", "greenland")
+    assert begins(r"(?<!\w)(?=G)Grøn") == ("", "")  # its ASCII part, "gr", is too short to seek
+    assert begins(r"(?:nato|otan)\b") == ("", "")  # alternatives: no text every match begins with
+    assert begins(r"\w+ Nato") == ("", "")

@@ -282,3 +282,31 @@ def test_a_strength_figure_always_holds_its_cue(words, sep, rules):
     text = sep.join(words)
     if rules.troops.strength.search(text):
         assert rules.troops.strength_cue.search(text)
+
+
+CUE_FRAGMENTS = st.sampled_from(
+    [
+        *("thousands", "THOUSANDS", "Tausende", "kilka", "tysięcy", "TYSIĘCY", "dziesiątki", "Hunderte", "of", "de"),
+        *("des milliers d'", "of them", "OF THEM", "z nich", "Z NICH", "d'entre eux", "von ihnen", "di loro", "them"),
+        *("soldiers", "troops", "5", ",", ".", "\n", "\u00a0", "ſ", "K", "İ", "ı", "Ę", "é", "hundreds of thousands"),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(CUE_FRAGMENTS, max_size=10), sep=st.sampled_from([" ", "", "  "]))
+def test_a_phrase_pattern_skipped_for_a_window_has_no_match_there(words, sep, rules):
+    """The cues of troops.vague and troops.of_them only skip them where they find nothing."""
+    text = sep.join(words)
+    troops = rules.troops
+    for cues, pattern in ((troops.vague_cues, troops.vague), (troops.of_them_cues, troops.of_them)):
+        if not cues.may_match(text):
+            assert pattern.search(text) is None
+
+
+def test_cues_of_phrases():
+    from newsvigil.processors.rules import phrase_cues
+
+    assert phrase_cues(["hundreds", "a few hundred", "des centaines"]).texts == ("hundred", "centaines")
+    assert phrase_cues(["kilka tysięcy", "tysiące"]).texts == ("tysi",)
+    assert phrase_cues(["of them", "ος"]).texts == ()  # a phrase without ASCII: the pattern always runs
