@@ -3,7 +3,7 @@ responses (warcio), and JSON-lines exports from `newsvigil export`; files or fol
 
 Every problem is reported with its path (and line or URL) and reason; the rest is still read.
 Files are parsed in a process pool, each into a time-sorted run spilled to a temporary file with a
-sparse index of its keys (an external sort). The keys sampled by those indexes then cut the archive's
+sparse index of its keys (an external sort). The keys each run samples then cut the archive's
 time span into consecutive slices of about SLICE_ITEMS items: the pool merges each slice from the
 runs and transforms it (detection), and slices are handed over in time order as they are done, so
 the caller stores one slice while the pool prepares the next ones. Memory holds a few slices, not
@@ -45,6 +45,10 @@ WARC_SUFFIXES = {".warc"}
 SLICE_ITEMS = 4000  # items per slice of the archive's time span (merged, transformed and handed over at once)
 FIRST_SLICE_ITEMS = 500  # the first slice is small: the caller waits for it before storing anything
 INDEX_EVERY = 64  # a run is written in chunks of 64 items, its index keeps the first key and offset of each
+# A run also keeps every 8th key: the slices' bounds are quantiles of those. The chunks' first keys
+# alone are too few for short runs (a 100-item feed gives 2, both near its start), and left one
+# slice with half the archive while the other process waited.
+SAMPLE_EVERY = 8
 TAKE_CHUNK = 256  # items per pickle of a transformed slice
 # Largest feed document (or export line, or WARC record) read from an archive, once inflated: set per
 # process by `_install` from NEWSVIGIL_MAX_ARCHIVE_BYTES (Settings.max_archive_bytes).
@@ -80,6 +84,7 @@ class _Run:
     skipped: int
     rejected: list[Rejected]
     index: list[tuple[Key, int]] = field(default_factory=list)  # (key, offset) of every INDEX_EVERY-th item
+    sample: list[Key] = field(default_factory=list)  # every SAMPLE_EVERY-th key
     last: Key | None = None
 
 
@@ -254,11 +259,11 @@ class Archive:
     def slices(self) -> list[tuple[Key | None, Key | None]]:
         """Consecutive [low, high) key ranges covering every run (None: an open end): the first of
         about FIRST_SLICE_ITEMS items, so that storing starts early, then doubling up to SLICE_ITEMS."""
-        sample = sorted(key for run in self._runs for key, _offset in run.index)
+        sample = sorted(key for run in self._runs for key in run.sample)
         bounds: list[Key | None] = [None]
         size, position = FIRST_SLICE_ITEMS, 0
         while True:
-            position += max(1, size // INDEX_EVERY)
+            position += max(1, size // SAMPLE_EVERY)
             if position >= len(sample):
                 break
             bounds.append(sample[position])
@@ -353,6 +358,7 @@ def _spill(path: str, since: datetime | None, until: datetime | None, run_path: 
             for start in range(0, len(kept), INDEX_EVERY):
                 run.index.append((_key(kept[start]), stream.tell()))
                 pickle.dump(kept[start : start + INDEX_EVERY], stream, protocol=pickle.HIGHEST_PROTOCOL)
+        run.sample = [_key(article) for article in kept[::SAMPLE_EVERY]]
         run.last = _key(kept[-1])
     return run
 

@@ -191,6 +191,7 @@ def write_feeds(folder, files: int, per_file: int) -> None:
 @pytest.mark.parametrize("workers", [0, 2])
 def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
     monkeypatch.setattr(replay, "INDEX_EVERY", 2)  # many slices, each starting inside the runs
+    monkeypatch.setattr(replay, "SAMPLE_EVERY", 2)
     monkeypatch.setattr(replay, "SLICE_ITEMS", 6)
     monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 2)
     write_feeds(tmp_path, files=7, per_file=9)
@@ -216,6 +217,7 @@ def test_every_item_comes_once_in_key_order_however_the_archive_is_sliced(
 ):
     """Many items share a time across files (ties broken by id): slice bounds fall among equal times."""
     monkeypatch.setattr(replay, "INDEX_EVERY", index_every)
+    monkeypatch.setattr(replay, "SAMPLE_EVERY", max(1, index_every // 2))
     monkeypatch.setattr(replay, "SLICE_ITEMS", slice_items)
     monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 1)
     for f in range(5):
@@ -234,6 +236,34 @@ def test_every_item_comes_once_in_key_order_however_the_archive_is_sliced(
     assert len(keys) == archive.count == 60 and len(set(keys)) == 60
     assert keys == sorted(keys)
     assert [a.id for a in again] == [a.id for a in first]
+
+
+def test_slices_share_the_archive_evenly_when_each_file_is_short(tmp_path, monkeypatch):
+    """Feeds of 100 items spanning the same weeks: no slice may take a large share of the archive
+    (one process would work on it while the others wait)."""
+    import random
+
+    monkeypatch.setattr(replay, "SLICE_ITEMS", 400)
+    monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 100)
+    rng = random.Random(3)
+    for f in range(60):
+        items = "".join(
+            f"<item><guid>f{f}-{i}</guid><title>T {f} {i}</title><pubDate>"
+            f"{rng.randrange(1, 29):02d} Feb 2025 {rng.randrange(24):02d}:{rng.randrange(60):02d}:00 GMT</pubDate></item>"
+            for i in range(100)
+        )
+        (tmp_path / f"feed-{f}.xml").write_text(
+            f"<rss version='2.0'><channel><title>F{f}</title>{items}</channel></rss>"
+        )
+    with Archive([str(tmp_path)]) as archive:
+        archive.read()
+        keys = sorted((a.when, a.id) for a in archive)
+        sizes = [
+            sum(1 for k in keys if (low is None or k >= low) and (high is None or k < high))
+            for low, high in archive.slices()
+        ]
+    assert sum(sizes) == 6000
+    assert max(sizes) <= 1.25 * 400, sizes
 
 
 def test_replay_alerts_all_reaches_a_subscriber_added_after_the_first_replay(tmp_path):
