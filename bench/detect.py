@@ -28,6 +28,7 @@ from newsvigil.processors.detect import detect  # noqa: E402
 from newsvigil.processors.places import empty_gazetteer  # noqa: E402
 from newsvigil.processors.rules import RuleSet, load_rules  # noqa: E402
 from newsvigil.records import Article  # noqa: E402
+from newsvigil.runtime.heap import freeze_startup_objects  # noqa: E402
 
 # On-topic sentences (figures, NATO, Greenland) and ordinary news (dates, money, percentages).
 TOPICAL = {
@@ -146,6 +147,7 @@ def main() -> None:
     articles = make_articles(args.articles, lang_given=args.lang_given)
     languages = "given" if args.lang_given else "identified"
     detect(articles[0], rules)  # warm-up: language model load
+    freeze_startup_objects()  # as newsvigil's detecting processes start (replay's pool, the worker)
     start = time.perf_counter()
     found = sum(len(detect(a, rules).troops) for a in articles)
     elapsed = time.perf_counter() - start

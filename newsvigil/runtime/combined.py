@@ -13,6 +13,7 @@ import faust
 from newsvigil.processors.kafka_topics import articles_lag
 from newsvigil.records import Event
 from newsvigil.runtime.components import Components, kafka_publisher
+from newsvigil.runtime.heap import freeze_startup_objects
 from newsvigil.runtime.monitor import OnCycle, publishing_monitor
 from newsvigil.runtime.worker import build_app
 from newsvigil.settings import Settings
@@ -27,6 +28,7 @@ def run_combined(
     settings = components.settings
     app = build_app(components, on_events)
     monitor = publishing_monitor(components, kafka_publisher(settings)).start()
+    freeze_startup_objects()
 
     @app.task
     async def poll() -> None:

@@ -34,6 +34,7 @@ from newsvigil.processors.kafka_topics import ensure_topics
 from newsvigil.processors.pipeline import BatchResult
 from newsvigil.records import AlertPolicy, Event, utcnow
 from newsvigil.runtime.components import Components
+from newsvigil.runtime.heap import freeze_startup_objects
 from newsvigil.runtime.storing import StoringProcess
 from newsvigil.storage.repositories import save_dead_letters
 
@@ -334,5 +335,6 @@ def run_worker(
 ) -> None:
     """Run a worker until SIGTERM/SIGINT (faust handles both and shuts down cleanly)."""
     app = build_app(components, on_events)
+    freeze_startup_objects()
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
