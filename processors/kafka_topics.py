@@ -4,6 +4,7 @@ partition count that differs from what the workers expect makes them skip messag
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import datetime
 
 from newsvigil.errors import BrokerError, BrokerUnreachable, ConfigError, TopicMissing, WorkersRunning
@@ -38,7 +39,7 @@ def ensure_topics(settings: Settings) -> dict[str, int]:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process created them first
                 admin.create_topics([NewTopic(n, settings.kafka_partitions, 1) for n in missing])
-        partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
+        partitions = _described_partitions(admin, names)
     finally:
         admin.close()
     for name, count in partitions.items():
@@ -48,6 +49,17 @@ def ensure_topics(settings: Settings) -> dict[str, int]:
                 "set NEWSVIGIL_KAFKA_PARTITIONS to match, or recreate the topic",
             )
     return partitions
+
+
+def _described_partitions(admin, names: list[str], wait: float = 10.0) -> dict[str, int]:
+    """Partitions of each topic. A topic created a moment ago (here or by another process) can be
+    described with none until the controller's metadata reaches the broker: asked again then."""
+    deadline = time.monotonic() + wait
+    while True:
+        partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
+        if all(partitions.values()) or time.monotonic() >= deadline:
+            return partitions
+        time.sleep(0.2)
 
 
 def articles_lag(settings: Settings) -> int:
