@@ -148,6 +148,15 @@ class LexiconScan:
         for i, lexicon in enumerate(self._lexicons):
             for key, value in lexicon._keys.items():
                 owners.setdefault(key, []).append((i, value))
+        # The anchors of wildcard terms are sought in the same pass (reported under index
+        # len(lexicons) + i): a lexicon whose keys and anchors are all absent has no hits, and
+        # _hits need not run to test its anchors one by one.
+        n = len(self._lexicons)
+        for i, lexicon in enumerate(self._lexicons):
+            for _, _, anchor in lexicon._patterns:
+                if anchor:
+                    owners.setdefault(anchor, []).append((n + i, (len(anchor), ())))
+        self._anchorless = tuple(any(not anchor for _, _, anchor in lexicon._patterns) for lexicon in self._lexicons)
         for key, values in owners.items():
             self._automaton.add_word(key, tuple(values))
         self._empty = not owners
@@ -156,15 +165,17 @@ class LexiconScan:
 
     def scan(self, text: str, folded: str) -> list[list[Hit]]:
         """Each lexicon's hits in `text` (`folded` is fold(text), possibly with URLs masked)."""
-        matches: list[list[_Match]] = [[] for _ in self._lexicons]
+        n = len(self._lexicons)
+        matches: list[list[_Match]] = [[] for _ in range(2 * n)]
         if not self._empty:
             for end_index, values in self._automaton.iter(folded):
                 for i, value in values:
                     matches[i].append((end_index, value))
-        # A lexicon without matches nor wildcard terms has no hits: most texts, for most lexicons.
+        # A lexicon without matches nor anchors of its wildcard terms has no hits: most texts, for
+        # most lexicons.
         return [
-            lexicon._hits(text, folded, found) if found or lexicon._patterns else []
-            for lexicon, found in zip(self._lexicons, matches, strict=True)
+            lexicon._hits(text, folded, matches[i]) if matches[i] or matches[n + i] or self._anchorless[i] else []
+            for i, lexicon in enumerate(self._lexicons)
         ]
 
 
