@@ -22,6 +22,8 @@ def find_topics(
     """Names of the topics `text` is about (`masked` = fold(text) with URLs blanked), in rule order.
     `hits`: rules.terms' and rules.near_terms' hits in the text when the caller has them already."""
     term_hits, near_hits = hits if hits is not None else (rules.terms.find(text, masked), None)
+    if not term_hits and near_hits is not None and not near_hits:
+        return []  # no term of any topic: most texts
     by_topic: dict[str, list[Hit]] = {}
     for hit in term_hits:
         by_topic.setdefault(hit.label, []).append(hit)

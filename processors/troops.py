@@ -124,9 +124,6 @@ def scan_troops(
     """Read every candidate of `text` (`folded` = fold(text)) and judge it: figures, one per distinct
     figure, and vague quantities, in text order. `unit_hits`: rules.units' hits in the text when the
     caller has them already."""
-    scan = TroopScan()
-    seen: set[tuple[float, float, float]] = set()
-    seen_vague: set[tuple[int, str]] = set()
     covered_until = -1
     candidates: list[Candidate] = []
     for hit in rules.units.find(text, folded) if unit_hits is None else unit_hits:
@@ -142,8 +139,12 @@ def scan_troops(
         )
     if ("-" in text or "‑" in text or "–" in text) and rules.strength_cue.search(text):
         candidates += [c for m in rules.strength.finditer(text) if (c := _strength_candidate(text, folded, rules, m))]
-    if candidates:
-        candidates += _of_them_candidates(text, lang, rules, candidates)
+    if not candidates:
+        return TroopScan()  # no unit noun with a figure: most texts
+    candidates += _of_them_candidates(text, lang, rules, candidates)
+    scan = TroopScan()
+    seen: set[tuple[float, float, float]] = set()
+    seen_vague: set[tuple[int, str]] = set()
     figures: list[Candidate] = []
     for candidate in candidates:
         verdict = judge(text, folded, lang, rules, candidate)
