@@ -120,7 +120,8 @@ class ArticleProcessor:
     def _commit(self, results: list[tuple[Article, Detection]], alerts: AlertPolicy, result: BatchResult) -> None:
         """Store, group into stories and queue alerts in one transaction; adds to `result`."""
         with self.sessions.begin() as session:
-            # Asked once: an article never stored has no body, event, figures or points to look up.
+            # Asked once: an article never stored has no body, event, figures or points to look up
+            # (save_detections adds those another writer stores meanwhile).
             stored = known_article_ids(session, [a.id for a, _ in results])
             results = self._with_stored_bodies(session, results, stored)
             events = save_detections(session, results, stored)

@@ -167,7 +167,8 @@ def save_detections(
     session: Session, results: Sequence[tuple[Article, Detection]], stored: set[str] | None = None
 ) -> list[Event]:
     """Store articles with what was detected in them; return the events that are new. `stored`: those
-    of the articles already stored, when the caller has asked (else asked here).
+    of the articles already stored, when the caller has asked (else asked here); completed here with
+    those another writer stored since it was asked.
 
     Re-running with the same input changes nothing; re-running with new rules replaces the old
     detection of each article.
@@ -187,6 +188,11 @@ def save_detections(
         ["title", "summary", "link", "published_at", "language", "body"],
         keep=["body"],
     )
+    # Another writer may have stored some of the others since `stored` was asked (a redelivered
+    # message, a replay beside `run`): the upsert above waited for its transaction, whose detection
+    # rows are visible now. Taken for new, such an article would be a second new event.
+    for chunk in batched([i for i in latest if i not in stored]):
+        stored.update(session.scalars(_DETECTED, {"ids": chunk}))
     # Only an article stored before has an event, topics and mentions to replace (a new one, most of
     # a replay, has none: no statement is spent on it).
     existing_events: set[str] = set()
@@ -268,6 +274,8 @@ _ARTICLE_ID = ArticleRow.__table__.c.id
 _EVENT_ID = EventRow.__table__.c.id
 _KNOWN = select(_ARTICLE_ID).where(_ARTICLE_ID.in_(bindparam("ids", expanding=True)))
 _EVENTS_OF = select(_EVENT_ID).where(_EVENT_ID.in_(bindparam("ids", expanding=True)))
+_DETECTED_ID = DetectionRow.__table__.c.article_id
+_DETECTED = select(_DETECTED_ID).where(_DETECTED_ID.in_(bindparam("ids", expanding=True)))
 _DELETE_TOPICS = delete(ArticleTopic).where(ArticleTopic.article_id.in_(bindparam("ids", expanding=True)))
 _DELETE_MENTIONS = delete(TroopMentionRow).where(TroopMentionRow.article_id.in_(bindparam("ids", expanding=True)))
 

@@ -32,6 +32,64 @@ def test_a_copy_without_its_body_keeps_the_stored_body_and_its_figures(sessions,
     assert [f["value"] for f in stored["figures"]] == [4500]
 
 
+def test_an_article_two_writers_store_at_once_is_one_new_event(database_url, rules):
+    """The second writer asked which articles were stored before the first one committed the same
+    article; it then took it for new too: two new events, and a story counting it twice."""
+    import threading
+
+    from sqlalchemy import event, func, select
+
+    from newsvigil.storage.database import make_engine, session_factory
+    from newsvigil.storage.migrate import upgrade
+    from newsvigil.storage.models import StoryArticle, StoryRow
+
+    upgrade(database_url)
+    article = Article(
+        id="same",
+        feed_url="https://f.example/rss",
+        source="F",
+        title="Nato allies discuss Greenland at the summit",
+        summary="Foreign ministers met in Brussels to discuss Arctic security.",
+        published=datetime(2025, 3, 1, tzinfo=UTC),
+        language="en",
+    )
+    first_engine, second_engine = make_engine(database_url), make_engine(database_url)
+    first_committing, second_writing, release = threading.Event(), threading.Event(), threading.Event()
+
+    @event.listens_for(first_engine, "commit")
+    def hold_the_commit(_connection):
+        first_committing.set()
+        release.wait(30)
+
+    @event.listens_for(second_engine, "before_cursor_execute")
+    def note_the_first_write(_connection, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("INSERT"):
+            second_writing.set()  # its lookup of stored articles ran before the first one committed
+
+    results = {}
+
+    def store(name, engine):
+        results[name] = ArticleProcessor(rules, session_factory(engine), alerts="none").process([article])
+
+    first = threading.Thread(target=store, args=("first", first_engine))
+    first.start()
+    assert first_committing.wait(30)
+    second = threading.Thread(target=store, args=("second", second_engine))
+    second.start()
+    assert second_writing.wait(30)
+    release.set()
+    first.join(60)
+    second.join(60)
+    try:
+        assert [len(results[name].events) for name in ("first", "second")] == [1, 0]
+        with session_factory(first_engine)() as session:
+            assert session.execute(select(StoryRow.article_count)).scalars().all() == [1]
+            assert session.scalar(select(func.count()).select_from(StoryArticle)) == 1
+    finally:
+        first_engine.dispose()
+        second_engine.dispose()
+
+
 @pytest.mark.postgres
 def test_a_record_the_database_refuses_is_reported_and_the_others_are_stored(postgres_url, rules):
     """A value too long for its column once failed the whole batch, and the Kafka worker retried it forever."""
