@@ -144,10 +144,10 @@ def main() -> None:
     parser.add_argument("--places-cost", action="store_true", help="also compare detection with and without places")
     args = parser.parse_args()
     rules = load_rules(ROOT / "seeds" / "topics.yaml")
+    freeze_startup_objects()  # as newsvigil's detecting processes start (replay's pool, the worker)
     articles = make_articles(args.articles, lang_given=args.lang_given)
     languages = "given" if args.lang_given else "identified"
     detect(articles[0], rules)  # warm-up: language model load
-    freeze_startup_objects()  # as newsvigil's detecting processes start (replay's pool, the worker)
     start = time.perf_counter()
     found = sum(len(detect(a, rules).troops) for a in articles)
     elapsed = time.perf_counter() - start

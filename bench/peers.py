@@ -243,11 +243,11 @@ def detect_newsvigil(spec: dict) -> dict:
 
     given = spec["system"] == "newsvigil-lang"
     rules = load_rules(ROOT / "seeds" / "topics.yaml")
+    # As newsvigil's detecting processes start (replay's pool, the storing process, the Kafka worker):
+    # what start-up made frozen out of the cyclic collector's walks; the articles are not.
+    freeze_startup_objects()
     articles = make_articles(spec["articles"], lang_given=given)
     detect(articles[0], rules)  # warm-up: the language model loads
-    # As newsvigil's detecting processes start (replay's pool, the storing process, the Kafka worker):
-    # what start-up made (here also the articles) frozen out of the cyclic collector's walks.
-    freeze_startup_objects()
     load = load1()
     wall, cpu = time.perf_counter(), cpu_seconds()
     found = 0

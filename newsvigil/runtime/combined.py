@@ -27,8 +27,8 @@ def run_combined(
     """Run ingest and a worker together; with `once`, stop after one cycle is fully processed."""
     settings = components.settings
     app = build_app(components, on_events)
+    freeze_startup_objects()  # before the monitor's threads make their first objects
     monitor = publishing_monitor(components, kafka_publisher(settings)).start()
-    freeze_startup_objects()
 
     @app.task
     async def poll() -> None:

@@ -26,11 +26,13 @@ def freeze_startup_objects() -> None:
 @contextmanager
 def frozen_startup_objects() -> Iterator[None]:
     """`freeze_startup_objects` for one command, undone after it: a process that goes on (a test
-    session, a shell) collects as before."""
-    threshold = gc.get_threshold()
+    session, a shell) collects as before. What was frozen before stays frozen: Python can only thaw
+    everything, so nothing is thawed then."""
+    threshold, frozen_before = gc.get_threshold(), gc.get_freeze_count()
     freeze_startup_objects()
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()

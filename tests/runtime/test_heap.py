@@ -12,3 +12,14 @@ def test_a_command_freezes_what_exists_and_leaves_the_process_as_it_was():
     assert gc.get_threshold() == before_threshold
     assert gc.get_freeze_count() == before_frozen
     assert made_before
+
+
+def test_what_the_process_froze_before_a_command_stays_frozen_after_it():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_startup_objects():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
