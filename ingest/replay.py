@@ -45,10 +45,12 @@ WARC_SUFFIXES = {".warc"}
 SLICE_ITEMS = 4000  # items per slice of the archive's time span (merged, transformed and handed over at once)
 FIRST_SLICE_ITEMS = 500  # the first slice is small: the caller waits for it before storing anything
 INDEX_EVERY = 64  # a run is written in chunks of 64 items, its index keeps the first key and offset of each
-# A run also keeps every 8th key: the slices' bounds are quantiles of those. The chunks' first keys
-# alone are too few for short runs (a 100-item feed gives 2, both near its start), and left one
-# slice with half the archive while the other process waited.
-SAMPLE_EVERY = 8
+# A run also keeps a sample of its keys, each standing for the items up to the next: the slices'
+# bounds are quantiles of those. The chunks' first keys alone are too few for short runs (a 100-item
+# feed gives 2, both near its start), and left one slice with half the archive while the other
+# process waited. A run of n items keeps about SAMPLE_KEYS of them, at most one per INDEX_EVERY items
+# in a long run (memory stays a few MB per million items).
+SAMPLE_KEYS = 16
 TAKE_CHUNK = 256  # items per pickle of a transformed slice
 # Largest feed document (or export line, or WARC record) read from an archive, once inflated: set per
 # process by `_install` from NEWSVIGIL_MAX_ARCHIVE_BYTES (Settings.max_archive_bytes).
@@ -84,7 +86,8 @@ class _Run:
     skipped: int
     rejected: list[Rejected]
     index: list[tuple[Key, int]] = field(default_factory=list)  # (key, offset) of every INDEX_EVERY-th item
-    sample: list[Key] = field(default_factory=list)  # every SAMPLE_EVERY-th key
+    sample: list[Key] = field(default_factory=list)  # every `sample_every`-th key
+    sample_every: int = 1
     last: Key | None = None
 
 
@@ -195,7 +198,9 @@ class Archive:
         self._tmp = tempfile.TemporaryDirectory(prefix=f"{RUNS_PREFIX}{os.getpid()}-")
         self._runs: list[_Run] = []
         self._pool: ProcessPoolExecutor | None = None
-        self._reading: list = []  # what `start` began: futures of the pool, or the arguments to read here
+        self._started = False
+        self._to_read: list[tuple] = []  # the arguments of `_spill` for each file `start` was given
+        self._reading: list[Future] = []  # the pool's `_spill` of each of them, once started
 
     def list_files(self) -> list[Path]:
         """The files to read; paths that do not exist are rejected here."""
@@ -216,9 +221,12 @@ class Archive:
     def start(self, files: list[Path] | None = None) -> None:
         """Start reading the files in the pool (when there is one), so that the caller can prepare
         its side (e.g. import the storage) while they are read; `finish` waits for them."""
+        if self._started:
+            raise RuntimeError("an Archive reads its files once")
+        self._started = True
         files = self.list_files() if files is None else files
         args = [(str(p), self.since, self.until, str(Path(self._tmp.name, f"run-{i}"))) for i, p in enumerate(files)]
-        self._reading = args
+        self._to_read = args
         if self.workers > 0 and len(files) > 1 and sum(_size(p) for p in files) >= self.pool_min_bytes:
             # The pool lives on for the slices (see __iter__): its processes are all started here, forked
             # while this process still runs a single thread.
@@ -234,10 +242,11 @@ class Archive:
 
     def finish(self, on_file: Callable[[], None] | None = None) -> Archive:
         """Wait for the files `start` began reading (read them here when there is no pool)."""
+        to_read, self._to_read = self._to_read, []
         reading, self._reading = self._reading, []
         if self._pool is None:
             _install(self.transform, self.max_document_bytes, self.built)
-            for arg in reading:
+            for arg in to_read:
                 self._add(_spill(*arg), on_file)
             return self
         try:
@@ -259,15 +268,18 @@ class Archive:
     def slices(self) -> list[tuple[Key | None, Key | None]]:
         """Consecutive [low, high) key ranges covering every run (None: an open end): the first of
         about FIRST_SLICE_ITEMS items, so that storing starts early, then doubling up to SLICE_ITEMS."""
-        sample = sorted(key for run in self._runs for key in run.sample)
+        sample = sorted(
+            (key, min(run.sample_every, run.count - number * run.sample_every))  # (key, items it stands for)
+            for run in self._runs
+            for number, key in enumerate(run.sample)
+        )
         bounds: list[Key | None] = [None]
-        size, position = FIRST_SLICE_ITEMS, 0
-        while True:
-            position += max(1, size // SAMPLE_EVERY)
-            if position >= len(sample):
-                break
-            bounds.append(sample[position])
-            size = min(2 * size, SLICE_ITEMS)
+        size, filled = FIRST_SLICE_ITEMS, 0
+        for key, items in sample:
+            if filled >= size:
+                bounds.append(key)
+                size, filled = min(2 * size, SLICE_ITEMS), 0
+            filled += items
         bounds.append(None)
         return [(low, high) for low, high in pairwise(bounds) if low is None or low != high]
 
@@ -358,7 +370,8 @@ def _spill(path: str, since: datetime | None, until: datetime | None, run_path: 
             for start in range(0, len(kept), INDEX_EVERY):
                 run.index.append((_key(kept[start]), stream.tell()))
                 pickle.dump(kept[start : start + INDEX_EVERY], stream, protocol=pickle.HIGHEST_PROTOCOL)
-        run.sample = [_key(article) for article in kept[::SAMPLE_EVERY]]
+        run.sample_every = max(1, min(INDEX_EVERY, len(kept) // SAMPLE_KEYS))
+        run.sample = [_key(article) for article in kept[:: run.sample_every]]
         run.last = _key(kept[-1])
     return run
 

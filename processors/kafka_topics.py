@@ -56,9 +56,17 @@ def _described_partitions(admin, names: list[str], wait: float = 10.0) -> dict[s
     described with none until the controller's metadata reaches the broker: asked again then."""
     deadline = time.monotonic() + wait
     while True:
-        partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
-        if all(partitions.values()) or time.monotonic() >= deadline:
+        described = admin.describe_topics(names)
+        partitions = {t["name"]: len(t["partitions"]) for t in described}
+        if all(partitions.values()):
             return partitions
+        if time.monotonic() >= deadline:
+            empty = next(t for t in described if not t["partitions"])
+            raise BrokerError(
+                f"Kafka describes topic {empty['name']} with no partitions after {wait:.0f} s "
+                f"(error code {empty.get('error_code')})",
+                "check the broker's log; the topic may be being deleted or its metadata not yet propagated",
+            )
         time.sleep(0.2)
 
 

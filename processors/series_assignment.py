@@ -75,11 +75,11 @@ def record_series(
     results: Sequence[tuple[Article, Detection]],
     new_ids: set[str],
     rules: RuleSet,
-    stored_before: set[str] | None = None,
+    stored_before: set[str],
 ) -> list[FigureChange]:
     """Record the series points of a batch of stored articles; return the changes brought by the new
     reports (`new_ids`) that are the newest figure of their series, in time order. `stored_before`:
-    those of the articles stored before this batch, when known (only they can have points)."""
+    those of the articles stored before this batch (only they can have points)."""
     latest = {a.id: (a, d) for a, d in results}
     troops = rules.troops
     wanted: dict[str, dict[SeriesKey, TroopMention]] = {}
@@ -90,9 +90,7 @@ def record_series(
                 wanted[article_id] = found
     # Any article may have points already: stored before (a new event may be an article stored before
     # on no topic). One indexed query per batch.
-    existing = stored.points_of_articles(
-        session, list(latest) if stored_before is None else [i for i in latest if i in stored_before]
-    )
+    existing = stored.points_of_articles(session, [i for i in latest if i in stored_before])
     if not wanted and not existing:
         return []
     names: dict[tuple[str, str, str, str], str | None] = {}

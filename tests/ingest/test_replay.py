@@ -191,7 +191,6 @@ def write_feeds(folder, files: int, per_file: int) -> None:
 @pytest.mark.parametrize("workers", [0, 2])
 def test_items_from_all_files_come_in_time_order_with_detections(tmp_path, workers, monkeypatch):
     monkeypatch.setattr(replay, "INDEX_EVERY", 2)  # many slices, each starting inside the runs
-    monkeypatch.setattr(replay, "SAMPLE_EVERY", 2)
     monkeypatch.setattr(replay, "SLICE_ITEMS", 6)
     monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 2)
     write_feeds(tmp_path, files=7, per_file=9)
@@ -217,7 +216,6 @@ def test_every_item_comes_once_in_key_order_however_the_archive_is_sliced(
 ):
     """Many items share a time across files (ties broken by id): slice bounds fall among equal times."""
     monkeypatch.setattr(replay, "INDEX_EVERY", index_every)
-    monkeypatch.setattr(replay, "SAMPLE_EVERY", max(1, index_every // 2))
     monkeypatch.setattr(replay, "SLICE_ITEMS", slice_items)
     monkeypatch.setattr(replay, "FIRST_SLICE_ITEMS", 1)
     for f in range(5):
