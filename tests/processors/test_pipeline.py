@@ -9,17 +9,27 @@ from newsvigil.records import Article
 from newsvigil.storage.queries import article_detail
 
 
+def feed_item(article_id: str, title: str, summary: str, body: str = "") -> Article:
+    """An English item of one feed, published on 1 March 2025."""
+    return Article(
+        id=article_id,
+        feed_url="https://f.example/rss",
+        source="F",
+        title=title,
+        summary=summary,
+        published=datetime(2025, 3, 1, tzinfo=UTC),
+        language="en",
+        body=body,
+    )
+
+
 def test_a_copy_without_its_body_keeps_the_stored_body_and_its_figures(sessions, rules):
     """Replaying the archived feed of an article polled with its full text once erased the text and
     the figure found in it."""
-    live = Article(
-        id="a1",
-        feed_url="https://f.example/rss",
-        source="F",
-        title="Nato plans Baltic rotation",
-        summary="Allies meet in Brussels.",
-        published=datetime(2025, 3, 1, tzinfo=UTC),
-        language="en",
+    live = feed_item(
+        "a1",
+        "Nato plans Baltic rotation",
+        "Allies meet in Brussels.",
         body="The alliance will rotate about 4,500 troops through Lithuania next year.",
     )
     processor = ArticleProcessor(rules, sessions, alerts="none")
@@ -44,14 +54,10 @@ def test_an_article_two_writers_store_at_once_is_one_new_event(database_url, rul
     from newsvigil.storage.models import StoryArticle, StoryRow
 
     upgrade(database_url)
-    article = Article(
-        id="same",
-        feed_url="https://f.example/rss",
-        source="F",
-        title="Nato allies discuss Greenland at the summit",
-        summary="Foreign ministers met in Brussels to discuss Arctic security.",
-        published=datetime(2025, 3, 1, tzinfo=UTC),
-        language="en",
+    article = feed_item(
+        "same",
+        "Nato allies discuss Greenland at the summit",
+        "Foreign ministers met in Brussels to discuss Arctic security.",
     )
     first_engine, second_engine = make_engine(database_url), make_engine(database_url)
     first_committing, second_writing, release = threading.Event(), threading.Event(), threading.Event()
