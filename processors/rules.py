@@ -548,6 +548,17 @@ def _exclusion(spec: Any, where: str) -> Exclusion:
 _MIN_NEEDED = 3  # shorter runs of letters say little about a window
 
 
+def _parse(pattern: re.Pattern[str]) -> tuple[Any, Any] | None:
+    """The pattern's parse (re._parser) and re's constants to read it with; None on a Python without
+    them (CPython 3.11+, not in the typing stubs): the shortcuts read from it are then left out."""
+    try:
+        parser = importlib.import_module("re._parser")
+        constants = importlib.import_module("re._constants")
+        return parser.parse(pattern.pattern, pattern.flags), constants
+    except Exception:  # another Python's internals: no shortcut, same results
+        return None
+
+
 def _required_text(
     pattern: re.Pattern[str],
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], ...]]:
@@ -558,10 +569,11 @@ def _required_text(
     literals of the top-level sequence, of the groups in it and of its alternatives' own sequences
     count, never those under a repeat or a lookaround (a lookbehind may look outside the window).
     Nothing when the parse is not of the expected shape: the pattern then always runs."""
+    found = _parse(pattern)
+    if found is None:
+        return (), (), ()
+    parsed, _constants = found
     try:
-        _parser = importlib.import_module("re._parser")  # CPython 3.11+, not in the typing stubs
-        _constants = importlib.import_module("re._constants")
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
         flags = int(parsed.state.flags)
     except Exception:  # another Python's internals: no shortcut, same results
         return (), (), ()
@@ -616,10 +628,12 @@ def _leading_text(pattern: re.Pattern[str]) -> tuple[str, str]:
     (as written, "") when it is matched case-sensitively, ("", lower-cased) when matched
     case-insensitively and ASCII, else ("", ""). Read from the pattern's parse: zero-width items
     (word boundaries, anchors, lookarounds) may come first, and a group may hold the text."""
+    found = _parse(pattern)
+    if found is None:
+        return "", ""
+    parsed, _constants = found
     try:
-        _parser = importlib.import_module("re._parser")
-        _constants = importlib.import_module("re._constants")
-        items = list(_parser.parse(pattern.pattern, pattern.flags))
+        items = list(parsed)
         flags = pattern.flags
         zero_width = (_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT)
         while True:
